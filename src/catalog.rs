@@ -1,0 +1,580 @@
+//! The connector catalog: what each connector is, what it runs and what it needs.
+//!
+//! A connector definition names a connector (`github`, `postgres`, ...), says how
+//! to start its server (a Docker `image`, or a native `command` for custom
+//! connectors), which arguments and fixed environment variables to pass, and which
+//! configuration [fields](ConfigField) a person has to (or may) fill in, such as
+//! API tokens. Fields whose [`target`](ConfigField::target) is
+//! [`FieldTarget::Env`] are passed as environment variables of the same name;
+//! fields whose target is [`FieldTarget::Arg`] are only substituted into `{FIELD}`
+//! placeholders in [`args`](ConnectorDefinition::args).
+//!
+//! The built-in catalog lives in `catalog/connectors.toml` and is compiled into
+//! the binary; [`Catalog::builtin`] parses and validates it. The file format is:
+//!
+//! ```toml
+//! [[connector]]
+//! name = "postgres"
+//! display_name = "PostgreSQL"
+//! description = "Read-only SQL queries and schema inspection"
+//! docs = "https://github.com/modelcontextprotocol/servers-archived/tree/main/src/postgres"
+//! type = "mcp"
+//! image = "mcp/postgres"
+//! args = ["{POSTGRES_URL}"]
+//!
+//! [[connector.field]]
+//! name = "POSTGRES_URL"
+//! description = "Connection URL"
+//! required = true
+//! secret = true
+//! target = "arg"
+//! ```
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+/// The text of `catalog/connectors.toml`, compiled in.
+const BUILTIN_TOML: &str = include_str!("../catalog/connectors.toml");
+
+/// Longest allowed connector name, in bytes.
+const MAX_NAME_LEN: usize = 64;
+
+/// What kind of integration a connector is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectorType {
+    /// An MCP server run as a container (`image`) or a native process (`command`).
+    Mcp,
+    /// A skill built into switchboard.
+    Skill,
+}
+
+/// Where the value of a [`ConfigField`] goes when the connector is started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldTarget {
+    /// Passed as an environment variable named after the field (the default).
+    #[default]
+    Env,
+    /// Only substituted into `{FIELD}` placeholders in the connector's `args`.
+    Arg,
+}
+
+/// One setting a connector needs from the person configuring it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigField {
+    /// The field's name; also the environment variable name for
+    /// [`FieldTarget::Env`] fields. Must match `[A-Z_][A-Z0-9_]*`.
+    pub name: String,
+    /// What to enter, for the person configuring the connector.
+    pub description: String,
+    /// Whether the connector cannot start without a value.
+    #[serde(default)]
+    pub required: bool,
+    /// Whether the value is a credential that must be stored as a secret and
+    /// never shown or logged.
+    #[serde(default)]
+    pub secret: bool,
+    /// Where the value goes; environment variable unless stated otherwise.
+    #[serde(default)]
+    pub target: FieldTarget,
+    /// Value used when none is given. Never set for secrets.
+    #[serde(default)]
+    pub default: Option<String>,
+}
+
+/// The definition of one connector, as written in the catalog file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectorDefinition {
+    /// The connector's id, the name people type (`github`).
+    pub name: String,
+    /// Human-readable name (`GitHub`).
+    pub display_name: String,
+    /// One-line summary of what the connector gives access to.
+    pub description: String,
+    /// Link to the server's documentation or source repository (https).
+    #[serde(default)]
+    pub docs: Option<String>,
+    /// What kind of connector this is.
+    #[serde(rename = "type")]
+    pub kind: ConnectorType,
+    /// Docker image, for container-backed connectors
+    #[serde(default)]
+    pub image: Option<String>,
+    /// Native command, for process-backed connectors (custom connectors use this)
+    #[serde(default)]
+    pub command: Option<String>,
+    /// Arguments after the image (or command). May contain `{FIELD}`
+    /// placeholders, replaced by field values; an argument containing a
+    /// placeholder of an unset optional field is dropped.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Fixed, non-secret environment variables always passed to the server.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// The settings the connector takes, in display order.
+    #[serde(default, rename = "field")]
+    pub fields: Vec<ConfigField>,
+}
+
+/// Why a catalog or a connector definition was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogError {
+    /// The catalog text is not valid TOML or does not have the catalog's shape.
+    #[error("cannot read the connector catalog: {message}")]
+    Parse {
+        /// What the parser reported, including the location where it can.
+        message: String,
+    },
+    /// A connector definition breaks one of the catalog's rules.
+    #[error("connector `{connector}` is invalid: {problem}")]
+    Invalid {
+        /// Name of the offending connector.
+        connector: String,
+        /// What is wrong and how to fix it.
+        problem: String,
+    },
+    /// Two connectors share a name.
+    #[error("connector `{name}` is defined more than once; connector names must be unique")]
+    Duplicate {
+        /// The repeated name.
+        name: String,
+    },
+    /// A connector name is not allowed.
+    #[error(
+        "`{name}` is not a valid connector name: {reason}; use 1 to 64 characters from \
+         lowercase letters a-z, digits 0-9, '-' and '_', starting with a letter or digit"
+    )]
+    BadName {
+        /// The rejected name.
+        name: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+}
+
+/// A validated set of connector definitions, kept in file order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Catalog {
+    connectors: Vec<ConnectorDefinition>,
+}
+
+/// The shape of a catalog file.
+#[derive(Deserialize)]
+struct CatalogFile {
+    #[serde(default)]
+    connector: Vec<ConnectorDefinition>,
+}
+
+/// Keys allowed in a catalog file, per table, so typos are reported instead of ignored.
+const FILE_KEYS: &[&str] = &["connector"];
+const CONNECTOR_KEYS: &[&str] = &[
+    "name",
+    "display_name",
+    "description",
+    "docs",
+    "type",
+    "image",
+    "command",
+    "args",
+    "env",
+    "field",
+];
+const FIELD_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "required",
+    "secret",
+    "target",
+    "default",
+];
+
+impl Catalog {
+    /// The compiled-in catalog (`include_str!` of `catalog/connectors.toml`),
+    /// parsed and validated.
+    ///
+    /// The text is parsed on every call; it is small, so this is cheap, and it
+    /// keeps the function free of global state. Callers that look things up
+    /// repeatedly should keep the returned [`Catalog`].
+    ///
+    /// # Errors
+    ///
+    /// Any [`CatalogError`] from [`Catalog::from_toml`]; the test suite checks
+    /// that the shipped file has none.
+    pub fn builtin() -> Result<Catalog, CatalogError> {
+        Catalog::from_toml(BUILTIN_TOML)
+    }
+
+    /// Parses catalog text and validates every definition (see
+    /// [`ConnectorDefinition::validate`]) and that names are unique.
+    ///
+    /// # Errors
+    ///
+    /// [`CatalogError::Parse`] if the text is not TOML of the catalog's shape
+    /// (including unknown keys), the first definition's [`CatalogError::Invalid`]
+    /// or [`CatalogError::BadName`], or [`CatalogError::Duplicate`] for a
+    /// repeated name.
+    pub fn from_toml(text: &str) -> Result<Catalog, CatalogError> {
+        let table: toml::Table = toml::from_str(text).map_err(|e| CatalogError::Parse {
+            message: e.to_string(),
+        })?;
+        check_keys(&table)?;
+        let file: CatalogFile =
+            table
+                .try_into()
+                .map_err(|e: toml::de::Error| CatalogError::Parse {
+                    message: e.to_string(),
+                })?;
+
+        let mut seen = HashSet::new();
+        for connector in &file.connector {
+            connector.validate()?;
+            if !seen.insert(connector.name.as_str()) {
+                return Err(CatalogError::Duplicate {
+                    name: connector.name.clone(),
+                });
+            }
+        }
+        Ok(Catalog {
+            connectors: file.connector,
+        })
+    }
+
+    /// The connector with this name, if the catalog has one.
+    pub fn get(&self, name: &str) -> Option<&ConnectorDefinition> {
+        self.connectors.iter().find(|c| c.name == name)
+    }
+
+    /// All definitions, in file order.
+    pub fn iter(&self) -> impl Iterator<Item = &ConnectorDefinition> {
+        self.connectors.iter()
+    }
+
+    /// Number of connectors.
+    pub fn len(&self) -> usize {
+        self.connectors.len()
+    }
+
+    /// Whether the catalog has no connectors.
+    pub fn is_empty(&self) -> bool {
+        self.connectors.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a Catalog {
+    type Item = &'a ConnectorDefinition;
+    type IntoIter = std::slice::Iter<'a, ConnectorDefinition>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.connectors.iter()
+    }
+}
+
+/// Rejects unknown keys in the catalog file, naming the table they are in.
+fn check_keys(table: &toml::Table) -> Result<(), CatalogError> {
+    unknown_key(table, FILE_KEYS, "the top level")?;
+    let Some(toml::Value::Array(connectors)) = table.get("connector") else {
+        return Ok(());
+    };
+    for (index, connector) in connectors.iter().enumerate() {
+        let Some(connector) = connector.as_table() else {
+            continue;
+        };
+        let label = match connector.get("name").and_then(toml::Value::as_str) {
+            Some(name) => format!("connector `{name}`"),
+            None => format!("connector #{}", index + 1),
+        };
+        unknown_key(connector, CONNECTOR_KEYS, &label)?;
+        let Some(toml::Value::Array(fields)) = connector.get("field") else {
+            continue;
+        };
+        for field in fields.iter().filter_map(toml::Value::as_table) {
+            let field_label = match field.get("name").and_then(toml::Value::as_str) {
+                Some(name) => format!("field `{name}` of {label}"),
+                None => format!("a field of {label}"),
+            };
+            unknown_key(field, FIELD_KEYS, &field_label)?;
+        }
+    }
+    Ok(())
+}
+
+fn unknown_key(table: &toml::Table, allowed: &[&str], place: &str) -> Result<(), CatalogError> {
+    match table.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(key) => Err(CatalogError::Parse {
+            message: format!(
+                "unknown key `{key}` in {place}; allowed keys are: {}",
+                allowed.join(", ")
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Checks that `name` can be used as a connector name: 1 to 64 characters,
+/// lowercase ASCII letters, digits, `-` and `_`, starting with a letter or digit.
+///
+/// Used for built-in and custom connector names alike.
+///
+/// # Errors
+///
+/// [`CatalogError::BadName`], saying which rule the name breaks.
+pub fn validate_name(name: &str) -> Result<(), CatalogError> {
+    let bad = |reason: String| CatalogError::BadName {
+        name: name.to_string(),
+        reason,
+    };
+    let Some(first) = name.chars().next() else {
+        return Err(bad("it is empty".to_string()));
+    };
+    if name.len() > MAX_NAME_LEN {
+        return Err(bad(format!(
+            "it is {} characters long, more than {MAX_NAME_LEN}",
+            name.chars().count()
+        )));
+    }
+    if !(first.is_ascii_lowercase() || first.is_ascii_digit()) {
+        return Err(bad(format!("it starts with {first:?}")));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_'))
+    {
+        return Err(bad(format!("it contains {c:?}")));
+    }
+    Ok(())
+}
+
+/// The field names referred to by `{FIELD}` placeholders in one argument, in order.
+///
+/// A placeholder is `{` followed by an identifier (`[A-Za-z_][A-Za-z0-9_]*`) and
+/// `}`; any other braces (for example in a JSON argument) are literal text.
+pub fn placeholders(arg: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut rest = arg;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let ident_len = after
+            .char_indices()
+            .take_while(|&(i, c)| {
+                c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit())
+            })
+            .count();
+        if ident_len > 0 && after[ident_len..].starts_with('}') {
+            found.push(&after[..ident_len]);
+            rest = &after[ident_len + 1..];
+        } else {
+            rest = after;
+        }
+    }
+    found
+}
+
+/// Whether `name` is an environment variable name as the catalog accepts them:
+/// `[A-Z_][A-Z0-9_]*`.
+fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(c) if c.is_ascii_uppercase() || c == '_' => {}
+        _ => return false,
+    }
+    chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Whether `image` only uses characters that can appear in a Docker image
+/// reference (`registry/path:tag@sha256:digest`) and starts with a letter or digit.
+fn is_image_reference(image: &str) -> bool {
+    image
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && image
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | ':' | '@'))
+}
+
+impl ConnectorDefinition {
+    /// Checks one definition: name charset/length (1..=64, `[a-z0-9][a-z0-9-_]*`),
+    /// exactly one of image/command for type mcp, image must not start with '-'
+    /// and must match a docker reference charset, field names are valid env var
+    /// names (`[A-Z_][A-Z0-9_]*`), no duplicate fields, every "{X}" placeholder in
+    /// args names a declared field, secrets have no default, docs is an https URL
+    /// if present.
+    ///
+    /// It also rejects an empty command, `env` keys that cannot be environment
+    /// variable names (empty, or containing `=` or NUL), an `env` key that is also
+    /// a field name, and an `arg`-target field that no argument uses.
+    ///
+    /// # Errors
+    ///
+    /// [`CatalogError::BadName`] for a bad name, otherwise
+    /// [`CatalogError::Invalid`] describing the first problem found.
+    pub fn validate(&self) -> Result<(), CatalogError> {
+        validate_name(&self.name)?;
+        let invalid = |problem: String| CatalogError::Invalid {
+            connector: self.name.clone(),
+            problem,
+        };
+
+        match (&self.image, &self.command) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "it sets both `image` and `command`; set exactly one: `image` to run a \
+                     Docker container, `command` to run a local program"
+                        .to_string(),
+                ))
+            }
+            (None, None) if self.kind == ConnectorType::Mcp => {
+                return Err(invalid(
+                    "an mcp connector needs either `image` (a Docker image) or `command` \
+                     (a local program) to run"
+                        .to_string(),
+                ))
+            }
+            _ => {}
+        }
+        if let Some(image) = &self.image {
+            if image.starts_with('-') {
+                return Err(invalid(format!(
+                    "image {image:?} starts with '-', which docker would read as an option"
+                )));
+            }
+            if !is_image_reference(image) {
+                return Err(invalid(format!(
+                    "image {image:?} is not a Docker image reference; use letters, digits and \
+                     . _ - / : @ only, starting with a letter or digit (e.g. \"mcp/github\")"
+                )));
+            }
+        }
+        if let Some(command) = &self.command {
+            if command.trim().is_empty() {
+                return Err(invalid("`command` is empty".to_string()));
+            }
+            if command.starts_with('-') {
+                return Err(invalid(format!(
+                    "command {command:?} starts with '-'; give the program to run"
+                )));
+            }
+        }
+
+        if let Some(docs) = &self.docs {
+            let valid = docs
+                .strip_prefix("https://")
+                .is_some_and(|rest| !rest.is_empty() && !rest.chars().any(char::is_whitespace));
+            if !valid {
+                return Err(invalid(format!(
+                    "docs {docs:?} is not an https URL; use a link starting with https://"
+                )));
+            }
+        }
+
+        let mut field_names = HashSet::new();
+        for field in &self.fields {
+            if !is_env_name(&field.name) {
+                return Err(invalid(format!(
+                    "field name {:?} is not a valid environment variable name; use uppercase \
+                     letters, digits and '_', not starting with a digit (e.g. \"API_TOKEN\")",
+                    field.name
+                )));
+            }
+            if !field_names.insert(field.name.as_str()) {
+                return Err(invalid(format!(
+                    "field `{}` is declared more than once",
+                    field.name
+                )));
+            }
+            if field.secret && field.default.is_some() {
+                return Err(invalid(format!(
+                    "field `{}` is secret and has a default; secrets cannot have defaults, \
+                     remove `default`",
+                    field.name
+                )));
+            }
+        }
+
+        for key in self.env.keys() {
+            if key.is_empty() || key.contains('=') || key.contains('\0') {
+                return Err(invalid(format!(
+                    "env key {key:?} cannot be an environment variable name"
+                )));
+            }
+            if field_names.contains(key.as_str()) {
+                return Err(invalid(format!(
+                    "`{key}` is both a fixed env value and a field; keep only one"
+                )));
+            }
+        }
+
+        let mut used = HashSet::new();
+        for arg in &self.args {
+            for placeholder in placeholders(arg) {
+                if !field_names.contains(placeholder) {
+                    return Err(invalid(format!(
+                        "argument {arg:?} uses placeholder {{{placeholder}}}, but there is no \
+                         field named `{placeholder}`; declare it as a [[connector.field]]"
+                    )));
+                }
+                used.insert(placeholder);
+            }
+        }
+        if let Some(field) = self
+            .fields
+            .iter()
+            .find(|f| f.target == FieldTarget::Arg && !used.contains(f.name.as_str()))
+        {
+            return Err(invalid(format!(
+                "field `{0}` has target \"arg\" but no argument uses {{{0}}}; add it to `args` \
+                 or make it an \"env\" field",
+                field.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// Required fields (in order).
+    pub fn required_fields(&self) -> impl Iterator<Item = &ConfigField> {
+        self.fields.iter().filter(|f| f.required)
+    }
+
+    /// The field with this name, if the connector declares one.
+    pub fn field(&self, name: &str) -> Option<&ConfigField> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_identifiers_in_braces() {
+        assert_eq!(placeholders("{A}"), vec!["A"]);
+        assert_eq!(placeholders("x={A_1}&y={b}"), vec!["A_1", "b"]);
+        assert!(placeholders("{\"json\": 1}").is_empty());
+        assert!(placeholders("{}").is_empty());
+        assert!(placeholders("{1A}").is_empty());
+        assert_eq!(placeholders("{{A}}"), vec!["A"]);
+        assert_eq!(placeholders("{A"), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn env_names() {
+        assert!(is_env_name("A"));
+        assert!(is_env_name("_A1"));
+        assert!(!is_env_name("1A"));
+        assert!(!is_env_name("a"));
+        assert!(!is_env_name(""));
+    }
+
+    #[test]
+    fn image_references() {
+        assert!(is_image_reference("mcp/github"));
+        assert!(is_image_reference(
+            "ghcr.io/github/github-mcp-server:v1.2@sha256:abc"
+        ));
+        assert!(!is_image_reference("-mcp"));
+        assert!(!is_image_reference("mcp github"));
+        assert!(!is_image_reference(""));
+    }
+}

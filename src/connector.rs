@@ -1,0 +1,398 @@
+//! `ConnectorService`: the one owner of connector state. Every face (CLI,
+//! service socket, later the HTTP API and gateway) calls into it; nothing
+//! else changes a connector's status.
+//!
+//! It holds the registry of connectors (built-in catalog plus the user's
+//! custom ones), each with its private [`state::ConnectorState`]; persists
+//! statuses to `codebuddy.connectors.states` and server configs to
+//! `codebuddy.mcp.servers`; and publishes a [`ConnectorEvent`] for every
+//! change. Connect, disconnect and start-up sync live in `lifecycle`.
+
+mod custom;
+mod info;
+mod lifecycle;
+mod state;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject, Tool};
+use tokio::sync::{broadcast, mpsc, OnceCell};
+
+pub use custom::CustomConnector;
+pub use info::ConnectorInfo;
+pub use state::transition_allowed;
+
+use crate::catalog::{validate_name, Catalog, ConnectorDefinition};
+use crate::error::{Error, Result};
+use crate::mcp::{ContainerEngine, FieldValues, ServerEvent};
+use crate::paths::Paths;
+use crate::settings::{SettingsEditor, SettingsSnapshot, SettingsStore};
+use crate::status::ConnectorEvent;
+use state::ConnectorState;
+
+/// Persisted status per connector (the product page's setting).
+pub const STATES_KEY: &str = "codebuddy.connectors.states";
+/// Server configs of the connectors that should run (VS Code's shape).
+pub const SERVERS_KEY: &str = "codebuddy.mcp.servers";
+/// The user's custom connector definitions.
+pub const CUSTOM_KEY: &str = "codebuddy.connectors.custom";
+
+/// How long a server gets to start and answer `initialize`, unless the
+/// caller says otherwise.
+pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one tool call may run.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(300);
+/// Events kept for slow subscribers before they start missing some.
+const EVENT_BUFFER: usize = 256;
+
+/// Tunables for a service instance.
+#[derive(Debug, Clone)]
+pub struct ServiceOptions {
+    /// Default deadline for a server's start.
+    pub start_timeout: Duration,
+}
+
+impl Default for ServiceOptions {
+    fn default() -> Self {
+        ServiceOptions {
+            start_timeout: DEFAULT_START_TIMEOUT,
+        }
+    }
+}
+
+/// The connector core. Cheap to clone; all clones share one state.
+#[derive(Clone)]
+pub struct ConnectorService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    paths: Paths,
+    settings: SettingsStore,
+    options: ServiceOptions,
+    /// Connectors by name. Locked only for short, non-async sections.
+    registry: Mutex<BTreeMap<String, Entry>>,
+    /// Status and tool-list changes, for every face that subscribes.
+    events: broadcast::Sender<ConnectorEvent>,
+    /// Handed to each server's supervisor; drained by the event loop.
+    server_events: mpsc::UnboundedSender<ServerEvent>,
+    /// Numbers each start, so events from an older start are ignored.
+    generation: AtomicU64,
+    /// The container engine, detected on first need.
+    engine: OnceCell<Option<ContainerEngine>>,
+}
+
+/// One connector in the registry.
+struct Entry {
+    definition: ConnectorDefinition,
+    builtin: bool,
+    state: ConnectorState,
+    /// When `state` last changed status.
+    since: DateTime<Utc>,
+    /// The server's tools, refreshed on connect and on `list_changed`.
+    tools: Vec<Tool>,
+    /// Field values given with `connect` (secrets included); memory only.
+    session_values: FieldValues,
+    /// Serialises connect/disconnect/remove of this connector.
+    ops: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Entry {
+    fn new(definition: ConnectorDefinition, builtin: bool) -> Entry {
+        Entry {
+            definition,
+            builtin,
+            state: ConnectorState::Disconnected,
+            since: Utc::now(),
+            tools: Vec::new(),
+            session_values: FieldValues::new(),
+            ops: Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+
+    fn info(&self) -> ConnectorInfo {
+        let def = &self.definition;
+        let server = self.state.server();
+        let missing = match &self.state {
+            ConnectorState::NeedsConfig { missing, .. } => missing.clone(),
+            _ => Vec::new(),
+        };
+        ConnectorInfo {
+            name: def.name.clone(),
+            display_name: def.display_name.clone(),
+            kind: def.kind.clone(),
+            backend: backend_label(def),
+            description: def.description.clone(),
+            builtin: self.builtin,
+            status: self.state.status(),
+            error: self.state.reason().map(str::to_string),
+            since: self.since,
+            pid: server
+                .filter(|s| s.container().is_none())
+                .and_then(|s| s.pid()),
+            container: server.and_then(|s| s.container().map(str::to_string)),
+            tools: server.map(|_| self.tools.len()),
+            missing,
+            fields: def.fields.iter().map(|f| f.name.clone()).collect(),
+            docs: def.docs.clone(),
+        }
+    }
+}
+
+fn backend_label(def: &ConnectorDefinition) -> String {
+    match (&def.image, &def.command) {
+        (Some(image), _) => format!("docker {image}"),
+        (None, Some(command)) => format!("command {command}"),
+        (None, None) => "built-in".into(),
+    }
+}
+
+impl ConnectorService {
+    /// Opens the service: loads the catalog and the user's settings,
+    /// restores what was connected (in the background) and starts
+    /// following server events. A malformed settings file is an error
+    /// here, and the file is left as it is.
+    pub async fn start(paths: Paths, options: ServiceOptions) -> Result<ConnectorService> {
+        paths
+            .ensure_home()
+            .map_err(|e| Error::Internal(format!("cannot create {}: {e}", paths.home.display())))?;
+        let catalog = Catalog::builtin()?;
+        let settings = SettingsStore::new(paths.settings.clone());
+        let snapshot = load_blocking(settings.clone()).await?;
+        let mut registry = BTreeMap::new();
+        for def in catalog.iter() {
+            registry.insert(def.name.clone(), Entry::new(def.clone(), true));
+        }
+        for (name, custom) in custom_connectors(&snapshot) {
+            if registry.contains_key(&name) {
+                tracing::warn!(connector = %name, "custom connector shadows a built-in one; ignored");
+                continue;
+            }
+            registry.insert(name.clone(), Entry::new(custom.to_definition(&name), false));
+        }
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let (server_tx, server_rx) = mpsc::unbounded_channel();
+        let service = ConnectorService {
+            inner: Arc::new(Inner {
+                paths,
+                settings,
+                options,
+                registry: Mutex::new(registry),
+                events,
+                server_events: server_tx,
+                generation: AtomicU64::new(1),
+                engine: OnceCell::new(),
+            }),
+        };
+        service.spawn_event_loop(server_rx);
+        service.sync_at_start(&snapshot);
+        Ok(service)
+    }
+
+    /// The paths this service uses.
+    pub fn paths(&self) -> &Paths {
+        &self.inner.paths
+    }
+
+    /// Subscribes to status and tool-list events.
+    pub fn subscribe(&self) -> broadcast::Receiver<ConnectorEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Every connector, built-in first in catalog order, then custom ones.
+    pub fn list(&self) -> Vec<ConnectorInfo> {
+        let registry = self.registry();
+        let mut infos: Vec<ConnectorInfo> = registry.values().map(Entry::info).collect();
+        let order = |name: &str| registry.get(name).map(|e| !e.builtin).unwrap_or(true);
+        infos.sort_by_key(|i| order(&i.name));
+        // Keep built-ins in catalog order rather than alphabetical.
+        if let Ok(catalog) = Catalog::builtin() {
+            let rank = |name: &str| {
+                catalog
+                    .iter()
+                    .position(|d| d.name == name)
+                    .unwrap_or(usize::MAX)
+            };
+            infos.sort_by(|a, b| rank(&a.name).cmp(&rank(&b.name)).then(a.name.cmp(&b.name)));
+        }
+        infos
+    }
+
+    /// One connector.
+    pub fn info(&self, name: &str) -> Result<ConnectorInfo> {
+        self.with_entry(name, |entry| entry.info())
+    }
+
+    /// The tools of a connected connector.
+    pub fn tools(&self, name: &str) -> Result<Vec<Tool>> {
+        self.with_entry(name, |entry| match entry.state.server() {
+            Some(_) => Ok(entry.tools.clone()),
+            None => Err(Error::NotConnected {
+                name: name.to_string(),
+            }),
+        })?
+    }
+
+    /// Calls one tool of a connected connector. `arguments` must be a JSON
+    /// object (or absent).
+    pub async fn call(
+        &self,
+        name: &str,
+        tool: &str,
+        arguments: Option<serde_json::Value>,
+    ) -> Result<CallToolResult> {
+        let arguments: Option<JsonObject> = match arguments {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::Object(map)) => Some(map),
+            Some(other) => {
+                return Err(Error::InvalidInput(format!(
+                    "tool arguments must be a JSON object such as '{{\"message\":\"hi\"}}', not {other}"
+                )))
+            }
+        };
+        let (peer, known) = self.with_entry(name, |entry| match entry.state.server() {
+            Some(server) => Ok((
+                server.peer().clone(),
+                entry.tools.iter().any(|t| t.name == tool),
+            )),
+            None => Err(Error::NotConnected {
+                name: name.to_string(),
+            }),
+        })??;
+        if !known {
+            return Err(Error::UnknownTool {
+                name: name.to_string(),
+                tool: tool.to_string(),
+            });
+        }
+        let mut params = CallToolRequestParams::new(tool.to_string());
+        params.arguments = arguments;
+        match tokio::time::timeout(CALL_TIMEOUT, peer.call_tool(params)).await {
+            Ok(Ok(result)) => Ok(result),
+            Ok(Err(err)) => Err(Error::ToolFailed {
+                message: err.to_string(),
+            }),
+            Err(_) => Err(Error::ToolFailed {
+                message: format!("no answer within {}s", CALL_TIMEOUT.as_secs()),
+            }),
+        }
+    }
+
+    /// Adds a custom connector and saves its definition.
+    pub async fn add(&self, name: &str, custom: CustomConnector) -> Result<ConnectorInfo> {
+        validate_name(name)?;
+        let definition = custom.to_definition(name);
+        definition.validate()?;
+        if self.registry().contains_key(name) {
+            return Err(Error::AlreadyExists {
+                name: name.to_string(),
+            });
+        }
+        let value = serde_json::to_value(&custom)
+            .map_err(|e| Error::Internal(format!("cannot encode connector: {e}")))?;
+        let key = name.to_string();
+        self.edit_settings(move |ed| ed.set(&[CUSTOM_KEY, &key], value))
+            .await?;
+        let mut registry = self.registry();
+        if registry.contains_key(name) {
+            return Err(Error::AlreadyExists {
+                name: name.to_string(),
+            });
+        }
+        let entry = Entry::new(definition, false);
+        let info = entry.info();
+        registry.insert(name.to_string(), entry);
+        Ok(info)
+    }
+
+    /// Removes a custom connector: disconnects it and deletes its
+    /// definition, status and server config from settings.
+    pub async fn remove(&self, name: &str) -> Result<()> {
+        let builtin = self.with_entry(name, |entry| entry.builtin)?;
+        if builtin {
+            return Err(Error::BuiltinNotRemovable {
+                name: name.to_string(),
+            });
+        }
+        self.disconnect(name).await?;
+        let key = name.to_string();
+        self.edit_settings(move |ed| {
+            ed.remove(&[CUSTOM_KEY, &key]);
+            ed.remove(&[STATES_KEY, &key]);
+            ed.remove(&[SERVERS_KEY, &key]);
+        })
+        .await?;
+        self.registry().remove(name);
+        Ok(())
+    }
+
+    fn registry(&self) -> MutexGuard<'_, BTreeMap<String, Entry>> {
+        // A panic while holding the lock leaves the map itself intact.
+        self.inner
+            .registry
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn with_entry<T>(&self, name: &str, f: impl FnOnce(&mut Entry) -> T) -> Result<T> {
+        let mut registry = self.registry();
+        match registry.get_mut(name) {
+            Some(entry) => Ok(f(entry)),
+            None => Err(Error::UnknownConnector {
+                name: name.to_string(),
+            }),
+        }
+    }
+
+    /// Runs a settings edit off the async threads (it takes a file lock).
+    async fn edit_settings<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut SettingsEditor) -> T + Send + 'static,
+    ) -> Result<T> {
+        let store = self.inner.settings.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            store.edit(|ed| Ok::<T, std::convert::Infallible>(f(ed)))
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("settings task failed: {e}")))?;
+        match outcome {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(never)) => match never {},
+            Err(err) => Err(err.into()),
+        }
+    }
+}
+
+async fn load_blocking(store: SettingsStore) -> Result<SettingsSnapshot> {
+    tokio::task::spawn_blocking(move || store.load())
+        .await
+        .map_err(|e| Error::Internal(format!("settings task failed: {e}")))?
+        .map_err(Error::from)
+}
+
+/// The custom connectors saved in settings; malformed entries are skipped
+/// with a warning rather than taking the whole service down.
+fn custom_connectors(snapshot: &SettingsSnapshot) -> Vec<(String, CustomConnector)> {
+    let Some(serde_json::Value::Object(map)) = snapshot.get(&[CUSTOM_KEY]) else {
+        return Vec::new();
+    };
+    map.iter()
+        .filter_map(|(name, value)| {
+            match serde_json::from_value::<CustomConnector>(value.clone()) {
+                Ok(custom) if validate_name(name).is_ok() => Some((name.clone(), custom)),
+                Ok(_) => {
+                    tracing::warn!(connector = %name, "custom connector has an invalid name; ignored");
+                    None
+                }
+                Err(err) => {
+                    tracing::warn!(connector = %name, "custom connector is malformed ({err}); ignored");
+                    None
+                }
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,379 @@
+//! Connect, disconnect, start-up sync and shutdown: every path that moves
+//! a connector between statuses, all through one `transition` step that
+//! checks the move, persists it and publishes it.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::state::{transition_allowed, ConnectorState};
+use super::{ConnectorInfo, ConnectorService, SERVERS_KEY, STATES_KEY};
+use crate::catalog::ConnectorDefinition;
+use crate::error::{Error, Result};
+use crate::mcp::{plan_launch, start_server, FieldValues, LaunchKind, ServerEvent, StartOptions};
+use crate::settings::SettingsSnapshot;
+use crate::status::{ConnectorEvent, ConnectorStatus};
+
+/// How long listing a fresh server's tools may take.
+const LIST_TOOLS_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl ConnectorService {
+    /// Connects a connector: generates its server config, writes it to
+    /// `codebuddy.mcp.servers`, starts the server and waits for MCP
+    /// `initialize`. `values` are field values given by the caller (kept in
+    /// memory only). Already connected is not an error.
+    pub async fn connect(
+        &self,
+        name: &str,
+        values: FieldValues,
+        timeout: Option<Duration>,
+    ) -> Result<ConnectorInfo> {
+        let ops = self.with_entry(name, |entry| entry.ops.clone())?;
+        let _serial = ops.lock().await;
+        let (definition, merged) = self.with_entry(name, |entry| {
+            entry.session_values.extend(values);
+            (entry.definition.clone(), entry.session_values.clone())
+        })?;
+        if self.with_entry(name, |e| e.state.server().is_some())? {
+            return self.info(name);
+        }
+
+        let resolved = resolve_values(&definition, &merged);
+        let missing: Vec<String> = definition
+            .required_fields()
+            .filter(|f| !resolved.contains_key(&f.name))
+            .map(|f| f.name.clone())
+            .collect();
+        if !missing.is_empty() {
+            let err = Error::NeedsConfiguration {
+                name: name.to_string(),
+                missing: missing.join(", "),
+                hint: format!(
+                    "set {} in the environment of `switchboard connect {name}` \
+                     (values are handed to the service in memory, never written to settings)",
+                    missing.join(" and ")
+                ),
+            };
+            let reason = err.to_string();
+            self.transition(name, ConnectorState::NeedsConfig { missing, reason }, true)
+                .await?;
+            return Err(err);
+        }
+
+        let plan = match plan_launch(&definition, &resolved) {
+            Ok(plan) => plan,
+            Err(err) => return self.fail(name, err).await,
+        };
+        let engine = match plan.kind {
+            LaunchKind::Container { .. } => match self.engine().await {
+                Some(engine) => Some(engine),
+                None => return self.fail(name, Error::NoContainerEngine).await,
+            },
+            LaunchKind::Native => None,
+        };
+        let config = serde_json::to_value(&plan.config)
+            .map_err(|e| Error::Internal(format!("cannot encode server config: {e}")))?;
+        let key = name.to_string();
+        self.edit_settings(move |ed| ed.set(&[SERVERS_KEY, &key], config))
+            .await?;
+
+        let generation = self.inner.generation.fetch_add(1, Ordering::Relaxed);
+        let cancel = CancellationToken::new();
+        self.transition(
+            name,
+            ConnectorState::Starting {
+                cancel: cancel.clone(),
+            },
+            false,
+        )
+        .await?;
+        let log_file = Some(self.inner.paths.log_dir().join(format!("{name}.log")));
+        let options = StartOptions {
+            connector: name,
+            generation,
+            home: &self.inner.paths.home,
+            log_file,
+            engine: engine.as_ref(),
+            timeout: timeout.unwrap_or(self.inner.options.start_timeout),
+            events: self.inner.server_events.clone(),
+        };
+        let started = tokio::select! {
+            started = start_server(&plan, options) => started,
+            _ = cancel.cancelled() => {
+                // A disconnect overtook this start; it has already reset the state.
+                return self.info(name);
+            }
+        };
+        let server = match started {
+            Ok(server) => server,
+            Err(err) => return self.fail(name, err).await,
+        };
+        let tools =
+            match tokio::time::timeout(LIST_TOOLS_TIMEOUT, server.peer().list_all_tools()).await {
+                Ok(Ok(tools)) => tools,
+                Ok(Err(err)) => {
+                    server.stop().await;
+                    return self
+                        .fail(
+                            name,
+                            Error::Handshake {
+                                message: format!("tools/list failed: {err}"),
+                                stderr: String::new(),
+                            },
+                        )
+                        .await;
+                }
+                Err(_) => {
+                    server.stop().await;
+                    return self
+                        .fail(
+                            name,
+                            Error::Handshake {
+                                message: "tools/list did not answer".into(),
+                                stderr: String::new(),
+                            },
+                        )
+                        .await;
+                }
+            };
+        self.with_entry(name, |entry| entry.tools = tools)?;
+        self.transition(name, ConnectorState::Connected { generation, server }, true)
+            .await?;
+        self.info(name)
+    }
+
+    /// Disconnects a connector: stops its server (waiting until the process
+    /// and container are gone), removes its config from
+    /// `codebuddy.mcp.servers`, and marks it `disconnected`.
+    pub async fn disconnect(&self, name: &str) -> Result<ConnectorInfo> {
+        // A start in progress is abandoned at once rather than waited for.
+        self.with_entry(name, |entry| {
+            if let ConnectorState::Starting { cancel, .. } = &entry.state {
+                cancel.cancel();
+            }
+        })?;
+        let ops = self.with_entry(name, |entry| entry.ops.clone())?;
+        let _serial = ops.lock().await;
+        let stopping = self.with_entry(name, |entry| entry.state.server().map(|s| s.stopping()))?;
+        if let Some(stopping) = stopping {
+            stopping.await;
+        }
+        let key = name.to_string();
+        self.edit_settings(move |ed| {
+            ed.remove(&[SERVERS_KEY, &key]);
+        })
+        .await?;
+        let already =
+            self.with_entry(name, |e| e.state.status() == ConnectorStatus::Disconnected)?;
+        if already {
+            // Still record it, so a stale persisted status is corrected.
+            self.persist_status(name, ConnectorStatus::Disconnected)
+                .await?;
+        } else {
+            self.transition(name, ConnectorState::Disconnected, true)
+                .await?;
+        }
+        self.with_entry(name, |entry| entry.tools.clear())?;
+        self.info(name)
+    }
+
+    /// Stops every server this service started, leaving the persisted
+    /// statuses alone so the next start restores them.
+    pub async fn shutdown(&self) {
+        let stops: Vec<_> = {
+            let mut registry = self.registry();
+            registry
+                .values_mut()
+                .filter_map(|entry| {
+                    if let ConnectorState::Starting { cancel, .. } = &entry.state {
+                        cancel.cancel();
+                    }
+                    entry.state.server().map(|s| s.stopping())
+                })
+                .collect()
+        };
+        futures::future::join_all(stops).await;
+    }
+
+    /// Records a failure as the connector's `error` and returns it.
+    async fn fail<T>(&self, name: &str, err: Error) -> Result<T> {
+        let reason = err.to_string();
+        self.transition(name, ConnectorState::Failed { reason }, true)
+            .await?;
+        Err(err)
+    }
+
+    /// The one place a connector's state changes: checks the move is legal,
+    /// swaps the state, persists the status (when asked) and publishes the
+    /// event. A `Starting` state is not persisted: a crash mid-start leaves
+    /// the previous status on disk, never a half state.
+    async fn transition(&self, name: &str, next: ConnectorState, persist: bool) -> Result<()> {
+        let new = next.status();
+        let reason = next.reason().map(str::to_string);
+        let (old, previous) = self.with_entry(name, |entry| {
+            let old = entry.state.status();
+            if !transition_allowed(old, new) {
+                return Err(Error::Internal(format!(
+                    "illegal status change for `{name}`: {old} -> {new}"
+                )));
+            }
+            let previous = std::mem::replace(&mut entry.state, next);
+            if old != new {
+                entry.since = Utc::now();
+            }
+            Ok((old, previous))
+        })??;
+        // Dropping the previous state stops whatever it owned.
+        drop(previous);
+        if persist {
+            self.persist_status(name, new).await?;
+        }
+        tracing::info!(connector = name, %old, %new, reason = reason.as_deref().unwrap_or(""), "status");
+        let _ = self.inner.events.send(ConnectorEvent::Status {
+            connector: name.to_string(),
+            old,
+            new,
+            reason,
+            at: Utc::now(),
+        });
+        Ok(())
+    }
+
+    async fn persist_status(&self, name: &str, status: ConnectorStatus) -> Result<()> {
+        let key = name.to_string();
+        self.edit_settings(move |ed| {
+            ed.set(
+                &[STATES_KEY, &key],
+                serde_json::Value::from(status.as_str()),
+            )
+        })
+        .await
+    }
+
+    pub(super) async fn engine(&self) -> Option<crate::mcp::ContainerEngine> {
+        self.inner
+            .engine
+            .get_or_init(crate::mcp::ContainerEngine::detect)
+            .await
+            .clone()
+    }
+
+    /// Follows what supervisors report: a server that died moves to
+    /// `error`; a changed tool list is read again.
+    pub(super) fn spawn_event_loop(&self, mut rx: mpsc::UnboundedReceiver<ServerEvent>) {
+        // The loop holds only a weak handle, so it ends with the service.
+        let weak = std::sync::Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            while let Some(event) = rx.recv().await {
+                let Some(inner) = weak.upgrade() else { break };
+                let service = ConnectorService { inner };
+                match event {
+                    ServerEvent::Exited {
+                        connector,
+                        generation,
+                        reason,
+                    } => {
+                        let current = service
+                            .with_entry(&connector, |e| matches!(e.state, ConnectorState::Connected { generation: g, .. } if g == generation))
+                            .unwrap_or(false);
+                        if current {
+                            if let Err(err) = service
+                                .transition(&connector, ConnectorState::Failed { reason }, true)
+                                .await
+                            {
+                                tracing::warn!(connector, "could not record a dead server: {err}");
+                            }
+                        }
+                    }
+                    ServerEvent::ToolsChanged {
+                        connector,
+                        generation,
+                    } => {
+                        tokio::spawn(
+                            async move { service.refresh_tools(&connector, generation).await },
+                        );
+                    }
+                }
+            }
+        });
+    }
+
+    async fn refresh_tools(&self, name: &str, generation: u64) {
+        let peer = self
+            .with_entry(name, |e| match &e.state {
+                ConnectorState::Connected {
+                    generation: g,
+                    server,
+                } if *g == generation => Some(server.peer().clone()),
+                _ => None,
+            })
+            .ok()
+            .flatten();
+        let Some(peer) = peer else { return };
+        let Ok(Ok(tools)) = tokio::time::timeout(LIST_TOOLS_TIMEOUT, peer.list_all_tools()).await
+        else {
+            return;
+        };
+        let count = tools.len();
+        let _ = self.with_entry(name, |e| e.tools = tools);
+        let _ = self.inner.events.send(ConnectorEvent::ToolsChanged {
+            connector: name.to_string(),
+            count,
+            at: Utc::now(),
+        });
+    }
+
+    /// Start-up sync, as the product page describes it: the definitions are
+    /// loaded; nothing of ours runs yet in a fresh service, so every
+    /// connector whose persisted status says it should run (connected,
+    /// error, configuring) is started again, all in parallel, each with its
+    /// own deadline; the rest are `disconnected`.
+    pub(super) fn sync_at_start(&self, snapshot: &SettingsSnapshot) {
+        let wanted: Vec<String> = self
+            .registry()
+            .keys()
+            .filter(|name| {
+                let persisted = snapshot
+                    .get(&[STATES_KEY, name.as_str()])
+                    .and_then(|v| v.as_str())
+                    .and_then(ConnectorStatus::parse);
+                matches!(
+                    persisted,
+                    Some(
+                        ConnectorStatus::Connected
+                            | ConnectorStatus::Error
+                            | ConnectorStatus::Configuring
+                    )
+                )
+            })
+            .cloned()
+            .collect();
+        for name in wanted {
+            let service = self.clone();
+            tokio::spawn(async move {
+                if let Err(err) = service.connect(&name, FieldValues::new(), None).await {
+                    tracing::warn!(connector = %name, "could not restore: {err}");
+                }
+            });
+        }
+    }
+}
+
+/// Field values for a start: given with `connect`, else from the service's
+/// environment, else the field's default.
+fn resolve_values(def: &ConnectorDefinition, given: &FieldValues) -> FieldValues {
+    def.fields
+        .iter()
+        .filter_map(|field| {
+            given
+                .get(&field.name)
+                .cloned()
+                .or_else(|| std::env::var(&field.name).ok().filter(|v| !v.is_empty()))
+                .or_else(|| field.default.clone())
+                .map(|value| (field.name.clone(), value))
+        })
+        .collect()
+}

@@ -1,0 +1,125 @@
+//! A connector's private state, which owns what exists in that state (the
+//! running server, the cancellation of a start under way), and the public
+//! status derived from it. Dropping a state stops whatever it owns.
+
+use tokio_util::sync::CancellationToken;
+
+use crate::mcp::RunningServer;
+use crate::status::ConnectorStatus;
+
+/// What a connector is doing right now.
+#[derive(Debug, Default)]
+pub enum ConnectorState {
+    /// Nothing runs.
+    #[default]
+    Disconnected,
+    /// A start is under way; cancelling the token abandons it.
+    Starting { cancel: CancellationToken },
+    /// Waiting for required configuration.
+    NeedsConfig {
+        missing: Vec<String>,
+        reason: String,
+    },
+    /// Running and answering.
+    Connected {
+        generation: u64,
+        server: RunningServer,
+    },
+    /// Started but failed, or died.
+    Failed { reason: String },
+}
+
+impl ConnectorState {
+    /// The public status this state shows as.
+    pub fn status(&self) -> ConnectorStatus {
+        match self {
+            ConnectorState::Disconnected => ConnectorStatus::Disconnected,
+            ConnectorState::Starting { .. } | ConnectorState::NeedsConfig { .. } => {
+                ConnectorStatus::Configuring
+            }
+            ConnectorState::Connected { .. } => ConnectorStatus::Connected,
+            ConnectorState::Failed { .. } => ConnectorStatus::Error,
+        }
+    }
+
+    /// Why the connector is in `error` or waiting for configuration.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            ConnectorState::Failed { reason, .. } | ConnectorState::NeedsConfig { reason, .. } => {
+                Some(reason)
+            }
+            _ => None,
+        }
+    }
+
+    /// The running server, when connected.
+    pub fn server(&self) -> Option<&RunningServer> {
+        match self {
+            ConnectorState::Connected { server, .. } => Some(server),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a connector may move from `from` to `to`. Every status change
+/// goes through this check, so a bug that would skip a step (say, from
+/// `disconnected` straight to `connected` without starting) is caught.
+pub fn transition_allowed(from: ConnectorStatus, to: ConnectorStatus) -> bool {
+    use ConnectorStatus::*;
+    matches!(
+        (from, to),
+        // connect: every start passes through `configuring`
+        (Disconnected | Error | Connected, Configuring)
+            // a start ends
+            | (Configuring, Connected | Error | Disconnected)
+            // a required field arrived, or a start follows the wait
+            | (Configuring, Configuring)
+            // disconnect, or a running server dies
+            | (Connected | Error, Disconnected)
+            | (Connected, Error)
+            // a start fails before it could begin (no engine, bad config)
+            | (Disconnected, Error)
+            | (Error, Error)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ConnectorStatus::*;
+
+    #[test]
+    fn the_transition_table_is_exactly_this() {
+        let all = [Connected, Disconnected, Configuring, Error];
+        let allowed: Vec<(ConnectorStatus, ConnectorStatus)> = all
+            .iter()
+            .flat_map(|&a| all.iter().map(move |&b| (a, b)))
+            .filter(|&(a, b)| transition_allowed(a, b))
+            .collect();
+        assert_eq!(
+            allowed,
+            vec![
+                (Connected, Disconnected),
+                (Connected, Configuring),
+                (Connected, Error),
+                (Disconnected, Configuring),
+                (Disconnected, Error),
+                (Configuring, Connected),
+                (Configuring, Disconnected),
+                (Configuring, Configuring),
+                (Configuring, Error),
+                (Error, Disconnected),
+                (Error, Configuring),
+                (Error, Error),
+            ]
+        );
+    }
+
+    #[test]
+    fn illegal_moves_are_refused() {
+        assert!(!transition_allowed(Disconnected, Connected));
+        assert!(!transition_allowed(Error, Connected));
+        assert!(!transition_allowed(Connected, Connected));
+        assert!(!transition_allowed(Disconnected, Disconnected));
+    }
+}

@@ -1,0 +1,172 @@
+//! The background service (`switchboard serve`): one process per data dir
+//! that owns the [`ConnectorService`] and answers the CLI on a Unix socket.
+//! It stops every server it started when it exits (shutdown request,
+//! SIGTERM or SIGINT).
+
+use std::fs::File;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio_util::sync::CancellationToken;
+
+use crate::connector::{ConnectorService, ServiceOptions};
+use crate::error::{Error, Result};
+use crate::ipc::{Hello, Request, Response, MAX_MESSAGE_BYTES};
+use crate::paths::Paths;
+
+/// How long one client may take to send its request.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs the service until it is told to stop. Fails at once if another
+/// service already owns this data dir.
+pub async fn serve(paths: Paths, options: ServiceOptions) -> Result<()> {
+    paths
+        .ensure_home()
+        .map_err(|e| Error::Internal(format!("cannot create {}: {e}", paths.home.display())))?;
+    let lock = acquire_lock(&paths)?;
+    let socket = paths.socket();
+    // We hold the lock, so a socket file left here is from a dead service.
+    let _ = std::fs::remove_file(&socket);
+    let listener = UnixListener::bind(&socket).map_err(|e| Error::ServiceUnavailable {
+        socket: socket.clone(),
+        reason: format!("cannot listen: {e}"),
+    })?;
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| Error::Internal(format!("cannot protect {}: {e}", socket.display())))?;
+
+    let service = ConnectorService::start(paths.clone(), options).await?;
+    let stop = CancellationToken::new();
+    let mut sigterm = signal(SignalKind::terminate())
+        .map_err(|e| Error::Internal(format!("cannot watch SIGTERM: {e}")))?;
+    let mut sigint = signal(SignalKind::interrupt())
+        .map_err(|e| Error::Internal(format!("cannot watch SIGINT: {e}")))?;
+    tracing::info!(pid = std::process::id(), socket = %socket.display(), settings = %paths.settings.display(), "service started");
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let service = service.clone();
+                    let stop = stop.clone();
+                    tokio::spawn(async move { handle(stream, service, stop).await });
+                }
+                Err(err) => tracing::warn!("accept failed: {err}"),
+            },
+            _ = stop.cancelled() => break,
+            _ = sigterm.recv() => break,
+            _ = sigint.recv() => break,
+        }
+    }
+    tracing::info!("service stopping");
+    drop(listener);
+    let _ = std::fs::remove_file(&socket);
+    service.shutdown().await;
+    drop(lock);
+    tracing::info!("service stopped");
+    Ok(())
+}
+
+fn acquire_lock(paths: &Paths) -> Result<File> {
+    let path = paths.service_lock();
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::Internal(format!("cannot open {}: {e}", path.display())))?;
+    match fs4::FileExt::try_lock(&file) {
+        Ok(()) => Ok(file),
+        Err(_) => Err(Error::ServiceUnavailable {
+            socket: paths.socket(),
+            reason: "another switchboard service already runs for this data dir; \
+                     use it, or stop it with `switchboard shutdown`"
+                .into(),
+        }),
+    }
+}
+
+async fn handle(stream: UnixStream, service: ConnectorService, stop: CancellationToken) {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read.take(MAX_MESSAGE_BYTES as u64));
+    let mut line = String::new();
+    let response = match tokio::time::timeout(READ_TIMEOUT, reader.read_line(&mut line)).await {
+        Ok(Ok(n)) if n > 0 => match serde_json::from_str::<Request>(&line) {
+            Ok(request) => dispatch(request, &service, &stop).await,
+            Err(err) => Response::Error {
+                code: crate::error::ErrorCode::InvalidInput,
+                message: format!("bad request: {err}"),
+            },
+        },
+        _ => return,
+    };
+    let mut bytes = match serde_json::to_vec(&response) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            tracing::warn!("cannot encode response: {err}");
+            return;
+        }
+    };
+    bytes.push(b'\n');
+    let _ = write.write_all(&bytes).await;
+    let _ = write.shutdown().await;
+}
+
+async fn dispatch(
+    request: Request,
+    service: &ConnectorService,
+    stop: &CancellationToken,
+) -> Response {
+    let result = match request {
+        Request::Hello => to_value(Hello {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            pid: std::process::id(),
+            settings: service.paths().settings.clone(),
+            home: service.paths().home.clone(),
+        }),
+        Request::List => to_value(service.list()),
+        Request::Status { name } => service.info(&name).and_then(to_value),
+        Request::Add { name, connector } => service.add(&name, connector).await.and_then(to_value),
+        Request::Remove { name } => service.remove(&name).await.and_then(|()| to_value(name)),
+        Request::Connect {
+            name,
+            values,
+            timeout_secs,
+        } => service
+            .connect(&name, values, timeout_secs.map(Duration::from_secs))
+            .await
+            .and_then(to_value),
+        Request::Disconnect { name } => service.disconnect(&name).await.and_then(to_value),
+        Request::Tools { name } => service.tools(&name).and_then(to_value),
+        Request::Call {
+            name,
+            tool,
+            arguments,
+        } => service
+            .call(&name, &tool, arguments)
+            .await
+            .and_then(to_value),
+        Request::Shutdown => {
+            stop.cancel();
+            to_value("stopping")
+        }
+    };
+    match result {
+        Ok(value) => Response::Ok(value),
+        Err(err) => Response::Error {
+            code: err.code(),
+            message: err.to_string(),
+        },
+    }
+}
+
+fn to_value(value: impl serde::Serialize) -> Result<serde_json::Value> {
+    serde_json::to_value(value).map_err(|e| Error::Internal(format!("cannot encode reply: {e}")))
+}
+
+/// Where the detached service writes its own log.
+pub fn log_path(paths: &Paths) -> PathBuf {
+    paths.service_log()
+}

@@ -1,0 +1,115 @@
+//! `switchboard doctor`: which launchers work on this machine and where
+//! Switchboard keeps its files.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::mcp::engine_probe;
+use crate::paths::Paths;
+
+/// How long one `--version` may take.
+const VERSION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One launcher and whether it works here.
+#[derive(Debug, Clone, Serialize)]
+pub struct LauncherCheck {
+    /// The program's name (`docker`, `podman`, `node`, `npx`, `uvx`).
+    pub name: String,
+    /// What it is used for.
+    pub purpose: String,
+    /// Where it was found.
+    pub path: Option<String>,
+    /// Its version line, when it answered.
+    pub version: Option<String>,
+    /// Whether it can be used.
+    pub ok: bool,
+    /// What to do when it cannot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct DoctorReport {
+    pub launchers: Vec<LauncherCheck>,
+    /// The container engine connectors with an image will use, if any.
+    pub container_engine: Option<String>,
+    pub settings: String,
+    pub data_dir: String,
+    pub logs: String,
+    pub socket: String,
+}
+
+/// Checks the launchers and reports the paths.
+pub async fn run(paths: &Paths) -> DoctorReport {
+    let specs = [
+        (
+            "docker",
+            "container connectors (docker run -i --rm IMAGE)",
+            "install Docker, or Podman with its docker shim",
+        ),
+        (
+            "podman",
+            "container connectors, when Docker is absent",
+            "install Podman (apt-get install podman)",
+        ),
+        ("node", "npm-based MCP servers", "install Node.js"),
+        (
+            "npx",
+            "npm-based MCP servers (npx -y PACKAGE)",
+            "install Node.js, which brings npx",
+        ),
+        (
+            "uvx",
+            "PyPI-based MCP servers (uvx PACKAGE)",
+            "pip install uv",
+        ),
+    ];
+    let mut launchers = Vec::new();
+    for (name, purpose, hint) in specs {
+        let path = crate::mcp::find_program(name);
+        let version = match &path {
+            Some(path) => version_of(path, name).await,
+            None => None,
+        };
+        let ok = version.is_some();
+        launchers.push(LauncherCheck {
+            name: name.to_string(),
+            purpose: purpose.to_string(),
+            path: path.map(|p| p.display().to_string()),
+            version,
+            ok,
+            hint: (!ok).then(|| hint.to_string()),
+        });
+    }
+    DoctorReport {
+        launchers,
+        container_engine: engine_probe().await,
+        settings: paths.settings.display().to_string(),
+        data_dir: paths.home.display().to_string(),
+        logs: paths.log_dir().display().to_string(),
+        socket: paths.socket().display().to_string(),
+    }
+}
+
+async fn version_of(path: &std::path::Path, name: &str) -> Option<String> {
+    // Container engines answer `version` only when their daemon does.
+    let args: &[&str] = match name {
+        "docker" | "podman" => &["version", "--format", "{{.Server.Version}}"],
+        _ => &["--version"],
+    };
+    let output = tokio::process::Command::new(path)
+        .args(args)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    match tokio::time::timeout(VERSION_TIMEOUT, output).await {
+        Ok(Ok(out)) if out.status.success() => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            Some(text.lines().next().unwrap_or("").trim().to_string())
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,181 @@
+//! The library's error type: one variant per situation a user can act on.
+//!
+//! Every variant carries a stable [`ErrorCode`] so the CLI can pick an exit
+//! code and the wire protocol can carry the kind of failure without anyone
+//! matching on message text.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::CatalogError;
+use crate::settings::SettingsError;
+
+/// Stable machine-readable classes of failure, shared by the CLI's exit
+/// codes and the service protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Something we did not expect; a bug or an I/O failure.
+    Internal,
+    /// No connector has that name.
+    UnknownConnector,
+    /// `add` with a name that is already in use.
+    AlreadyExists,
+    /// The user gave input we cannot use (bad name, bad JSON, bad flag value).
+    InvalidInput,
+    /// The server could not be started or never answered `initialize`.
+    StartFailed,
+    /// Neither Docker nor Podman is installed or answering.
+    NoContainerEngine,
+    /// The settings file is malformed, unreadable or unwritable.
+    Settings,
+    /// The background service could not be reached or started.
+    ServiceUnavailable,
+    /// The tool ran and reported failure, or the call itself failed.
+    ToolFailed,
+    /// The connector is not connected, so it has no tools to offer.
+    NotConnected,
+    /// The connector has no tool of that name.
+    UnknownTool,
+    /// Required configuration is missing; the connector waits in `configuring`.
+    NeedsConfiguration,
+}
+
+impl ErrorCode {
+    /// The process exit code the CLI uses for this class of failure.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            ErrorCode::Internal => 1,
+            ErrorCode::UnknownConnector => 3,
+            ErrorCode::AlreadyExists => 4,
+            ErrorCode::InvalidInput => 5,
+            ErrorCode::StartFailed => 6,
+            ErrorCode::NoContainerEngine => 7,
+            ErrorCode::Settings => 8,
+            ErrorCode::ServiceUnavailable => 9,
+            ErrorCode::ToolFailed => 10,
+            ErrorCode::NotConnected => 11,
+            ErrorCode::UnknownTool => 12,
+            ErrorCode::NeedsConfiguration => 13,
+        }
+    }
+}
+
+/// Everything the library can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("unknown connector `{name}`: run `switchboard list` to see the connectors, or `switchboard add {name} --command ...` to add one")]
+    UnknownConnector { name: String },
+
+    #[error("a connector named `{name}` already exists: choose another name, or `switchboard remove {name}` first")]
+    AlreadyExists { name: String },
+
+    #[error("`{name}` is a built-in connector and cannot be removed; `switchboard disconnect {name}` stops it")]
+    BuiltinNotRemovable { name: String },
+
+    #[error("{0}")]
+    InvalidInput(String),
+
+    #[error("command `{command}` was not found: install it, or give its full path with `switchboard add NAME --command /path/to/{command}`")]
+    CommandNotFound { command: String },
+
+    #[error("could not start `{command}`: {source}")]
+    Spawn {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("no container engine found: install Docker or Podman (`switchboard doctor` shows what this machine has), or use a connector with a native command")]
+    NoContainerEngine,
+
+    #[error("the container for image `{image}` could not start (exit {code}){stderr}: check the image name, or build or pull it first (`docker pull {image}`)")]
+    ImageUnavailable {
+        image: String,
+        code: i32,
+        stderr: String,
+    },
+
+    #[error("the server exited {status} before it answered MCP initialize{stderr}")]
+    ExitedDuringStart { status: String, stderr: String },
+
+    #[error("the server did not answer MCP initialize within {}s{stderr}: check that it speaks MCP over stdio, or raise the deadline with `--timeout`", after.as_secs())]
+    StartTimeout { after: Duration, stderr: String },
+
+    #[error("MCP initialize failed: {message}{stderr}")]
+    Handshake { message: String, stderr: String },
+
+    #[error("`{name}` is not connected: run `switchboard connect {name}` first")]
+    NotConnected { name: String },
+
+    #[error("`{name}` has no tool `{tool}`: run `switchboard tools {name}` to list them")]
+    UnknownTool { name: String, tool: String },
+
+    #[error("tool call failed: {message}")]
+    ToolFailed { message: String },
+
+    #[error("`{name}` needs {missing} before it can start: {hint}")]
+    NeedsConfiguration {
+        name: String,
+        missing: String,
+        hint: String,
+    },
+
+    #[error("the connector catalog is invalid: {0}")]
+    Catalog(#[from] CatalogError),
+
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+
+    #[error("the switchboard service is not reachable at {socket}: {reason}")]
+    ServiceUnavailable { socket: PathBuf, reason: String },
+
+    /// An error the service reported over its socket, already classified.
+    #[error("{message}")]
+    Remote { code: ErrorCode, message: String },
+
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The stable class of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::UnknownConnector { .. } => ErrorCode::UnknownConnector,
+            Error::AlreadyExists { .. } => ErrorCode::AlreadyExists,
+            Error::BuiltinNotRemovable { .. } | Error::InvalidInput(_) => ErrorCode::InvalidInput,
+            Error::CommandNotFound { .. }
+            | Error::Spawn { .. }
+            | Error::ImageUnavailable { .. }
+            | Error::ExitedDuringStart { .. }
+            | Error::StartTimeout { .. }
+            | Error::Handshake { .. } => ErrorCode::StartFailed,
+            Error::NoContainerEngine => ErrorCode::NoContainerEngine,
+            Error::NotConnected { .. } => ErrorCode::NotConnected,
+            Error::UnknownTool { .. } => ErrorCode::UnknownTool,
+            Error::ToolFailed { .. } => ErrorCode::ToolFailed,
+            Error::NeedsConfiguration { .. } => ErrorCode::NeedsConfiguration,
+            Error::Catalog(_) => ErrorCode::Internal,
+            Error::Settings(_) => ErrorCode::Settings,
+            Error::ServiceUnavailable { .. } => ErrorCode::ServiceUnavailable,
+            Error::Remote { code, .. } => *code,
+            Error::Internal(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+/// Shorthand for the library's results.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Formats the last lines a server wrote to stderr as a suffix for an error
+/// message, so a person sees the server's own explanation.
+pub(crate) fn stderr_suffix(lines: &[String]) -> String {
+    if lines.is_empty() {
+        String::new()
+    } else {
+        format!("; its last output: {}", lines.join(" | "))
+    }
+}

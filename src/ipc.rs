@@ -1,0 +1,75 @@
+//! The local protocol between the CLI and the background service: one JSON
+//! request and one JSON response per connection, over the Unix socket in
+//! the data dir (mode 0600, in a 0700 directory).
+//!
+//! The wire types live here; the server side is in `daemon`, the client
+//! side (including starting the service when none runs) in `client`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::connector::CustomConnector;
+use crate::error::ErrorCode;
+
+/// Largest request or response we accept, so a bad peer cannot grow memory.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// What a face asks of the service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// Who are you: version, pid and paths.
+    Hello,
+    /// Every connector.
+    List,
+    /// One connector.
+    Status { name: String },
+    /// Add a custom connector.
+    Add {
+        name: String,
+        connector: CustomConnector,
+    },
+    /// Remove a custom connector.
+    Remove { name: String },
+    /// Connect; `values` are field values from the caller's environment.
+    Connect {
+        name: String,
+        #[serde(default)]
+        values: BTreeMap<String, String>,
+        #[serde(default)]
+        timeout_secs: Option<u64>,
+    },
+    /// Disconnect.
+    Disconnect { name: String },
+    /// A connected connector's tools.
+    Tools { name: String },
+    /// Call a tool.
+    Call {
+        name: String,
+        tool: String,
+        #[serde(default)]
+        arguments: Option<serde_json::Value>,
+    },
+    /// Stop every server and the service itself.
+    Shutdown,
+}
+
+/// The service's answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Response {
+    /// Success, with the request's result.
+    Ok(serde_json::Value),
+    /// Failure, classified.
+    Error { code: ErrorCode, message: String },
+}
+
+/// The answer to [`Request::Hello`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Hello {
+    pub version: String,
+    pub pid: u32,
+    pub settings: std::path::PathBuf,
+    pub home: std::path::PathBuf,
+}

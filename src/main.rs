@@ -1,0 +1,304 @@
+//! The `switchboard` command: parses arguments, talks to the background
+//! service through the library's client, and prints results for people or,
+//! with `--json`, for scripts. Exit codes come from [`ErrorCode`].
+
+mod render;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use rmcp::model::{CallToolResult, Tool};
+use switchboard::ipc::Request;
+use switchboard::{
+    Client, ConnectorInfo, CustomConnector, Error, ErrorCode, Paths, ServiceOptions,
+};
+
+#[derive(Parser)]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Manage the integrations (MCP servers) your AI tools use"
+)]
+struct Cli {
+    /// The settings file (default: $SWITCHBOARD_SETTINGS, else the user's config dir).
+    #[arg(long, global = true, value_name = "PATH")]
+    settings: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone, Copy)]
+struct Output {
+    /// Print JSON for scripts.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List every connector with its type, backend and status.
+    List(Output),
+    /// Add a custom connector backed by a command or an image.
+    #[command(group(clap::ArgGroup::new("backend").required(true).args(["command", "image"])))]
+    Add {
+        /// The new connector's name (lowercase letters, digits, `-`, `_`).
+        name: String,
+        /// The program to run (its arguments follow).
+        #[arg(long, value_name = "CMD")]
+        command: Option<String>,
+        /// The container image to run with `docker run -i --rm` (its arguments follow).
+        #[arg(long, value_name = "IMAGE")]
+        image: Option<String>,
+        /// `KEY=VALUE` to set, or `KEY` to pass through from the environment (repeatable; put it before --command).
+        #[arg(long = "env", value_name = "KEY[=VALUE]")]
+        env: Vec<String>,
+        #[command(flatten)]
+        out: Output,
+        /// Arguments for the command or image.
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "ARGS"
+        )]
+        args: Vec<String>,
+    },
+    /// Remove a custom connector (disconnecting it first).
+    Remove { name: String },
+    /// Start a connector's server and wait until it answers.
+    Connect {
+        name: String,
+        /// Seconds the server may take to start and answer MCP initialize.
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<u64>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Stop a connector's server and remove its config.
+    Disconnect {
+        name: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// List a connected connector's tools.
+    Tools {
+        name: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Call a tool with JSON arguments.
+    Call {
+        name: String,
+        tool: String,
+        /// The arguments as a JSON object, e.g. '{"message":"hi"}'.
+        arguments: Option<String>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Show one connector: status, since when, pid or container, tool count.
+    Status {
+        name: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Run the service in the foreground (the CLI starts it in the background when needed).
+    Serve {
+        /// Seconds a server may take to start, unless `connect --timeout` says otherwise.
+        #[arg(long, value_name = "SECS")]
+        start_timeout: Option<u64>,
+    },
+    /// Stop the background service and every server it started.
+    Shutdown,
+    /// Check which launchers work here and show where files live.
+    Doctor(Output),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let paths = Paths::resolve(cli.settings.clone());
+    let serving = matches!(cli.command, Command::Serve { .. });
+    init_tracing(serving);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli.command, paths)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(u8::try_from(err.code().exit_code()).unwrap_or(1))
+        }
+    }
+}
+
+fn init_tracing(serving: bool) {
+    let default = if serving { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+}
+
+async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
+    let client = Client::new(paths.clone());
+    match command {
+        Command::List(out) => {
+            let list: Vec<ConnectorInfo> = decode(client.call(&Request::List).await?)?;
+            print(out, &list, || render::list(&list));
+        }
+        Command::Add {
+            name,
+            command,
+            image,
+            env,
+            out,
+            args,
+        } => {
+            let connector = CustomConnector::from_flags(command, image, args, &env)?;
+            let info: ConnectorInfo =
+                decode(client.call(&Request::Add { name, connector }).await?)?;
+            print(out, &info, || {
+                format!("added {} ({})", info.name, info.backend)
+            });
+        }
+        Command::Remove { name } => {
+            client.call(&Request::Remove { name: name.clone() }).await?;
+            println!("removed {name}");
+        }
+        Command::Connect { name, timeout, out } => {
+            let values = values_from_env(&client, &name).await?;
+            let request = Request::Connect {
+                name,
+                values,
+                timeout_secs: timeout,
+            };
+            let info: ConnectorInfo = decode(client.call(&request).await?)?;
+            print(out, &info, || info.status.to_string());
+        }
+        Command::Disconnect { name, out } => {
+            let info: ConnectorInfo = decode(client.call(&Request::Disconnect { name }).await?)?;
+            print(out, &info, || info.status.to_string());
+        }
+        Command::Tools { name, out } => {
+            let tools: Vec<Tool> = decode(client.call(&Request::Tools { name }).await?)?;
+            print(out, &tools, || render::tools(&tools));
+        }
+        Command::Call {
+            name,
+            tool,
+            arguments,
+            out,
+        } => {
+            let arguments = parse_arguments(arguments.as_deref())?;
+            let request = Request::Call {
+                name,
+                tool,
+                arguments,
+            };
+            let result: CallToolResult = decode(client.call(&request).await?)?;
+            let failed = result.is_error == Some(true);
+            if out.json {
+                print(out, &result, String::new);
+            } else if failed {
+                eprintln!(
+                    "the tool reported an error: {}",
+                    render::call_result(&result)
+                );
+            } else {
+                println!("{}", render::call_result(&result));
+            }
+            if failed {
+                return Ok(exit(ErrorCode::ToolFailed));
+            }
+        }
+        Command::Status { name, out } => {
+            let info: ConnectorInfo = decode(client.call(&Request::Status { name }).await?)?;
+            print(out, &info, || render::status(&info));
+        }
+        Command::Serve { start_timeout } => {
+            let mut options = ServiceOptions::default();
+            if let Some(secs) = start_timeout {
+                options.start_timeout = Duration::from_secs(secs);
+            }
+            switchboard::daemon::serve(paths, options).await?;
+        }
+        Command::Shutdown => {
+            if client.shutdown().await? {
+                println!("stopped");
+            } else {
+                println!("no service was running");
+            }
+        }
+        Command::Doctor(out) => {
+            let report = switchboard::doctor::run(&paths).await;
+            print(out, &report, || render::doctor(&report));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn exit(code: ErrorCode) -> ExitCode {
+    ExitCode::from(u8::try_from(code.exit_code()).unwrap_or(1))
+}
+
+fn print<T: serde::Serialize>(out: Output, value: &T, human: impl FnOnce() -> String) {
+    if out.json {
+        match serde_json::to_string_pretty(value) {
+            Ok(text) => println!("{text}"),
+            Err(err) => eprintln!("error: cannot encode output: {err}"),
+        }
+    } else {
+        let text = human();
+        if !text.is_empty() {
+            println!("{text}");
+        }
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
+    serde_json::from_value(value)
+        .map_err(|e| Error::Internal(format!("unexpected answer from the service: {e}")))
+}
+
+/// Values for the connector's config fields found in this command's
+/// environment; they travel to the service in memory only.
+async fn values_from_env(client: &Client, name: &str) -> Result<BTreeMap<String, String>, Error> {
+    let info: ConnectorInfo = decode(
+        client
+            .call(&Request::Status {
+                name: name.to_string(),
+            })
+            .await?,
+    )?;
+    Ok(info
+        .fields
+        .iter()
+        .filter_map(|field| {
+            std::env::var(field)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(|v| (field.clone(), v))
+        })
+        .collect())
+}
+
+fn parse_arguments(text: Option<&str>) -> Result<Option<serde_json::Value>, Error> {
+    let Some(text) = text else { return Ok(None) };
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(value @ serde_json::Value::Object(_)) => Ok(Some(value)),
+        Ok(other) => Err(Error::InvalidInput(format!(
+            "tool arguments must be a JSON object such as '{{\"message\":\"hi\"}}', not {other}"
+        ))),
+        Err(err) => Err(Error::InvalidInput(format!(
+            "tool arguments are not valid JSON ({err}): give an object such as '{{\"message\":\"hi\"}}', quoted for the shell"
+        ))),
+    }
+}

@@ -1,0 +1,24 @@
+//! McpService's parts: turning a connector definition into a server config,
+//! launching the server (native command or container), speaking MCP to it
+//! with `rmcp`, and supervising it until it is stopped or dies.
+//!
+//! The connector core owns every [`RunningServer`]; dropping one stops its
+//! server, process group and container.
+
+mod config;
+mod engine;
+mod log;
+mod process;
+mod server;
+
+pub use config::{plan_launch, FieldValues, LaunchKind, LaunchPlan, ServerConfig};
+pub use engine::{find_program, ContainerEngine};
+
+/// Names the container engine that would be used, if one works.
+pub async fn engine_probe() -> Option<String> {
+    ContainerEngine::detect()
+        .await
+        .map(|e| e.program.display().to_string())
+}
+pub use log::ServerLog;
+pub use server::{start_server, RunningServer, ServerEvent, StartOptions};

@@ -1,0 +1,198 @@
+//! Launching a server's process — a native command or `docker run` — in its
+//! own process group, and making sure it never outlives its owner.
+//!
+//! [`ServerProcess`] owns the child. Dropping it kills the whole process
+//! group (so `npx`'s grandchildren go too) and removes the container.
+
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
+
+use super::config::{LaunchKind, LaunchPlan};
+use super::engine::ContainerEngine;
+use crate::error::{Error, Result};
+
+/// Label on every container we start, naming its connector.
+pub const CONNECTOR_LABEL: &str = "switchboard.connector";
+/// Label naming the data directory of the service that started it.
+pub const HOME_LABEL: &str = "switchboard.home";
+
+/// A container we started, so we can remove it.
+#[derive(Debug)]
+struct ContainerRef {
+    engine: ContainerEngine,
+    name: String,
+}
+
+/// A running server process; the pipes are handed out at spawn.
+#[derive(Debug)]
+pub struct ServerProcess {
+    child: Child,
+    /// The process group we made the child lead; signalled as a whole.
+    pgid: Option<i32>,
+    container: Option<ContainerRef>,
+    exited: bool,
+}
+
+/// The pipes of a freshly spawned server.
+pub struct Pipes {
+    pub stdin: ChildStdin,
+    pub stdout: ChildStdout,
+    pub stderr: ChildStderr,
+}
+
+/// What identifies a launch: the connector and the data dir it belongs to.
+pub struct LaunchContext<'a> {
+    pub connector: &'a str,
+    /// Unique per start, so container names never collide.
+    pub generation: u64,
+    pub home: &'a Path,
+    pub engine: Option<&'a ContainerEngine>,
+}
+
+impl ServerProcess {
+    /// Starts the process described by `plan`.
+    pub fn spawn(plan: &LaunchPlan, ctx: &LaunchContext<'_>) -> Result<(ServerProcess, Pipes)> {
+        let (mut cmd, container, program) = match &plan.kind {
+            LaunchKind::Native => {
+                let cmd = Command::new(&plan.config.command);
+                (cmd, None, plan.config.command.clone())
+            }
+            LaunchKind::Container { image } => {
+                let engine = ctx.engine.ok_or(Error::NoContainerEngine)?;
+                let name = format!(
+                    "switchboard-{}-{}-{}",
+                    ctx.connector,
+                    std::process::id(),
+                    ctx.generation
+                );
+                let mut cmd = Command::new(&engine.program);
+                cmd.args(["run", "-i", "--rm", "--init"])
+                    .args(["--name", &name])
+                    .args(["--label", &format!("{CONNECTOR_LABEL}={}", ctx.connector)])
+                    .args(["--label", &format!("{HOME_LABEL}={}", ctx.home.display())])
+                    .args(["--security-opt", "no-new-privileges"]);
+                for key in plan.env.keys() {
+                    cmd.args(["-e", key]);
+                }
+                // `--` is not accepted by every engine before the image, so
+                // the image name itself is validated to not start with '-'.
+                cmd.arg(image);
+                (
+                    cmd,
+                    Some(ContainerRef {
+                        engine: engine.clone(),
+                        name,
+                    }),
+                    engine.program.display().to_string(),
+                )
+            }
+        };
+        cmd.args(&plan.args)
+            .envs(&plan.env)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        // SAFETY: prctl is async-signal-safe and touches no memory of ours;
+        // it asks the kernel to kill the child if the service dies, so a
+        // crashed service leaves no server behind.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                if container.is_some() {
+                    Error::NoContainerEngine
+                } else {
+                    Error::CommandNotFound { command: program }
+                }
+            } else {
+                Error::Spawn {
+                    command: program,
+                    source,
+                }
+            }
+        })?;
+        let pipes = match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
+            (Some(stdin), Some(stdout), Some(stderr)) => Pipes {
+                stdin,
+                stdout,
+                stderr,
+            },
+            _ => return Err(Error::Internal("child pipes were not created".into())),
+        };
+        let pgid = child.id().and_then(|pid| i32::try_from(pid).ok());
+        Ok((
+            ServerProcess {
+                child,
+                pgid,
+                container,
+                exited: false,
+            },
+            pipes,
+        ))
+    }
+
+    /// The process id of the server (or of the `docker run` client).
+    pub fn pid(&self) -> Option<u32> {
+        self.pgid.and_then(|p| u32::try_from(p).ok())
+    }
+
+    /// The container's name, for container-backed servers.
+    pub fn container(&self) -> Option<&str> {
+        self.container.as_ref().map(|c| c.name.as_str())
+    }
+
+    /// Waits for the process to exit.
+    pub async fn wait(&mut self) -> std::io::Result<ExitStatus> {
+        let status = self.child.wait().await;
+        if status.is_ok() {
+            self.exited = true;
+        }
+        status
+    }
+
+    /// Stops the server: waits `grace` for it to exit on its own (its stdin
+    /// is already closed), then SIGTERM to the group, then SIGKILL; removes
+    /// the container.
+    pub async fn stop(&mut self, grace: Duration) {
+        if !self.exited && tokio::time::timeout(grace, self.wait()).await.is_err() {
+            self.signal_group(libc::SIGTERM);
+            if tokio::time::timeout(grace, self.wait()).await.is_err() {
+                self.signal_group(libc::SIGKILL);
+                let _ = self.wait().await;
+            }
+        }
+        // The group may hold grandchildren that outlived their parent.
+        self.signal_group(libc::SIGKILL);
+        if let Some(container) = self.container.take() {
+            container.engine.remove(&container.name).await;
+        }
+    }
+
+    fn signal_group(&self, signal: i32) {
+        if let Some(pgid) = self.pgid {
+            // SAFETY: killpg only sends a signal; a stale group id fails with
+            // ESRCH, which we ignore.
+            unsafe {
+                libc::killpg(pgid, signal);
+            }
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.signal_group(libc::SIGKILL);
+        if let Some(container) = self.container.take() {
+            container.engine.remove_detached(&container.name);
+        }
+    }
+}

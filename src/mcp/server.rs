@@ -1,0 +1,292 @@
+//! One running MCP server: spawn it, complete the MCP handshake within a
+//! deadline, then supervise it until it is stopped or dies.
+//!
+//! A [`RunningServer`] is the only handle to its supervisor task; dropping
+//! it (or calling [`RunningServer::stop`]) stops the server. A server that
+//! dies on its own is reported as [`ServerEvent::Exited`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rmcp::model::{ClientCapabilities, ClientConfig, Implementation};
+use rmcp::service::{NotificationContext, Peer, RunningService};
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::config::{LaunchKind, LaunchPlan};
+use super::engine::ContainerEngine;
+use super::log::ServerLog;
+use super::process::{LaunchContext, ServerProcess};
+use crate::error::{stderr_suffix, Error, Result};
+
+/// How long a stopping server gets at each step (stdin closed, SIGTERM)
+/// before the next, harsher one.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+/// How long we wait for a dead server's last stderr lines.
+const STDERR_DRAIN: Duration = Duration::from_millis(500);
+/// Stderr lines quoted in an error message.
+const QUOTED_LINES: usize = 3;
+/// Docker's exit code when the engine itself failed (image missing, bad flag).
+const ENGINE_FAILURE_EXIT: i32 = 125;
+
+/// What a server's supervisor reports to the connector core.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerEvent {
+    /// The server died on its own; `reason` says how, for a person.
+    Exited {
+        connector: String,
+        generation: u64,
+        reason: String,
+    },
+    /// The server sent `notifications/tools/list_changed`.
+    ToolsChanged { connector: String, generation: u64 },
+}
+
+/// Everything [`start_server`] needs besides the plan.
+pub struct StartOptions<'a> {
+    /// The connector's name.
+    pub connector: &'a str,
+    /// Unique per start; stale events from an older start are ignored.
+    pub generation: u64,
+    /// The data dir of this service, used to label containers.
+    pub home: &'a Path,
+    /// Where the server's stderr is appended.
+    pub log_file: Option<PathBuf>,
+    /// The container engine, for container-backed plans.
+    pub engine: Option<&'a ContainerEngine>,
+    /// Deadline for spawn + MCP initialize.
+    pub timeout: Duration,
+    /// Where supervision events go.
+    pub events: mpsc::UnboundedSender<ServerEvent>,
+}
+
+/// A connected MCP server.
+#[derive(Debug)]
+pub struct RunningServer {
+    peer: Peer<RoleClient>,
+    pid: Option<u32>,
+    container: Option<String>,
+    log: ServerLog,
+    /// Cancelled to ask the supervisor to stop the server.
+    stop: CancellationToken,
+    /// Becomes `true` when the supervisor, which owns the process and the
+    /// MCP session, has finished and the server is gone.
+    done: watch::Receiver<bool>,
+}
+
+impl RunningServer {
+    /// The MCP peer, for `tools/list`, `tools/call` and the rest.
+    pub fn peer(&self) -> &Peer<RoleClient> {
+        &self.peer
+    }
+
+    /// The server's process id (for containers: the `docker run` client's).
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    /// The container name, for container-backed servers.
+    pub fn container(&self) -> Option<&str> {
+        self.container.as_deref()
+    }
+
+    /// The server's recent stderr.
+    pub fn log(&self) -> &ServerLog {
+        &self.log
+    }
+
+    /// Stops the server and waits until its process and container are gone.
+    pub async fn stop(self) {
+        self.stopping().await
+    }
+
+    /// A future that stops the server and resolves once it is gone. It does
+    /// not borrow `self`, so the owner can keep the server in place (still
+    /// showing as connected) while it stops.
+    pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let stop = self.stop.clone();
+        let mut done = self.done.clone();
+        async move {
+            stop.cancel();
+            let _ = done.wait_for(|finished| *finished).await;
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        // The supervisor sees this and stops the server; if the runtime is
+        // going away instead, dropping the task drops the process, whose own
+        // Drop kills the group.
+        self.stop.cancel();
+    }
+}
+
+/// Receives server notifications for one connection.
+struct Handler {
+    connector: String,
+    generation: u64,
+    events: mpsc::UnboundedSender<ServerEvent>,
+}
+
+impl ClientHandler for Handler {
+    fn on_tool_list_changed(
+        &self,
+        _context: NotificationContext<RoleClient>,
+    ) -> impl std::future::Future<Output = ()> + Send + '_ {
+        let _ = self.events.send(ServerEvent::ToolsChanged {
+            connector: self.connector.clone(),
+            generation: self.generation,
+        });
+        std::future::ready(())
+    }
+
+    fn get_info(&self) -> ClientConfig {
+        ClientConfig::new(
+            ClientCapabilities::default(),
+            Implementation::new("switchboard", env!("CARGO_PKG_VERSION")),
+        )
+    }
+}
+
+/// Starts the server of `plan` and completes the MCP handshake, all within
+/// `opts.timeout`. On failure the process is gone before this returns.
+pub async fn start_server(plan: &LaunchPlan, opts: StartOptions<'_>) -> Result<RunningServer> {
+    let ctx = LaunchContext {
+        connector: opts.connector,
+        generation: opts.generation,
+        home: opts.home,
+        engine: opts.engine,
+    };
+    let (mut process, pipes) = ServerProcess::spawn(plan, &ctx)?;
+    let log = ServerLog::default();
+    let stderr_task = tokio::spawn(log.clone().follow(pipes.stderr, opts.log_file));
+    let handler = Handler {
+        connector: opts.connector.to_string(),
+        generation: opts.generation,
+        events: opts.events.clone(),
+    };
+    let handshake = handler.serve((pipes.stdout, pipes.stdin));
+    let service = match tokio::time::timeout(opts.timeout, handshake).await {
+        Ok(Ok(service)) => service,
+        Ok(Err(err)) => {
+            // The usual cause is a server that exited; give it a moment so
+            // the message can carry its exit status and last words.
+            let exit = tokio::time::timeout(STOP_GRACE, process.wait()).await;
+            let _ = tokio::time::timeout(STDERR_DRAIN, stderr_task).await;
+            let stderr = stderr_suffix(&log.tail(QUOTED_LINES));
+            process.stop(Duration::ZERO).await;
+            return Err(match exit {
+                Ok(Ok(status)) => match (&plan.kind, status.code()) {
+                    (LaunchKind::Container { image }, Some(ENGINE_FAILURE_EXIT)) => {
+                        Error::ImageUnavailable {
+                            image: image.clone(),
+                            code: ENGINE_FAILURE_EXIT,
+                            stderr,
+                        }
+                    }
+                    _ => Error::ExitedDuringStart {
+                        status: describe_exit(status),
+                        stderr,
+                    },
+                },
+                _ => Error::Handshake {
+                    message: err.to_string(),
+                    stderr,
+                },
+            });
+        }
+        Err(_) => {
+            let stderr = stderr_suffix(&log.tail(QUOTED_LINES));
+            process.stop(Duration::ZERO).await;
+            return Err(Error::StartTimeout {
+                after: opts.timeout,
+                stderr,
+            });
+        }
+    };
+    let peer = service.peer().clone();
+    let pid = process.pid();
+    let container = process.container().map(str::to_string);
+    let stop = CancellationToken::new();
+    let (done_tx, done) = watch::channel(false);
+    let supervisor = supervise(
+        service,
+        process,
+        log.clone(),
+        stderr_task,
+        stop.clone(),
+        Arc::new((opts.connector.to_string(), opts.generation)),
+        opts.events,
+    );
+    tokio::spawn(async move {
+        supervisor.await;
+        let _ = done_tx.send(true);
+    });
+    Ok(RunningServer {
+        peer,
+        pid,
+        container,
+        log,
+        stop,
+        done,
+    })
+}
+
+/// Owns the MCP session and the process until a stop is asked for or the
+/// process dies.
+async fn supervise(
+    mut service: RunningService<RoleClient, Handler>,
+    mut process: ServerProcess,
+    log: ServerLog,
+    stderr_task: JoinHandle<()>,
+    stop: CancellationToken,
+    id: Arc<(String, u64)>,
+    events: mpsc::UnboundedSender<ServerEvent>,
+) {
+    tokio::select! {
+        _ = stop.cancelled() => {
+            // Closing the session closes the server's stdin: the polite way
+            // to ask a stdio server to leave.
+            let _ = service.close_with_timeout(STOP_GRACE).await;
+            process.stop(STOP_GRACE).await;
+        }
+        status = process.wait() => {
+            let _ = service.close_with_timeout(STOP_GRACE).await;
+            let _ = tokio::time::timeout(STDERR_DRAIN, stderr_task).await;
+            let how = match status {
+                Ok(status) => describe_exit(status),
+                Err(err) => format!("could not be waited for ({err})"),
+            };
+            let reason = format!(
+                "the server exited {how}{}",
+                stderr_suffix(&log.tail(QUOTED_LINES))
+            );
+            process.stop(Duration::ZERO).await;
+            let (connector, generation) = (id.0.clone(), id.1);
+            let _ = events.send(ServerEvent::Exited { connector, generation, reason });
+        }
+    }
+}
+
+fn describe_exit(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("with code {code}"),
+        (None, Some(signal)) => format!("after signal {signal}{}", signal_name(signal)),
+        _ => "for an unknown reason".into(),
+    }
+}
+
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGKILL => " (SIGKILL: killed from outside or out of memory)",
+        libc::SIGTERM => " (SIGTERM)",
+        libc::SIGSEGV => " (SIGSEGV: the server crashed)",
+        libc::SIGINT => " (SIGINT)",
+        _ => "",
+    }
+}

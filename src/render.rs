@@ -1,0 +1,142 @@
+//! Human-readable output of the CLI: tables and one-line summaries.
+
+use rmcp::model::{CallToolResult, ContentBlock, Tool};
+use switchboard::doctor::DoctorReport;
+use switchboard::ConnectorInfo;
+
+/// `list`: one row per connector.
+pub fn list(list: &[ConnectorInfo]) -> String {
+    let mut rows = vec![[
+        "NAME".to_string(),
+        "TYPE".into(),
+        "BACKEND".into(),
+        "STATUS".into(),
+    ]];
+    for info in list {
+        let kind = serde_json::to_value(&info.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        rows.push([
+            info.name.clone(),
+            kind,
+            info.backend.clone(),
+            info.status.to_string(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..4)
+        .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for (row, info) in rows
+        .iter()
+        .zip(std::iter::once(None).chain(list.iter().map(Some)))
+    {
+        let line = format!(
+            "{:w0$}  {:w1$}  {:w2$}  {}",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        );
+        out.push_str(line.trim_end());
+        if let Some(err) = info.and_then(|i| i.error.as_deref()) {
+            out.push_str(&format!(" ({})", first_line(err)));
+        }
+        out.push('\n');
+    }
+    out.trim_end().to_string()
+}
+
+/// `tools`: name and one-line description.
+pub fn tools(tools: &[Tool]) -> String {
+    let width = tools.iter().map(|t| t.name.len()).max().unwrap_or(0);
+    tools
+        .iter()
+        .map(|t| {
+            let desc = t.description.as_deref().map(first_line).unwrap_or("");
+            format!("{:width$}  {}", t.name, desc)
+                .trim_end()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `call`: the text of the result, other content as JSON.
+pub fn call_result(result: &CallToolResult) -> String {
+    let mut parts = Vec::new();
+    for content in &result.content {
+        match content {
+            ContentBlock::Text(text) => parts.push(text.text.clone()),
+            other => parts.push(serde_json::to_string(other).unwrap_or_default()),
+        }
+    }
+    if parts.is_empty() {
+        if let Some(structured) = &result.structured_content {
+            parts.push(structured.to_string());
+        }
+    }
+    parts.join("\n")
+}
+
+/// `status`: a few lines about one connector.
+pub fn status(info: &ConnectorInfo) -> String {
+    let mut lines = vec![format!(
+        "{}: {} since {}",
+        info.name,
+        info.status,
+        info.since.format("%Y-%m-%d %H:%M:%S UTC")
+    )];
+    lines.push(format!("backend: {}", info.backend));
+    if let Some(pid) = info.pid {
+        lines.push(format!("pid: {pid}"));
+    }
+    if let Some(container) = &info.container {
+        lines.push(format!("container: {container}"));
+    }
+    if let Some(tools) = info.tools {
+        lines.push(format!("tools: {tools}"));
+    }
+    if let Some(err) = &info.error {
+        lines.push(format!("error: {err}"));
+    }
+    lines.join("\n")
+}
+
+/// `doctor`: launchers and paths.
+pub fn doctor(report: &DoctorReport) -> String {
+    let mut lines = vec!["launchers:".to_string()];
+    for l in &report.launchers {
+        let state = if l.ok { "ok" } else { "missing" };
+        let detail = match (&l.path, &l.version, &l.hint) {
+            (Some(path), Some(version), _) => format!("{path} ({version})"),
+            (Some(path), None, Some(hint)) => format!("{path} does not answer: {hint}"),
+            (_, _, Some(hint)) => hint.clone(),
+            _ => String::new(),
+        };
+        lines.push(format!(
+            "  {:7} {:8} {}  — {}",
+            l.name, state, detail, l.purpose
+        ));
+    }
+    lines.push(format!(
+        "container engine: {}",
+        report
+            .container_engine
+            .as_deref()
+            .unwrap_or("none (container connectors cannot start)")
+    ));
+    lines.push(format!("settings: {}", report.settings));
+    lines.push(format!("data:     {}", report.data_dir));
+    lines.push(format!("logs:     {}", report.logs));
+    lines.push(format!("socket:   {}", report.socket));
+    lines.join("\n")
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}

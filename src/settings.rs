@@ -1,0 +1,486 @@
+//! Editing the user's VS Code style `settings.json` without disturbing it.
+//!
+//! The file is JSON with comments and trailing commas, and it belongs to the user: they
+//! hand-edit it, comment it, and other tools write to it too. Switchboard owns only a few
+//! top-level keys, spelled the flat dotted way VS Code uses (`"codebuddy.connectors.states"`,
+//! `"codebuddy.mcp.servers"`, `"codebuddy.connectors.custom"`). Everything else in the file —
+//! other keys, their order, comments, indentation, line endings, a byte order mark — must come
+//! back out byte for byte, so edits go through jsonc-parser's concrete syntax tree, which
+//! replaces only the nodes we touch.
+//!
+//! [`SettingsStore::load`] gives a read-only [`SettingsSnapshot`]; [`SettingsStore::edit`] is a
+//! locked read-modify-write cycle through a [`SettingsEditor`]. A malformed file is reported
+//! and never written.
+
+use std::collections::VecDeque;
+use std::fs::{self, File, OpenOptions, Permissions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use jsonc_parser::cst::{
+    CstContainerNode, CstInputValue, CstNode, CstObject, CstObjectProp, CstRootNode,
+    TrailingCommaMode,
+};
+use jsonc_parser::ParseOptions;
+use serde_json::{Map, Value};
+
+const BOM: char = '\u{feff}';
+
+/// Tells temp files of concurrent edits within one process apart (the pid covers processes).
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Handle on one settings file. Cheap to create; touches the disk only in `load` and `edit`.
+#[derive(Debug, Clone)]
+pub struct SettingsStore {
+    path: PathBuf,
+}
+
+impl SettingsStore {
+    /// A store for the settings file at `path` (which need not exist yet).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    /// The settings file this store reads and writes.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads and parses the file; a missing file reads as an empty object.
+    ///
+    /// No lock is taken: writers replace the file by renaming a complete new one over it, so a
+    /// reader always sees either the old or the new contents.
+    pub fn load(&self) -> Result<SettingsSnapshot, SettingsError> {
+        let text = read_settings(&self.path)?.unwrap_or_default();
+        let doc = Document::parse(&self.path, &text)?;
+        if doc.root.value().is_none() {
+            return Ok(SettingsSnapshot::default());
+        }
+        // The CST parse above already vetted the text, so this cannot fail in practice; the
+        // error is still mapped rather than unwrapped.
+        let map: Map<String, Value> =
+            jsonc_parser::parse_to_serde_value(&doc.body, &parse_options())
+                .map_err(|err| malformed(&self.path, &err))?;
+        Ok(SettingsSnapshot { map })
+    }
+
+    /// Takes an exclusive cross-process lock, reads the file fresh, calls `f` with an editor,
+    /// and if the text changed writes it back atomically. Returns `f`'s value.
+    ///
+    /// The lock is held on a sidecar `<settings>.lock` file next to the settings file (created
+    /// if needed, together with missing parent directories, and left in place afterwards): the
+    /// settings file itself is replaced by rename on every write, which would orphan a lock
+    /// taken on it. A missing settings file edits as an empty document. The new text goes to a
+    /// temp file in the same directory, is fsynced, given the old file's permissions, and
+    /// renamed over the old file; if the settings file is a symlink, its target is replaced so
+    /// the link survives.
+    ///
+    /// If the file is malformed this returns [`SettingsError::Malformed`] without calling `f`;
+    /// if `f` returns `Err`, nothing is written. Either way the file is untouched.
+    pub fn edit<T, E>(
+        &self,
+        f: impl FnOnce(&mut SettingsEditor) -> Result<T, E>,
+    ) -> Result<Result<T, E>, SettingsError> {
+        let _lock = self.lock()?;
+        let target = write_target(&self.path);
+        let existing = read_settings(&target)?;
+        let doc = Document::parse(&self.path, existing.as_deref().unwrap_or(""))?;
+        let commas = trailing_comma_mode(&doc.root);
+        let mut editor = SettingsEditor {
+            root: doc.root,
+            commas,
+        };
+        let value = match f(&mut editor) {
+            Ok(value) => value,
+            Err(err) => return Ok(Err(err)),
+        };
+        let new_body = editor.root.to_string();
+        if new_body != doc.body {
+            let mut text = String::with_capacity(new_body.len() + BOM.len_utf8());
+            if doc.bom {
+                text.push(BOM);
+            }
+            text.push_str(&new_body);
+            let permissions = match fs::metadata(&target) {
+                Ok(meta) => Some(meta.permissions()),
+                Err(_) => None,
+            };
+            write_atomically(&target, text.as_bytes(), permissions).map_err(|source| {
+                SettingsError::Write {
+                    path: self.path.clone(),
+                    source,
+                }
+            })?;
+        }
+        Ok(Ok(value))
+    }
+
+    fn lock(&self) -> Result<File, SettingsError> {
+        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
+        name.push(".lock");
+        let lock_path = self.path.with_file_name(name);
+        let lock_err = |source| SettingsError::Lock {
+            path: lock_path.clone(),
+            source,
+        };
+        if let Some(dir) = self.path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            fs::create_dir_all(dir).map_err(lock_err)?;
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(lock_err)?;
+        // Fully qualified: newer std has an inherent `File::lock`, which the crate's MSRV lacks.
+        fs4::FileExt::lock(&file).map_err(lock_err)?;
+        // Dropping the file closes it, which releases the lock.
+        Ok(file)
+    }
+}
+
+/// A parsed read-only view of the top level of the settings file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SettingsSnapshot {
+    map: Map<String, Value>,
+}
+
+impl SettingsSnapshot {
+    /// Value at a path: first element is the top-level key (e.g. `"codebuddy.mcp.servers"`),
+    /// further elements are nested object keys. An empty path addresses nothing.
+    pub fn get(&self, path: &[&str]) -> Option<&Value> {
+        let (first, rest) = path.split_first()?;
+        rest.iter().try_fold(self.map.get(*first)?, |value, key| {
+            value.as_object()?.get(*key)
+        })
+    }
+}
+
+/// In-place editor over the parsed file, handed to the closure of [`SettingsStore::edit`].
+///
+/// Paths work as in [`SettingsSnapshot::get`]. Where a key appears more than once in an
+/// object, the last occurrence is the one read and set, since that is the one VS Code uses.
+#[derive(Debug)]
+pub struct SettingsEditor {
+    root: CstRootNode,
+    /// The file's own trailing-comma habit, applied to values we insert.
+    commas: TrailingCommaMode,
+}
+
+impl SettingsEditor {
+    /// Value at `path`, or `None` if absent (or the path is empty).
+    pub fn get(&self, path: &[&str]) -> Option<Value> {
+        let (last, parents) = path.split_last()?;
+        let object = walk(self.root.object_value()?, parents)?;
+        node_to_value(&find_prop(&object, last)?.value()?)
+    }
+
+    /// Sets the value at `path`, creating intermediate objects as needed.
+    ///
+    /// Only the addressed property is replaced: siblings, comments and formatting elsewhere are
+    /// kept byte for byte. New properties are appended to their object with indentation,
+    /// newline style and trailing-comma style taken from the file. An intermediate value that
+    /// exists but is not an object is replaced by an object. Setting a value equal to the
+    /// current one changes nothing, not even its formatting. An empty path does nothing.
+    pub fn set(&mut self, path: &[&str], value: Value) {
+        let Some((last, parents)) = path.split_last() else {
+            return;
+        };
+        if self.get(path).as_ref() == Some(&value) {
+            return;
+        }
+        // `edit` refuses non-object documents, so this only ever creates the top-level object.
+        let mut object = self.root.object_value_or_set();
+        for (depth, key) in parents.iter().enumerate() {
+            let prop = find_prop(&object, key);
+            if let Some(nested) = prop.as_ref().and_then(CstObjectProp::object_value) {
+                object = nested;
+                continue;
+            }
+            // The rest of the path is missing (or blocked by a non-object): write the whole
+            // branch as one value so it is laid out like any other inserted value.
+            let branch = path[depth + 1..].iter().rev().fold(value, |inner, key| {
+                Value::Object(Map::from_iter([(key.to_string(), inner)]))
+            });
+            self.put(&object, prop, key, branch);
+            return;
+        }
+        self.put(&object, find_prop(&object, last), last, value);
+    }
+
+    fn put(&self, object: &CstObject, existing: Option<CstObjectProp>, key: &str, value: Value) {
+        let prop = match existing {
+            Some(prop) => {
+                prop.set_value(to_input(value));
+                prop
+            }
+            None => object.append(key, to_input(value)),
+        };
+        // jsonc-parser guesses comma style from the neighbourhood (or from the value being
+        // replaced), which is often a scalar that says nothing; use the file-wide habit instead.
+        match prop.value() {
+            Some(CstNode::Container(CstContainerNode::Object(object))) => {
+                object.set_trailing_commas(self.commas)
+            }
+            Some(CstNode::Container(CstContainerNode::Array(array))) => {
+                array.set_trailing_commas(self.commas)
+            }
+            _ => {}
+        }
+    }
+
+    /// Removes the property at `path` if present, returning whether it was. Every occurrence of
+    /// a duplicated key goes, so that no earlier duplicate resurfaces. Removing the last
+    /// property of an object leaves that object empty rather than removing it.
+    pub fn remove(&mut self, path: &[&str]) -> bool {
+        let Some((last, parents)) = path.split_last() else {
+            return false;
+        };
+        let Some(object) = self
+            .root
+            .object_value()
+            .and_then(|root| walk(root, parents))
+        else {
+            return false;
+        };
+        let matching: Vec<CstObjectProp> = object
+            .properties()
+            .into_iter()
+            .filter(|prop| prop.decoded_name().as_deref() == Some(*last))
+            .collect();
+        let found = !matching.is_empty();
+        for prop in matching {
+            prop.remove();
+        }
+        found
+    }
+}
+
+/// Why reading or editing the settings file failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The file is not valid JSON with comments; `line` and `column` are 1-based.
+    #[error(
+        "settings file {path} is not valid JSON (with comments): {message} at line {line}, column {column}. \
+         The file was left untouched; fix it by hand (VS Code highlights the problem when you open it) and try again"
+    )]
+    Malformed {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// The top-level value is not an object, or a key we own holds the wrong type where it
+    /// matters.
+    #[error(
+        "settings file {path} does not have the expected shape: its top level must be a JSON object \
+         ({{ \"key\": value, ... }}) and the settings Switchboard manages must hold objects. \
+         The file was left untouched; fix it by hand and try again"
+    )]
+    NotAnObject { path: PathBuf },
+    /// The file exists but could not be read (permissions, not UTF-8, ...).
+    #[error("could not read settings file {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    /// The new contents could not be written; the old file is still in place.
+    #[error("could not write settings file {path}: {source} (the file was left unchanged)")]
+    Write { path: PathBuf, source: io::Error },
+    /// The lock file guarding concurrent edits could not be created or locked.
+    #[error(
+        "could not lock {path}, which guards edits of the settings file against other processes: {source}. \
+         Check that its directory exists and is writable; the settings file was left unchanged"
+    )]
+    Lock { path: PathBuf, source: io::Error },
+}
+
+/// The file's text split into what the CST sees and the byte order mark it cannot parse.
+struct Document {
+    bom: bool,
+    body: String,
+    root: CstRootNode,
+}
+
+impl Document {
+    fn parse(path: &Path, text: &str) -> Result<Self, SettingsError> {
+        let (bom, body) = match text.strip_prefix(BOM) {
+            Some(body) => (true, body),
+            None => (false, text),
+        };
+        let root =
+            CstRootNode::parse(body, &parse_options()).map_err(|err| malformed(path, &err))?;
+        // A missing value (empty or comment-only file) is fine: it edits as `{}`.
+        if root.value().is_some() && root.object_value().is_none() {
+            return Err(SettingsError::NotAnObject {
+                path: path.to_path_buf(),
+            });
+        }
+        Ok(Self {
+            bom,
+            body: body.to_owned(),
+            root,
+        })
+    }
+}
+
+/// What VS Code accepts in settings.json: comments and trailing commas, nothing looser. A file
+/// VS Code flags as broken is one we must not rewrite.
+fn parse_options() -> ParseOptions {
+    ParseOptions {
+        allow_comments: true,
+        allow_trailing_commas: true,
+        allow_loose_object_property_names: false,
+        allow_missing_commas: false,
+        allow_single_quoted_strings: false,
+        allow_hexadecimal_numbers: false,
+        allow_unary_plus_numbers: false,
+        allow_bare_decimal_point_numbers: false,
+        allow_non_finite_numbers: false,
+        allow_extended_string_escapes: false,
+    }
+}
+
+fn malformed(path: &Path, err: &jsonc_parser::errors::ParseError) -> SettingsError {
+    SettingsError::Malformed {
+        path: path.to_path_buf(),
+        line: err.line_display(),
+        column: err.column_display(),
+        message: err.kind().to_string(),
+    }
+}
+
+/// The file's text, or `None` if it does not exist.
+fn read_settings(path: &Path) -> Result<Option<String>, SettingsError> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(SettingsError::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Where the new contents go: dotfile managers often symlink settings.json, and renaming over
+/// the link itself would silently turn it into a regular file.
+fn write_target(path: &Path) -> PathBuf {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+        }
+        _ => path.to_path_buf(),
+    }
+}
+
+/// Replaces `target` with `contents` so that readers and crashes see either the old or the new
+/// file, never a partial one.
+fn write_atomically(
+    target: &Path,
+    contents: &[u8],
+    permissions: Option<Permissions>,
+) -> io::Result<()> {
+    let dir = match target.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(dir)?;
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(target.file_name().unwrap_or_default());
+    temp_name.push(format!(
+        ".{}.{}.tmp",
+        std::process::id(),
+        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let temp = dir.join(temp_name);
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        file.write_all(contents)?;
+        if let Some(permissions) = permissions {
+            file.set_permissions(permissions)?;
+        }
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&temp, target)?;
+        // Persist the rename itself; without this a crash can bring back the old directory entry.
+        #[cfg(unix)]
+        File::open(dir)?.sync_all()?;
+        Ok(())
+    })();
+    if result.is_err() {
+        // Best effort: the temp file may not exist, and the original error is the one to report.
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+/// Whether the file ends multi-line objects and arrays with a comma, judged like jsonc-parser
+/// does (first multi-line container, outermost first) but on newlines, since one-line
+/// containers never get trailing commas anyway.
+fn trailing_comma_mode(root: &CstRootNode) -> TrailingCommaMode {
+    let mut pending = VecDeque::from([CstContainerNode::Root(root.clone())]);
+    while let Some(node) = pending.pop_front() {
+        let children = node.children();
+        if children.iter().any(CstNode::is_newline) {
+            let last_has_comma = match &node {
+                CstContainerNode::Object(object) => object
+                    .properties()
+                    .last()
+                    .map(|prop| prop.trailing_comma().is_some()),
+                CstContainerNode::Array(array) => array
+                    .elements()
+                    .last()
+                    .map(|elem| elem.trailing_comma().is_some()),
+                _ => None,
+            };
+            match last_has_comma {
+                Some(true) => return TrailingCommaMode::IfMultiline,
+                Some(false) => return TrailingCommaMode::Never,
+                None => {}
+            }
+        }
+        pending.extend(children.into_iter().filter_map(|child| match child {
+            CstNode::Container(container) => Some(container),
+            CstNode::Leaf(_) => None,
+        }));
+    }
+    TrailingCommaMode::Never
+}
+
+/// Follows `keys` down from `object` through nested objects.
+fn walk(object: CstObject, keys: &[&str]) -> Option<CstObject> {
+    keys.iter().try_fold(object, |object, key| {
+        find_prop(&object, key)?.object_value()
+    })
+}
+
+/// The last property named `name`: with duplicate keys, JSON parsers (VS Code's included) keep
+/// the last one.
+fn find_prop(object: &CstObject, name: &str) -> Option<CstObjectProp> {
+    object
+        .properties()
+        .into_iter()
+        .rev()
+        .find(|prop| prop.decoded_name().as_deref() == Some(name))
+}
+
+fn node_to_value(node: &CstNode) -> Option<Value> {
+    // The node's text is a complete JSONC value, comments included; reparsing it reuses the
+    // library's number and escape handling instead of duplicating it here.
+    jsonc_parser::parse_to_serde_value(&node.to_string(), &parse_options()).ok()
+}
+
+fn to_input(value: Value) -> CstInputValue {
+    match value {
+        Value::Null => CstInputValue::Null,
+        Value::Bool(b) => CstInputValue::Bool(b),
+        Value::Number(n) => CstInputValue::Number(n.to_string()),
+        Value::String(s) => CstInputValue::String(s),
+        Value::Array(items) => CstInputValue::Array(items.into_iter().map(to_input).collect()),
+        Value::Object(map) => {
+            CstInputValue::Object(map.into_iter().map(|(k, v)| (k, to_input(v))).collect())
+        }
+    }
+}
