@@ -41,7 +41,7 @@ const BUILTIN_TOML: &str = include_str!("../catalog/connectors.toml");
 const MAX_NAME_LEN: usize = 64;
 
 /// What kind of integration a connector is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ConnectorType {
     /// An MCP server run as a container (`image`) or a native process (`command`).
@@ -51,7 +51,7 @@ pub enum ConnectorType {
 }
 
 /// Where the value of a [`ConfigField`] goes when the connector is started.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FieldTarget {
     /// Passed as an environment variable named after the field (the default).

@@ -284,9 +284,11 @@ impl ConnectorService {
 
     /// Adds a custom connector and saves its definition.
     pub async fn add(&self, name: &str, custom: CustomConnector) -> Result<ConnectorInfo> {
-        validate_name(name)?;
+        // A definition the user wrote is bad input, not a broken catalog.
+        let invalid = |e: crate::catalog::CatalogError| Error::InvalidInput(e.to_string());
+        validate_name(name).map_err(invalid)?;
         let definition = custom.to_definition(name);
-        definition.validate()?;
+        definition.validate().map_err(invalid)?;
         if self.registry().contains_key(name) {
             return Err(Error::AlreadyExists {
                 name: name.to_string(),

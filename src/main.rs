@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use rmcp::model::{CallToolResult, Tool};
 use switchboard::ipc::Request;
 use switchboard::{
-    Client, ConnectorInfo, CustomConnector, Error, ErrorCode, Paths, ServiceOptions,
+    Client, ConnectorInfo, CustomConnector, Error, ErrorCode, Paths, ServiceOptions, SettingsStore,
 };
 
 #[derive(Parser)]
@@ -149,6 +149,11 @@ fn init_tracing(serving: bool) {
 
 async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
     let client = Client::new(paths.clone());
+    if !matches!(command, Command::Shutdown | Command::Doctor(_)) {
+        // Report a broken settings file here, with its line and column,
+        // rather than as a service that failed to start.
+        SettingsStore::new(paths.settings.clone()).load()?;
+    }
     match command {
         Command::List(out) => {
             let list: Vec<ConnectorInfo> = decode(client.call(&Request::List).await?)?;

@@ -200,10 +200,21 @@ impl ConnectorService {
 
     /// Records a failure as the connector's `error` and returns it.
     async fn fail<T>(&self, name: &str, err: Error) -> Result<T> {
-        let reason = err.to_string();
-        self.transition(name, ConnectorState::Failed { reason }, true)
-            .await?;
+        self.record_failure(name, err.to_string()).await?;
         Err(err)
+    }
+
+    /// Moves a connector to `error`. Its server config leaves
+    /// `codebuddy.mcp.servers`, which lists only servers that run; the
+    /// persisted `error` status is what start-up sync retries.
+    async fn record_failure(&self, name: &str, reason: String) -> Result<()> {
+        let key = name.to_string();
+        self.edit_settings(move |ed| {
+            ed.remove(&[SERVERS_KEY, &key]);
+        })
+        .await?;
+        self.transition(name, ConnectorState::Failed { reason }, true)
+            .await
     }
 
     /// The one place a connector's state changes: checks the move is legal,
@@ -280,10 +291,7 @@ impl ConnectorService {
                             .with_entry(&connector, |e| matches!(e.state, ConnectorState::Connected { generation: g, .. } if g == generation))
                             .unwrap_or(false);
                         if current {
-                            if let Err(err) = service
-                                .transition(&connector, ConnectorState::Failed { reason }, true)
-                                .await
-                            {
+                            if let Err(err) = service.record_failure(&connector, reason).await {
                                 tracing::warn!(connector, "could not record a dead server: {err}");
                             }
                         }

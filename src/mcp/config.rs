@@ -73,6 +73,20 @@ impl std::fmt::Debug for LaunchPlan {
 pub fn plan_launch(def: &ConnectorDefinition, values: &FieldValues) -> Result<LaunchPlan> {
     let declared: Vec<&str> = def.fields.iter().map(|f| f.name.as_str()).collect();
     let args = substitute_args(&def.args, &declared, values);
+    // The config shows secrets as references, in arguments as in env.
+    let shown_values: FieldValues = values
+        .iter()
+        .map(|(name, value)| {
+            let secret = def.fields.iter().any(|f| &f.name == name && f.secret);
+            let shown = if secret {
+                format!("${{env:{name}}}")
+            } else {
+                value.clone()
+            };
+            (name.clone(), shown)
+        })
+        .collect();
+    let config_args = substitute_args(&def.args, &declared, &shown_values);
     let mut config_env = def.env.clone();
     let mut env = def.env.clone();
     for field in &def.fields {
@@ -100,7 +114,7 @@ pub fn plan_launch(def: &ConnectorDefinition, values: &FieldValues) -> Result<La
                 docker_args.push(name.clone());
             }
             docker_args.push(image.clone());
-            docker_args.extend(args.iter().cloned());
+            docker_args.extend(config_args.iter().cloned());
             Ok(LaunchPlan {
                 config: ServerConfig {
                     transport: "stdio".into(),
@@ -119,7 +133,7 @@ pub fn plan_launch(def: &ConnectorDefinition, values: &FieldValues) -> Result<La
             config: ServerConfig {
                 transport: "stdio".into(),
                 command: command.clone(),
-                args: args.clone(),
+                args: config_args,
                 env: config_env,
             },
             kind: LaunchKind::Native,

@@ -1,0 +1,172 @@
+//! Shared test harness: a sandbox with its own settings file and data dir
+//! (so its service is its own), the CLI binary, the real peers installed
+//! by `.ci/install-peers.sh`, and polling with deadlines instead of sleeps.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A private Switchboard instance; its service is shut down on drop.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    pub extra_env: Vec<(String, String)>,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let dir = tempfile::Builder::new()
+            .prefix("sb-test-")
+            .tempdir()
+            .expect("temp dir");
+        Sandbox {
+            dir,
+            extra_env: Vec::new(),
+        }
+    }
+
+    pub fn settings(&self) -> PathBuf {
+        self.dir.path().join("settings.json")
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    /// A `switchboard` command bound to this sandbox.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+        cmd.env("SWITCHBOARD_HOME", self.home())
+            .env("SWITCHBOARD_SETTINGS", self.settings())
+            .env_remove("SWITCHBOARD_CONTAINER_ENGINE")
+            .stdin(std::process::Stdio::null());
+        for (k, v) in &self.extra_env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Runs the CLI and returns its output, whatever the exit code.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("run switchboard")
+    }
+
+    /// Runs the CLI with extra environment.
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = self.command();
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.args(args).output().expect("run switchboard")
+    }
+
+    /// Runs the CLI, asserts success and returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "switchboard {args:?} failed ({:?}): {}{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs the CLI with `--json`, asserts success and parses stdout.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all: Vec<&str> = args.to_vec();
+        all.push("--json");
+        let text = self.ok(&all);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON from {args:?}: {e}: {text}"))
+    }
+
+    /// The settings file, parsed (comments allowed).
+    pub fn settings_json(&self) -> Value {
+        let text = std::fs::read_to_string(self.settings()).expect("settings file");
+        jsonc_parser::parse_to_serde_value::<Value>(&text, &Default::default())
+            .expect("settings parse")
+    }
+
+    /// Waits until `status NAME --json` satisfies `pred`.
+    pub fn wait_status(&self, name: &str, deadline: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+        let mut last = Value::Null;
+        let found = poll(deadline, || {
+            let out = self.run(&["status", name, "--json"]);
+            if !out.status.success() {
+                return false;
+            }
+            last = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+            pred(&last)
+        });
+        assert!(found, "status of {name} never matched; last: {last}");
+        last
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.command().arg("shutdown").output();
+    }
+}
+
+/// Polls `f` until it returns true or the deadline passes.
+pub fn poll(deadline: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + deadline;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() > end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn peer(path: &str) -> String {
+    let full = repo().join(path);
+    assert!(
+        full.exists(),
+        "test peer {} is missing: run `bash .ci/install-peers.sh` first",
+        full.display()
+    );
+    full.display().to_string()
+}
+
+/// `@modelcontextprotocol/server-everything` (npm), its stdio entry point.
+pub fn server_everything() -> String {
+    peer("tests/peers/node_modules/@modelcontextprotocol/server-everything/dist/index.js")
+}
+
+/// `mcp-server-time` (PyPI).
+pub fn mcp_server_time() -> String {
+    peer("tests/peers/.venv/bin/mcp-server-time")
+}
+
+/// Whether a process is alive (and not a zombie).
+pub fn alive(pid: u64) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .map(|rest| rest.trim_start().starts_with('Z'))
+            .unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
+/// Exit code of an output.
+pub fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}

@@ -1,0 +1,95 @@
+//! The connector core in-process: the exact sequence of status events for
+//! connect, a server killed from outside, and disconnect.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::server_everything;
+use switchboard::{
+    ConnectorEvent, ConnectorService, ConnectorStatus, CustomConnector, Paths, ServiceOptions,
+};
+use tokio::sync::broadcast::Receiver;
+
+use ConnectorStatus::*;
+
+async fn next_status(rx: &mut Receiver<ConnectorEvent>) -> (ConnectorStatus, ConnectorStatus, Option<String>) {
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+            .await
+            .expect("an event within the deadline")
+            .expect("channel open");
+        if let ConnectorEvent::Status { old, new, reason, .. } = event {
+            return (old, new, reason);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_events_follow_connect_death_and_disconnect() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = ConnectorService::start(Paths::in_dir(dir.path()), ServiceOptions::default())
+        .await
+        .unwrap();
+    let custom = CustomConnector::from_flags(
+        Some("node".into()),
+        None,
+        vec![server_everything(), "stdio".into()],
+        &[],
+    )
+    .unwrap();
+    service.add("ev", custom).await.unwrap();
+    let mut rx = service.subscribe();
+
+    let info = service
+        .connect("ev", Default::default(), None)
+        .await
+        .unwrap();
+    assert_eq!(info.status, Connected);
+    assert_eq!(next_status(&mut rx).await, (Disconnected, Configuring, None));
+    assert_eq!(next_status(&mut rx).await, (Configuring, Connected, None));
+
+    let pid = info.pid.unwrap();
+    // SAFETY: signals a child this test's service started.
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    let (old, new, reason) = next_status(&mut rx).await;
+    assert_eq!((old, new), (Connected, Error));
+    assert!(reason.unwrap().contains("signal 9"));
+
+    service
+        .connect("ev", Default::default(), None)
+        .await
+        .unwrap();
+    assert_eq!(next_status(&mut rx).await, (Error, Configuring, None));
+    assert_eq!(next_status(&mut rx).await, (Configuring, Connected, None));
+    let info = service.disconnect("ev").await.unwrap();
+    assert_eq!(info.status, Disconnected);
+    assert_eq!(next_status(&mut rx).await, (Connected, Disconnected, None));
+    assert!(rx.try_recv().is_err(), "no further events");
+    service.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_required_field_waits_in_configuring() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = ConnectorService::start(Paths::in_dir(dir.path()), ServiceOptions::default())
+        .await
+        .unwrap();
+    let mut rx = service.subscribe();
+    // `slack` needs SLACK_BOT_TOKEN and SLACK_TEAM_ID; neither is set here.
+    std::env::remove_var("SLACK_BOT_TOKEN");
+    std::env::remove_var("SLACK_TEAM_ID");
+    let err = service
+        .connect("slack", Default::default(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), switchboard::ErrorCode::NeedsConfiguration);
+    assert!(err.to_string().contains("SLACK_BOT_TOKEN"));
+    let (old, new, reason) = next_status(&mut rx).await;
+    assert_eq!((old, new), (Disconnected, Configuring));
+    assert!(reason.unwrap().contains("SLACK_TEAM_ID"));
+    let info = service.info("slack").unwrap();
+    assert_eq!(info.status, Configuring);
+    assert_eq!(info.missing, vec!["SLACK_BOT_TOKEN", "SLACK_TEAM_ID"]);
+}
