@@ -11,6 +11,7 @@
 mod custom;
 mod info;
 mod lifecycle;
+mod policy;
 mod state;
 
 use std::collections::BTreeMap;
@@ -24,6 +25,7 @@ use tokio::sync::{broadcast, mpsc, OnceCell};
 
 pub use custom::CustomConnector;
 pub use info::ConnectorInfo;
+pub use policy::{Supervision, SUPERVISION_KEY};
 pub use state::transition_allowed;
 
 use crate::catalog::{validate_name, Catalog, ConnectorDefinition};
@@ -84,6 +86,8 @@ struct Inner {
     generation: AtomicU64,
     /// The container engine, detected on first need.
     engine: OnceCell<Option<ContainerEngine>>,
+    /// Ping and restart policy, read from settings at start.
+    supervision: Supervision,
 }
 
 /// One connector in the registry.
@@ -99,6 +103,12 @@ struct Entry {
     session_values: FieldValues,
     /// Serialises connect/disconnect/remove of this connector.
     ops: Arc<tokio::sync::Mutex<()>>,
+    /// Automatic restarts in a row since the server was last healthy.
+    restarts: u32,
+    /// A restart waiting for its backoff; cancelled by connect/disconnect.
+    pending_restart: Option<tokio_util::sync::CancellationToken>,
+    /// The most recent error, kept after recovery for `status`.
+    last_error: Option<String>,
 }
 
 impl Entry {
@@ -111,6 +121,9 @@ impl Entry {
             tools: Vec::new(),
             session_values: FieldValues::new(),
             ops: Arc::new(tokio::sync::Mutex::new(())),
+            restarts: 0,
+            pending_restart: None,
+            last_error: None,
         }
     }
 
@@ -138,6 +151,13 @@ impl Entry {
             tools: server.map(|_| self.tools.len()),
             missing,
             fields: def.fields.iter().map(|f| f.name.clone()).collect(),
+            uptime_secs: server
+                .map(|_| u64::try_from((Utc::now() - self.since).num_seconds()).unwrap_or(0)),
+            restarts: self.restarts,
+            last_error: self.last_error.clone(),
+            last_ping_ms: server
+                .and_then(|s| s.health().last_ping())
+                .map(|d| d.as_secs_f64() * 1000.0),
             docs: def.docs.clone(),
         }
     }
@@ -186,6 +206,7 @@ impl ConnectorService {
                 server_events: server_tx,
                 generation: AtomicU64::new(1),
                 engine: OnceCell::new(),
+                supervision: Supervision::from_snapshot(&snapshot),
             }),
         };
         service.spawn_event_loop(server_rx);

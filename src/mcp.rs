@@ -10,6 +10,7 @@ mod engine;
 mod log;
 mod process;
 mod server;
+mod supervisor;
 
 pub use config::{plan_launch, FieldValues, LaunchKind, LaunchPlan, ServerConfig};
 pub use engine::{find_program, ContainerEngine};
@@ -22,3 +23,4 @@ pub async fn engine_probe() -> Option<String> {
 }
 pub use log::ServerLog;
 pub use server::{start_server, RunningServer, ServerEvent, StartOptions};
+pub use supervisor::{Health, HealthPolicy};

@@ -28,16 +28,26 @@ fn require_image() {
 }
 
 fn container_exists(name: &str) -> bool {
-    docker(&["ps", "-a", "--filter", &format!("name=^{name}$"), "--format", "{{.Names}}"])
-        .lines()
-        .any(|l| l.trim() == name)
+    docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("name=^{name}$"),
+        "--format",
+        "{{.Names}}",
+    ])
+    .lines()
+    .any(|l| l.trim() == name)
 }
 
 #[test]
 fn catalog_github_runs_in_a_container_and_stops_with_it() {
     require_image();
     let sb = Sandbox::new();
-    let out = sb.run_env(&["connect", "github"], &[("GITHUB_PERSONAL_ACCESS_TOKEN", TOKEN)]);
+    let out = sb.run_env(
+        &["connect", "github"],
+        &[("GITHUB_PERSONAL_ACCESS_TOKEN", TOKEN)],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "connected");
 
@@ -46,7 +56,12 @@ fn catalog_github_runs_in_a_container_and_stops_with_it() {
     assert_eq!(status["backend"], "docker mcp/github");
     let container = status["container"].as_str().expect("container").to_string();
     assert!(container_exists(&container));
-    let labels = docker(&["inspect", "--format", "{{index .Config.Labels \"switchboard.connector\"}}", &container]);
+    let labels = docker(&[
+        "inspect",
+        "--format",
+        "{{index .Config.Labels \"switchboard.connector\"}}",
+        &container,
+    ]);
     assert_eq!(labels.trim(), "github");
 
     // The generated config: VS Code's shape, `-e NAME` without a value, and
@@ -63,48 +78,97 @@ fn catalog_github_runs_in_a_container_and_stops_with_it() {
     );
     // The token reached the server, and nothing else shows it.
     let env_dump = sb.ok(&["call", "github", "get-env", "{}"]);
-    assert!(env_dump.contains(TOKEN), "the container did not get the token");
+    assert!(
+        env_dump.contains(TOKEN),
+        "the container did not get the token"
+    );
     let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
-    assert!(!String::from_utf8_lossy(&ps.stdout).contains(TOKEN), "token visible in ps");
-    assert!(!std::fs::read_to_string(sb.settings()).unwrap().contains(TOKEN));
+    assert!(
+        !String::from_utf8_lossy(&ps.stdout).contains(TOKEN),
+        "token visible in ps"
+    );
+    assert!(!std::fs::read_to_string(sb.settings())
+        .unwrap()
+        .contains(TOKEN));
     for entry in std::fs::read_dir(sb.home().join("logs")).unwrap() {
         let text = std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default();
         assert!(!text.contains(TOKEN), "token in a log file");
     }
 
     assert_eq!(
-        sb.ok(&["call", "github", "echo", r#"{"message":"from a container"}"#]).trim(),
+        sb.ok(&[
+            "call",
+            "github",
+            "echo",
+            r#"{"message":"from a container"}"#
+        ])
+        .trim(),
         "Echo: from a container"
     );
     assert_eq!(sb.ok(&["disconnect", "github"]).trim(), "disconnected");
-    assert!(!container_exists(&container), "container outlived disconnect");
-    assert!(sb.settings_json()["codebuddy.mcp.servers"].get("github").is_none());
+    assert!(
+        !container_exists(&container),
+        "container outlived disconnect"
+    );
+    assert!(sb.settings_json()["codebuddy.mcp.servers"]
+        .get("github")
+        .is_none());
 }
 
 #[test]
 fn custom_image_connector_and_outside_kill_and_shutdown() {
     require_image();
     let sb = Sandbox::new();
-    sb.ok(&["add", "boxed", "--image", "localhost/switchboard-test/everything", "stdio"]);
+    std::fs::write(
+        sb.settings(),
+        r#"{ "codebuddy.connectors.supervision": { "maxRestarts": 0 } }"#,
+    )
+    .unwrap();
+    sb.ok(&[
+        "add",
+        "boxed",
+        "--image",
+        "localhost/switchboard-test/everything",
+        "stdio",
+    ]);
     assert_eq!(sb.ok(&["connect", "boxed"]).trim(), "connected");
-    let container = sb.json(&["status", "boxed"])["container"].as_str().unwrap().to_string();
+    let container = sb.json(&["status", "boxed"])["container"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     docker(&["kill", &container]);
     let status = sb.wait_status("boxed", Duration::from_secs(20), |s| s["status"] == "error");
-    assert!(status["error"].as_str().unwrap().contains("exited"), "{status}");
-    assert!(poll(Duration::from_secs(20), || !container_exists(&container)));
+    assert!(
+        status["error"].as_str().unwrap().contains("exited"),
+        "{status}"
+    );
+    assert!(poll(Duration::from_secs(20), || !container_exists(
+        &container
+    )));
 
     assert_eq!(sb.ok(&["connect", "boxed"]).trim(), "connected");
-    let container = sb.json(&["status", "boxed"])["container"].as_str().unwrap().to_string();
+    let container = sb.json(&["status", "boxed"])["container"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(sb.ok(&["shutdown"]).trim(), "stopped");
-    assert!(!container_exists(&container), "container outlived the service");
+    assert!(
+        !container_exists(&container),
+        "container outlived the service"
+    );
 }
 
 #[test]
 fn a_missing_image_and_a_missing_engine_are_clear_errors() {
     require_image();
     let sb = Sandbox::new();
-    sb.ok(&["add", "ghost", "--image", "localhost/switchboard-test/no-such-image"]);
+    sb.ok(&[
+        "add",
+        "ghost",
+        "--image",
+        "localhost/switchboard-test/no-such-image",
+    ]);
     let out = sb.run(&["connect", "ghost"]);
     assert_eq!(code(&out), 6, "{}", stderr(&out));
     assert!(stderr(&out).contains("no-such-image"), "{}", stderr(&out));
@@ -119,7 +183,11 @@ fn a_missing_image_and_a_missing_engine_are_clear_errors() {
         ],
     );
     assert_eq!(code(&out), 7, "{}", stderr(&out));
-    assert!(stderr(&out).contains("no container engine"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no container engine"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!stderr(&out).contains(TOKEN));
     assert_eq!(sb.json(&["status", "github"])["status"], "error");
 }

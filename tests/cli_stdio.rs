@@ -13,7 +13,14 @@ use serde_json::{json, Value};
 const START: Duration = Duration::from_secs(60);
 
 fn add_everything(sb: &Sandbox, name: &str) {
-    sb.ok(&["add", name, "--command", "node", &server_everything(), "stdio"]);
+    sb.ok(&[
+        "add",
+        name,
+        "--command",
+        "node",
+        &server_everything(),
+        "stdio",
+    ]);
 }
 
 #[test]
@@ -83,9 +90,14 @@ fn mcp_server_time_from_pypi() {
     let text = result["content"][0]["text"].as_str().expect("text result");
     let parsed: Value = serde_json::from_str(text).expect("the time server answers JSON");
     assert_eq!(parsed["timezone"], "UTC");
-    assert_eq!(sb.settings_json()["codebuddy.connectors.states"]["time"], "connected");
+    assert_eq!(
+        sb.settings_json()["codebuddy.connectors.states"]["time"],
+        "connected"
+    );
     assert_eq!(sb.ok(&["disconnect", "time"]).trim(), "disconnected");
-    assert!(sb.settings_json()["codebuddy.mcp.servers"].get("time").is_none());
+    assert!(sb.settings_json()["codebuddy.mcp.servers"]
+        .get("time")
+        .is_none());
 }
 
 #[test]
@@ -117,7 +129,10 @@ fn restarting_the_service_restores_connected_connectors() {
     assert_eq!(sb.ok(&["shutdown"]).trim(), "stopped");
     assert!(!alive(old_pid), "server outlived the service");
     // The persisted status survives the service.
-    assert_eq!(sb.settings_json()["codebuddy.connectors.states"]["a"], "connected");
+    assert_eq!(
+        sb.settings_json()["codebuddy.connectors.states"]["a"],
+        "connected"
+    );
 
     let status = sb.wait_status("a", START, |s| s["status"] == "connected");
     let new_pid = status["pid"].as_u64().unwrap();
@@ -125,7 +140,8 @@ fn restarting_the_service_restores_connected_connectors() {
     assert!(alive(new_pid));
     assert_eq!(sb.json(&["status", "b"])["status"], "disconnected");
     assert_eq!(
-        sb.ok(&["call", "a", "echo", r#"{"message":"back"}"#]).trim(),
+        sb.ok(&["call", "a", "echo", r#"{"message":"back"}"#])
+            .trim(),
         "Echo: back"
     );
 }
@@ -133,6 +149,12 @@ fn restarting_the_service_restores_connected_connectors() {
 #[test]
 fn a_server_killed_from_outside_goes_to_error_with_the_reason() {
     let sb = Sandbox::new();
+    // No automatic restart here, so the `error` stays put to be seen.
+    std::fs::write(
+        sb.settings(),
+        r#"{ "codebuddy.connectors.supervision": { "maxRestarts": 0 } }"#,
+    )
+    .unwrap();
     add_everything(&sb, "victim");
     sb.ok(&["connect", "victim"]);
     let pid = sb.json(&["status", "victim"])["pid"].as_u64().unwrap();
@@ -142,11 +164,19 @@ fn a_server_killed_from_outside_goes_to_error_with_the_reason() {
         .status()
         .unwrap();
     assert!(killed.success());
-    let status = sb.wait_status("victim", Duration::from_secs(10), |s| s["status"] == "error");
+    let status = sb.wait_status("victim", Duration::from_secs(10), |s| {
+        s["status"] == "error"
+    });
     let reason = status["error"].as_str().unwrap();
     assert!(reason.contains("signal 9"), "{reason}");
-    assert_eq!(sb.settings_json()["codebuddy.connectors.states"]["victim"], "error");
-    assert!(sb.settings_json()["codebuddy.mcp.servers"].get("victim").is_none());
+    assert!(reason.contains("gave up after 0 restarts"), "{reason}");
+    assert_eq!(
+        sb.settings_json()["codebuddy.connectors.states"]["victim"],
+        "error"
+    );
+    assert!(sb.settings_json()["codebuddy.mcp.servers"]
+        .get("victim")
+        .is_none());
     let list = sb.json(&["list"]);
     let row = list
         .as_array()
@@ -176,7 +206,14 @@ fn bad_input_gets_one_clear_line_and_its_own_exit_code() {
     assert_eq!(code(&out), 4);
     let out = sb.run(&["add", "Bad Name", "--command", "node"]);
     assert_eq!(code(&out), 5);
-    let out = sb.run(&["add", "leaky", "--env", "API_TOKEN=abc", "--command", "node"]);
+    let out = sb.run(&[
+        "add",
+        "leaky",
+        "--env",
+        "API_TOKEN=abc",
+        "--command",
+        "node",
+    ]);
     assert_eq!(code(&out), 5);
     assert!(stderr(&out).contains("--env API_TOKEN"));
     assert_eq!(before(), snapshot, "a refused add changed the settings");
@@ -188,7 +225,9 @@ fn bad_input_gets_one_clear_line_and_its_own_exit_code() {
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
     let status = sb.json(&["status", "ghost"]);
     assert_eq!(status["status"], "error");
-    assert!(sb.settings_json()["codebuddy.mcp.servers"].get("ghost").is_none());
+    assert!(sb.settings_json()["codebuddy.mcp.servers"]
+        .get("ghost")
+        .is_none());
 
     let out = sb.run(&["call", "everything", "echo", "{}"]);
     assert_eq!(code(&out), 11, "not connected");
@@ -203,7 +242,14 @@ fn bad_input_gets_one_clear_line_and_its_own_exit_code() {
     assert!(stderr(&out).contains("no tool `no_such_tool`"));
 
     // A server that exits at once: `error` with its exit code, nothing left running.
-    sb.ok(&["add", "quitter", "--command", "sh", "-c", "echo boom >&2; exit 3"]);
+    sb.ok(&[
+        "add",
+        "quitter",
+        "--command",
+        "sh",
+        "-c",
+        "echo boom >&2; exit 3",
+    ]);
     let out = sb.run(&["connect", "quitter"]);
     assert_eq!(code(&out), 6);
     assert!(stderr(&out).contains("code 3"), "{}", stderr(&out));
@@ -214,7 +260,10 @@ fn bad_input_gets_one_clear_line_and_its_own_exit_code() {
     let out = sb.run(&["connect", "mute", "--timeout", "1"]);
     assert_eq!(code(&out), 6);
     assert!(stderr(&out).contains("within 1s"), "{}", stderr(&out));
-    let out = std::process::Command::new("pgrep").args(["-f", "^sleep 600$"]).output().unwrap();
+    let out = std::process::Command::new("pgrep")
+        .args(["-f", "^sleep 600$"])
+        .output()
+        .unwrap();
     assert!(out.stdout.is_empty(), "the mute server was left running");
 }
 
@@ -236,7 +285,10 @@ fn malformed_settings_are_reported_and_never_overwritten() {
     assert_eq!(code(&out), 8);
     let message = stderr(&out);
     assert!(message.contains("line 3"), "{message}");
-    assert!(message.contains(&sb.settings().display().to_string()), "{message}");
+    assert!(
+        message.contains(&sb.settings().display().to_string()),
+        "{message}"
+    );
     let out = sb.run(&["add", "x", "--command", "node"]);
     assert_eq!(code(&out), 8);
     assert_eq!(std::fs::read_to_string(sb.settings()).unwrap(), broken);
@@ -254,9 +306,15 @@ fn the_rest_of_the_settings_file_is_kept_byte_for_byte() {
     sb.ok(&["disconnect", "everything"]);
     sb.ok(&["remove", "everything"]);
     let settings = sb.settings_json();
-    assert_eq!(settings["codebuddy.mcp.servers"], json!({"mine": {"command": "my-server"}}));
+    assert_eq!(
+        settings["codebuddy.mcp.servers"],
+        json!({"mine": {"command": "my-server"}})
+    );
     let text = std::fs::read_to_string(sb.settings()).unwrap();
-    assert!(text.contains("\"mine\": { \"command\": \"my-server\" }, // not a connector"), "{text}");
+    assert!(
+        text.contains("\"mine\": { \"command\": \"my-server\" }, // not a connector"),
+        "{text}"
+    );
     assert!(text.starts_with("// my settings\n{\n    \"editor.fontSize\": 14, // big\n    /* keep */ \"files.exclude\": { \"**/.git\": true, },\n"), "{text}");
 }
 

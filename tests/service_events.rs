@@ -14,13 +14,18 @@ use tokio::sync::broadcast::Receiver;
 
 use ConnectorStatus::*;
 
-async fn next_status(rx: &mut Receiver<ConnectorEvent>) -> (ConnectorStatus, ConnectorStatus, Option<String>) {
+async fn next_status(
+    rx: &mut Receiver<ConnectorEvent>,
+) -> (ConnectorStatus, ConnectorStatus, Option<String>) {
     loop {
         let event = tokio::time::timeout(Duration::from_secs(30), rx.recv())
             .await
             .expect("an event within the deadline")
             .expect("channel open");
-        if let ConnectorEvent::Status { old, new, reason, .. } = event {
+        if let ConnectorEvent::Status {
+            old, new, reason, ..
+        } = event
+        {
             return (old, new, reason);
         }
     }
@@ -47,7 +52,10 @@ async fn status_events_follow_connect_death_and_disconnect() {
         .await
         .unwrap();
     assert_eq!(info.status, Connected);
-    assert_eq!(next_status(&mut rx).await, (Disconnected, Configuring, None));
+    assert_eq!(
+        next_status(&mut rx).await,
+        (Disconnected, Configuring, None)
+    );
     assert_eq!(next_status(&mut rx).await, (Configuring, Connected, None));
 
     let pid = info.pid.unwrap();

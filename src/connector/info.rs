@@ -47,6 +47,18 @@ pub struct ConnectorInfo {
     /// environment at connect time).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<String>,
+    /// Seconds since it connected, when connected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uptime_secs: Option<u64>,
+    /// Automatic restarts in a row since it was last healthy.
+    #[serde(default)]
+    pub restarts: u32,
+    /// The most recent error, kept after it recovered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// The last health ping's round trip, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_ping_ms: Option<f64>,
     /// Where its documentation lives.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub docs: Option<String>,

@@ -31,6 +31,26 @@ impl ConnectorService {
         values: FieldValues,
         timeout: Option<Duration>,
     ) -> Result<ConnectorInfo> {
+        // A person asking wins over any restart waiting for its backoff.
+        self.with_entry(name, |entry| {
+            if let Some(pending) = entry.pending_restart.take() {
+                pending.cancel();
+            }
+            entry.restarts = 0;
+        })?;
+        self.start_connector(name, values, timeout, Trigger::User)
+            .await
+    }
+
+    /// Connect's body, shared by a user's connect and an automatic restart;
+    /// a failed restart plans the next one.
+    async fn start_connector(
+        &self,
+        name: &str,
+        values: FieldValues,
+        timeout: Option<Duration>,
+        trigger: Trigger,
+    ) -> Result<ConnectorInfo> {
         let ops = self.with_entry(name, |entry| entry.ops.clone())?;
         let _serial = ops.lock().await;
         let (definition, merged) = self.with_entry(name, |entry| {
@@ -65,12 +85,12 @@ impl ConnectorService {
 
         let plan = match plan_launch(&definition, &resolved) {
             Ok(plan) => plan,
-            Err(err) => return self.fail(name, err).await,
+            Err(err) => return self.fail(name, err, trigger).await,
         };
         let engine = match plan.kind {
             LaunchKind::Container { .. } => match self.engine().await {
                 Some(engine) => Some(engine),
-                None => return self.fail(name, Error::NoContainerEngine).await,
+                None => return self.fail(name, Error::NoContainerEngine, trigger).await,
             },
             LaunchKind::Native => None,
         };
@@ -98,6 +118,7 @@ impl ConnectorService {
             log_file,
             engine: engine.as_ref(),
             timeout: timeout.unwrap_or(self.inner.options.start_timeout),
+            health: self.inner.supervision.health(),
             events: self.inner.server_events.clone(),
         };
         let started = tokio::select! {
@@ -109,34 +130,26 @@ impl ConnectorService {
         };
         let server = match started {
             Ok(server) => server,
-            Err(err) => return self.fail(name, err).await,
+            Err(err) => return self.fail(name, err, trigger).await,
         };
         let tools =
             match tokio::time::timeout(LIST_TOOLS_TIMEOUT, server.peer().list_all_tools()).await {
                 Ok(Ok(tools)) => tools,
                 Ok(Err(err)) => {
                     server.stop().await;
-                    return self
-                        .fail(
-                            name,
-                            Error::Handshake {
-                                message: format!("tools/list failed: {err}"),
-                                stderr: String::new(),
-                            },
-                        )
-                        .await;
+                    let err = Error::Handshake {
+                        message: format!("tools/list failed: {err}"),
+                        stderr: String::new(),
+                    };
+                    return self.fail(name, err, trigger).await;
                 }
                 Err(_) => {
                     server.stop().await;
-                    return self
-                        .fail(
-                            name,
-                            Error::Handshake {
-                                message: "tools/list did not answer".into(),
-                                stderr: String::new(),
-                            },
-                        )
-                        .await;
+                    let err = Error::Handshake {
+                        message: "tools/list did not answer".into(),
+                        stderr: String::new(),
+                    };
+                    return self.fail(name, err, trigger).await;
                 }
             };
         self.with_entry(name, |entry| entry.tools = tools)?;
@@ -149,11 +162,16 @@ impl ConnectorService {
     /// and container are gone), removes its config from
     /// `codebuddy.mcp.servers`, and marks it `disconnected`.
     pub async fn disconnect(&self, name: &str) -> Result<ConnectorInfo> {
-        // A start in progress is abandoned at once rather than waited for.
+        // A start in progress, or a restart waiting for its backoff, is
+        // abandoned at once rather than waited for: a disconnect always wins.
         self.with_entry(name, |entry| {
             if let ConnectorState::Starting { cancel, .. } = &entry.state {
                 cancel.cancel();
             }
+            if let Some(pending) = entry.pending_restart.take() {
+                pending.cancel();
+            }
+            entry.restarts = 0;
         })?;
         let ops = self.with_entry(name, |entry| entry.ops.clone())?;
         let _serial = ops.lock().await;
@@ -199,22 +217,72 @@ impl ConnectorService {
     }
 
     /// Records a failure as the connector's `error` and returns it.
-    async fn fail<T>(&self, name: &str, err: Error) -> Result<T> {
-        self.record_failure(name, err.to_string()).await?;
+    async fn fail<T>(&self, name: &str, err: Error, trigger: Trigger) -> Result<T> {
+        self.record_failure(name, err.to_string(), trigger == Trigger::Restart)
+            .await?;
         Err(err)
     }
 
     /// Moves a connector to `error`. Its server config leaves
     /// `codebuddy.mcp.servers`, which lists only servers that run; the
-    /// persisted `error` status is what start-up sync retries.
-    async fn record_failure(&self, name: &str, reason: String) -> Result<()> {
+    /// persisted `error` status is what start-up sync retries. With
+    /// `restart`, a restart is planned and the reason says when.
+    async fn record_failure(&self, name: &str, reason: String, restart: bool) -> Result<()> {
         let key = name.to_string();
         self.edit_settings(move |ed| {
             ed.remove(&[SERVERS_KEY, &key]);
         })
         .await?;
+        let reason = if restart {
+            self.plan_restart(name, reason)?
+        } else {
+            reason
+        };
+        self.with_entry(name, |entry| entry.last_error = Some(reason.clone()))?;
         self.transition(name, ConnectorState::Failed { reason }, true)
             .await
+    }
+
+    /// Schedules the next automatic restart after its backoff, unless the
+    /// cap is reached; returns the reason, saying which.
+    fn plan_restart(&self, name: &str, reason: String) -> Result<String> {
+        let policy = &self.inner.supervision;
+        let max = policy.max_restarts;
+        let attempt = self.with_entry(name, |entry| {
+            entry.restarts = entry.restarts.saturating_add(1);
+            entry.restarts
+        })?;
+        if attempt > max {
+            let tries = attempt - 1;
+            return Ok(format!(
+                "{reason}; gave up after {tries} restart{} failed (run `switchboard connect {name}` to try again)",
+                if tries == 1 { "" } else { "s" }
+            ));
+        }
+        let delay = policy.backoff(attempt, fastrand::f64());
+        let cancel = CancellationToken::new();
+        self.with_entry(name, |entry| {
+            if let Some(old) = entry.pending_restart.replace(cancel.clone()) {
+                old.cancel();
+            }
+        })?;
+        let service = self.clone();
+        let connector = name.to_string();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = cancel.cancelled() => return,
+            }
+            let _ = service.with_entry(&connector, |entry| entry.pending_restart = None);
+            // A failure here is recorded (and the next restart planned) inside.
+            let _ = service
+                .start_connector(&connector, FieldValues::new(), None, Trigger::Restart)
+                .await;
+        });
+        Ok(format!(
+            "{reason}; restarting in {:.1}s (restart {attempt} of {max})",
+            delay.as_secs_f64()
+        ))
     }
 
     /// The one place a connector's state changes: checks the move is legal,
@@ -291,10 +359,22 @@ impl ConnectorService {
                             .with_entry(&connector, |e| matches!(e.state, ConnectorState::Connected { generation: g, .. } if g == generation))
                             .unwrap_or(false);
                         if current {
-                            if let Err(err) = service.record_failure(&connector, reason).await {
+                            if let Err(err) = service.record_failure(&connector, reason, true).await
+                            {
                                 tracing::warn!(connector, "could not record a dead server: {err}");
                             }
                         }
+                    }
+                    ServerEvent::Healthy {
+                        connector,
+                        generation,
+                    } => {
+                        // Up for real: the next death starts a fresh series of restarts.
+                        let _ = service.with_entry(&connector, |e| {
+                            if matches!(e.state, ConnectorState::Connected { generation: g, .. } if g == generation) {
+                                e.restarts = 0;
+                            }
+                        });
                     }
                     ServerEvent::ToolsChanged {
                         connector,
@@ -368,6 +448,15 @@ impl ConnectorService {
             });
         }
     }
+}
+
+/// Who asked for a start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    /// A person or a face: failures are reported, not retried.
+    User,
+    /// An automatic restart after a death: failures plan the next restart.
+    Restart,
 }
 
 /// Field values for a start: given with `connect`, else from the service's

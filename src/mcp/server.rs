@@ -10,32 +10,32 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::model::{ClientCapabilities, ClientConfig, Implementation};
-use rmcp::service::{NotificationContext, Peer, RunningService};
+use rmcp::service::{NotificationContext, Peer};
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::config::{LaunchKind, LaunchPlan};
 use super::engine::ContainerEngine;
 use super::log::ServerLog;
 use super::process::{LaunchContext, ServerProcess};
+use super::supervisor::{supervise, Health, HealthPolicy, Supervised};
 use crate::error::{stderr_suffix, Error, Result};
 
-/// How long a stopping server gets at each step (stdin closed, SIGTERM)
-/// before the next, harsher one.
-const STOP_GRACE: Duration = Duration::from_secs(2);
-/// How long we wait for a dead server's last stderr lines.
-const STDERR_DRAIN: Duration = Duration::from_millis(500);
 /// Stderr lines quoted in an error message.
 const QUOTED_LINES: usize = 3;
+/// How long a server that failed its handshake gets to report its exit.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+/// How long we wait for a dead server's last stderr lines.
+const STDERR_DRAIN: Duration = Duration::from_millis(500);
 /// Docker's exit code when the engine itself failed (image missing, bad flag).
 const ENGINE_FAILURE_EXIT: i32 = 125;
 
 /// What a server's supervisor reports to the connector core.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerEvent {
-    /// The server died on its own; `reason` says how, for a person.
+    /// The server died, or stopped answering pings and was killed;
+    /// `reason` says how, for a person.
     Exited {
         connector: String,
         generation: u64,
@@ -43,6 +43,8 @@ pub enum ServerEvent {
     },
     /// The server sent `notifications/tools/list_changed`.
     ToolsChanged { connector: String, generation: u64 },
+    /// The server answered its first health ping: it is up for real.
+    Healthy { connector: String, generation: u64 },
 }
 
 /// Everything [`start_server`] needs besides the plan.
@@ -59,6 +61,8 @@ pub struct StartOptions<'a> {
     pub engine: Option<&'a ContainerEngine>,
     /// Deadline for spawn + MCP initialize.
     pub timeout: Duration,
+    /// How often, and how patiently, the server is pinged once connected.
+    pub health: HealthPolicy,
     /// Where supervision events go.
     pub events: mpsc::UnboundedSender<ServerEvent>,
 }
@@ -72,6 +76,8 @@ pub struct RunningServer {
     log: ServerLog,
     /// Cancelled to ask the supervisor to stop the server.
     stop: CancellationToken,
+    /// Ping statistics, written by the supervisor.
+    health: Arc<Health>,
     /// Becomes `true` when the supervisor, which owns the process and the
     /// MCP session, has finished and the server is gone.
     done: watch::Receiver<bool>,
@@ -96,6 +102,11 @@ impl RunningServer {
     /// The server's recent stderr.
     pub fn log(&self) -> &ServerLog {
         &self.log
+    }
+
+    /// Its ping statistics.
+    pub fn health(&self) -> &Health {
+        &self.health
     }
 
     /// Stops the server and waits until its process and container are gone.
@@ -126,7 +137,7 @@ impl Drop for RunningServer {
 }
 
 /// Receives server notifications for one connection.
-struct Handler {
+pub(super) struct Handler {
     connector: String,
     generation: u64,
     events: mpsc::UnboundedSender<ServerEvent>,
@@ -175,7 +186,7 @@ pub async fn start_server(plan: &LaunchPlan, opts: StartOptions<'_>) -> Result<R
         Ok(Err(err)) => {
             // The usual cause is a server that exited; give it a moment so
             // the message can carry its exit status and last words.
-            let exit = tokio::time::timeout(STOP_GRACE, process.wait()).await;
+            let exit = tokio::time::timeout(EXIT_GRACE, process.wait()).await;
             let _ = tokio::time::timeout(STDERR_DRAIN, stderr_task).await;
             let stderr = stderr_suffix(&log.tail(QUOTED_LINES));
             process.stop(Duration::ZERO).await;
@@ -213,13 +224,18 @@ pub async fn start_server(plan: &LaunchPlan, opts: StartOptions<'_>) -> Result<R
     let container = process.container().map(str::to_string);
     let stop = CancellationToken::new();
     let (done_tx, done) = watch::channel(false);
+    let health = Arc::new(Health::default());
     let supervisor = supervise(
-        service,
-        process,
-        log.clone(),
-        stderr_task,
+        Supervised {
+            service,
+            process: Some(process),
+            stderr_task: Some(stderr_task),
+            log: log.clone(),
+        },
+        opts.health,
+        health.clone(),
         stop.clone(),
-        Arc::new((opts.connector.to_string(), opts.generation)),
+        (opts.connector.to_string(), opts.generation),
         opts.events,
     );
     tokio::spawn(async move {
@@ -232,47 +248,12 @@ pub async fn start_server(plan: &LaunchPlan, opts: StartOptions<'_>) -> Result<R
         container,
         log,
         stop,
+        health,
         done,
     })
 }
 
-/// Owns the MCP session and the process until a stop is asked for or the
-/// process dies.
-async fn supervise(
-    mut service: RunningService<RoleClient, Handler>,
-    mut process: ServerProcess,
-    log: ServerLog,
-    stderr_task: JoinHandle<()>,
-    stop: CancellationToken,
-    id: Arc<(String, u64)>,
-    events: mpsc::UnboundedSender<ServerEvent>,
-) {
-    tokio::select! {
-        _ = stop.cancelled() => {
-            // Closing the session closes the server's stdin: the polite way
-            // to ask a stdio server to leave.
-            let _ = service.close_with_timeout(STOP_GRACE).await;
-            process.stop(STOP_GRACE).await;
-        }
-        status = process.wait() => {
-            let _ = service.close_with_timeout(STOP_GRACE).await;
-            let _ = tokio::time::timeout(STDERR_DRAIN, stderr_task).await;
-            let how = match status {
-                Ok(status) => describe_exit(status),
-                Err(err) => format!("could not be waited for ({err})"),
-            };
-            let reason = format!(
-                "the server exited {how}{}",
-                stderr_suffix(&log.tail(QUOTED_LINES))
-            );
-            process.stop(Duration::ZERO).await;
-            let (connector, generation) = (id.0.clone(), id.1);
-            let _ = events.send(ServerEvent::Exited { connector, generation, reason });
-        }
-    }
-}
-
-fn describe_exit(status: std::process::ExitStatus) -> String {
+pub(super) fn describe_exit(status: std::process::ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(code), _) => format!("with code {code}"),

@@ -80,7 +80,8 @@ impl Sandbox {
         let mut all: Vec<&str> = args.to_vec();
         all.push("--json");
         let text = self.ok(&all);
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON from {args:?}: {e}: {text}"))
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("bad JSON from {args:?}: {e}: {text}"))
     }
 
     /// The settings file, parsed (comments allowed).
@@ -91,7 +92,12 @@ impl Sandbox {
     }
 
     /// Waits until `status NAME --json` satisfies `pred`.
-    pub fn wait_status(&self, name: &str, deadline: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+    pub fn wait_status(
+        &self,
+        name: &str,
+        deadline: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
         let mut last = Value::Null;
         let found = poll(deadline, || {
             let out = self.run(&["status", name, "--json"]);

@@ -1,0 +1,203 @@
+//! Supervision against real servers: a killed server comes back after a
+//! backoff, one killed every time ends in `error` after the cap, and one
+//! that stops answering pings is caught within the ping deadline.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{repo, server_everything};
+use switchboard::{
+    ConnectorEvent, ConnectorService, ConnectorStatus, CustomConnector, Paths, ServiceOptions,
+};
+use tokio::sync::broadcast::Receiver;
+
+use ConnectorStatus::*;
+
+/// A service whose settings ask for fast pings and restarts.
+async fn service(dir: &std::path::Path, supervision: &str) -> ConnectorService {
+    let paths = Paths::in_dir(dir);
+    std::fs::write(
+        &paths.settings,
+        format!("{{ \"codebuddy.connectors.supervision\": {supervision} }}"),
+    )
+    .unwrap();
+    ConnectorService::start(paths, ServiceOptions::default())
+        .await
+        .unwrap()
+}
+
+async fn add(service: &ConnectorService, name: &str, command: &str, args: Vec<String>) {
+    let custom = CustomConnector::from_flags(Some(command.into()), None, args, &[]).unwrap();
+    service.add(name, custom).await.unwrap();
+}
+
+async fn next_status(
+    rx: &mut Receiver<ConnectorEvent>,
+    within: Duration,
+) -> (ConnectorStatus, ConnectorStatus, Option<String>) {
+    loop {
+        let event = tokio::time::timeout(within, rx.recv())
+            .await
+            .expect("a status event within the deadline")
+            .expect("channel open");
+        if let ConnectorEvent::Status {
+            old, new, reason, ..
+        } = event
+        {
+            return (old, new, reason);
+        }
+    }
+}
+
+fn kill(pid: u32) {
+    // SAFETY: signals a server this test's service started.
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_server_is_restarted_after_a_backoff() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = service(dir.path(), r#"{"restartBackoffMs": 100, "maxRestarts": 3}"#).await;
+    add(
+        &svc,
+        "ev",
+        "node",
+        vec![server_everything(), "stdio".into()],
+    )
+    .await;
+    let first = svc.connect("ev", Default::default(), None).await.unwrap();
+    let mut rx = svc.subscribe();
+    kill(first.pid.unwrap());
+
+    let wait = Duration::from_secs(30);
+    let (old, new, reason) = next_status(&mut rx, wait).await;
+    assert_eq!((old, new), (Connected, Error));
+    let reason = reason.unwrap();
+    assert!(reason.contains("signal 9"), "{reason}");
+    assert!(reason.contains("restart 1 of 3"), "{reason}");
+    assert_eq!(next_status(&mut rx, wait).await, (Error, Configuring, None));
+    assert_eq!(
+        next_status(&mut rx, wait).await,
+        (Configuring, Connected, None)
+    );
+    let info = svc.info("ev").unwrap();
+    assert_ne!(info.pid, first.pid);
+    assert_eq!(info.restarts, 1);
+    assert!(info.last_error.unwrap().contains("signal 9"));
+    svc.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_every_time_ends_in_error_after_the_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = service(dir.path(), r#"{"restartBackoffMs": 50, "maxRestarts": 2}"#).await;
+    add(
+        &svc,
+        "ev",
+        "node",
+        vec![server_everything(), "stdio".into()],
+    )
+    .await;
+    let mut rx = svc.subscribe();
+    svc.connect("ev", Default::default(), None).await.unwrap();
+    let wait = Duration::from_secs(30);
+    let mut seen = Vec::new();
+    loop {
+        let (old, new, reason) = next_status(&mut rx, wait).await;
+        seen.push((old, new));
+        if new == Connected {
+            kill(svc.info("ev").unwrap().pid.unwrap());
+        }
+        if new == Error && reason.as_deref().unwrap_or("").contains("gave up") {
+            assert!(
+                reason.unwrap().contains("gave up after 2 restarts failed"),
+                "the message counts the tries"
+            );
+            break;
+        }
+    }
+    assert_eq!(
+        seen,
+        vec![
+            (Disconnected, Configuring),
+            (Configuring, Connected),
+            (Connected, Error),
+            (Error, Configuring),
+            (Configuring, Connected),
+            (Connected, Error),
+            (Error, Configuring),
+            (Configuring, Connected),
+            (Connected, Error),
+        ]
+    );
+    // No further restart is pending.
+    assert!(tokio::time::timeout(Duration::from_millis(500), rx.recv())
+        .await
+        .is_err());
+    assert_eq!(svc.info("ev").unwrap().status, Error);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_stops_answering_pings_is_caught_within_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = service(
+        dir.path(),
+        r#"{"pingIntervalMs": 200, "pingTimeoutMs": 300, "maxRestarts": 0}"#,
+    )
+    .await;
+    let script = repo().join("tests/peers/hang_after_init.py");
+    add(&svc, "hang", "python3", vec![script.display().to_string()]).await;
+    let mut rx = svc.subscribe();
+    let started = std::time::Instant::now();
+    let info = svc.connect("hang", Default::default(), None).await.unwrap();
+    assert_eq!(info.status, Connected);
+    let pid = info.pid.unwrap();
+    let _ = next_status(&mut rx, Duration::from_secs(10)).await;
+    let _ = next_status(&mut rx, Duration::from_secs(10)).await;
+    let (old, new, reason) = next_status(&mut rx, Duration::from_secs(5)).await;
+    assert_eq!((old, new), (Connected, Error));
+    let reason = reason.unwrap();
+    assert!(
+        reason.contains("did not answer a ping within 300 ms"),
+        "{reason}"
+    );
+    // interval + timeout, with generous room for a loaded machine
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(common::poll(Duration::from_secs(5), || !common::alive(
+        pid as u64
+    )));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disconnect_wins_over_a_pending_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = service(
+        dir.path(),
+        r#"{"restartBackoffMs": 2000, "maxRestarts": 3}"#,
+    )
+    .await;
+    add(
+        &svc,
+        "ev",
+        "node",
+        vec![server_everything(), "stdio".into()],
+    )
+    .await;
+    let info = svc.connect("ev", Default::default(), None).await.unwrap();
+    let mut rx = svc.subscribe();
+    kill(info.pid.unwrap());
+    let (_, new, _) = next_status(&mut rx, Duration::from_secs(10)).await;
+    assert_eq!(new, Error);
+    svc.disconnect("ev").await.unwrap();
+    assert_eq!(
+        next_status(&mut rx, Duration::from_secs(10)).await,
+        (Error, Disconnected, None)
+    );
+    // The restart that was due in ~2 s never happens.
+    assert!(tokio::time::timeout(Duration::from_secs(3), rx.recv())
+        .await
+        .is_err());
+    assert_eq!(svc.info("ev").unwrap().status, Disconnected);
+}
