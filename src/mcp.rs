@@ -6,14 +6,20 @@
 //! server, process group and container.
 
 mod config;
+mod container_events;
 mod engine;
 mod log;
+mod orphans;
 mod process;
 mod server;
 mod supervisor;
 
 pub use config::{plan_launch, FieldValues, LaunchKind, LaunchPlan, ServerConfig};
+pub use container_events::{follow as follow_container_events, ContainerDeath};
 pub use engine::{find_program, ContainerEngine};
+pub use orphans::{
+    reap_processes as reap_orphan_processes, remove_containers as remove_orphan_containers,
+};
 
 /// Names the container engine that would be used, if one works.
 pub async fn engine_probe() -> Option<String> {

@@ -138,11 +138,14 @@ fn custom_image_connector_and_outside_kill_and_shutdown() {
         .to_string();
 
     docker(&["kill", &container]);
-    let status = sb.wait_status("boxed", Duration::from_secs(20), |s| s["status"] == "error");
+    let status = sb.wait_status("boxed", Duration::from_secs(5), |s| s["status"] == "error");
+    // Whichever is first: the engine's `die` event or the client's exit.
+    let reason = status["error"].as_str().unwrap();
     assert!(
-        status["error"].as_str().unwrap().contains("exited"),
+        reason.contains("was stopped from outside with code 137") || reason.contains("exited"),
         "{status}"
     );
+    assert_eq!(status["restarts"], 0);
     assert!(poll(Duration::from_secs(20), || !container_exists(
         &container
     )));
@@ -190,4 +193,94 @@ fn a_missing_image_and_a_missing_engine_are_clear_errors() {
     );
     assert!(!stderr(&out).contains(TOKEN));
     assert_eq!(sb.json(&["status", "github"])["status"], "error");
+}
+
+fn pgrep(pattern: &str) -> Vec<u64> {
+    let out = Command::new("pgrep")
+        .args(["-f", pattern])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+#[test]
+fn a_killed_service_leaves_nothing_behind_after_the_next_start() {
+    require_image();
+    let sb = Sandbox::new();
+    sb.ok(&[
+        "add",
+        "box-one",
+        "--image",
+        "localhost/switchboard-test/everything",
+        "stdio",
+    ]);
+    sb.ok(&[
+        "add",
+        "box-two",
+        "--image",
+        "localhost/switchboard-test/everything",
+        "stdio",
+    ]);
+    // A native server with a grandchild that no parent-death signal reaches.
+    let script = format!(
+        "sleep 31337 & exec node {} stdio",
+        common::server_everything()
+    );
+    sb.ok(&["add", "family", "--command", "sh", "-c", &script]);
+    for name in ["box-one", "box-two", "family"] {
+        assert_eq!(sb.ok(&["connect", name]).trim(), "connected");
+    }
+    let old: Vec<String> = ["box-one", "box-two"]
+        .iter()
+        .map(|n| {
+            sb.json(&["status", n])["container"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(old.iter().all(|c| container_exists(c)));
+    assert_eq!(pgrep("^sleep 31337$").len(), 1);
+
+    let service = pgrep(&format!("{} serve", sb.settings().display()));
+    assert_eq!(service.len(), 1, "one service runs: {service:?}");
+    Command::new("kill")
+        .args(["-9", &service[0].to_string()])
+        .status()
+        .unwrap();
+
+    // The next command starts a new service, which cleans up and restores.
+    for name in ["box-one", "box-two", "family"] {
+        sb.wait_status(name, Duration::from_secs(60), |s| {
+            s["status"] == "connected"
+        });
+    }
+    assert!(
+        poll(Duration::from_secs(30), || old
+            .iter()
+            .all(|c| !container_exists(c))),
+        "stale containers remain: {old:?}"
+    );
+    assert!(
+        poll(Duration::from_secs(10), || pgrep("^sleep 31337$").len()
+            == 1),
+        "the orphaned grandchild was not reaped (or not restarted)"
+    );
+    let new: Vec<String> = ["box-one", "box-two"]
+        .iter()
+        .map(|n| {
+            sb.json(&["status", n])["container"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(new.iter().all(|c| container_exists(c) && !old.contains(c)));
+    assert_eq!(sb.ok(&["shutdown"]).trim(), "stopped");
+    assert!(poll(Duration::from_secs(10), || pgrep("^sleep 31337$")
+        .is_empty()));
+    assert!(new.iter().all(|c| !container_exists(c)));
 }

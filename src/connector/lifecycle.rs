@@ -13,7 +13,11 @@ use super::state::{transition_allowed, ConnectorState};
 use super::{ConnectorInfo, ConnectorService, SERVERS_KEY, STATES_KEY};
 use crate::catalog::ConnectorDefinition;
 use crate::error::{Error, Result};
-use crate::mcp::{plan_launch, start_server, FieldValues, LaunchKind, ServerEvent, StartOptions};
+use crate::mcp::{
+    find_program, follow_container_events, plan_launch, reap_orphan_processes,
+    remove_orphan_containers, start_server, ContainerDeath, ContainerEngine, FieldValues,
+    LaunchKind, ServerEvent, StartOptions,
+};
 use crate::settings::SettingsSnapshot;
 use crate::status::{ConnectorEvent, ConnectorStatus};
 
@@ -248,20 +252,19 @@ impl ConnectorService {
     fn plan_restart(&self, name: &str, reason: String) -> Result<String> {
         let policy = &self.inner.supervision;
         let max = policy.max_restarts;
-        let attempt = self.with_entry(name, |entry| {
-            entry.restarts = entry.restarts.saturating_add(1);
-            entry.restarts
-        })?;
-        if attempt > max {
-            let tries = attempt - 1;
+        let done = self.with_entry(name, |entry| entry.restarts)?;
+        if done >= max {
+            let tries = done;
             return Ok(format!(
                 "{reason}; gave up after {tries} restart{} failed (run `switchboard connect {name}` to try again)",
                 if tries == 1 { "" } else { "s" }
             ));
         }
+        let attempt = done + 1;
         let delay = policy.backoff(attempt, fastrand::f64());
         let cancel = CancellationToken::new();
         self.with_entry(name, |entry| {
+            entry.restarts = attempt;
             if let Some(old) = entry.pending_restart.replace(cancel.clone()) {
                 old.cancel();
             }
@@ -332,12 +335,68 @@ impl ConnectorService {
         .await
     }
 
-    pub(super) async fn engine(&self) -> Option<crate::mcp::ContainerEngine> {
+    /// The container engine, detected once. On first detection this also
+    /// removes containers a crashed service left behind and starts
+    /// following the engine's events.
+    pub(super) async fn engine(&self) -> Option<ContainerEngine> {
         self.inner
             .engine
-            .get_or_init(crate::mcp::ContainerEngine::detect)
+            .get_or_init(|| async {
+                let engine = ContainerEngine::detect().await?;
+                let home = self.inner.paths.home.clone();
+                remove_orphan_containers(&engine, &home).await;
+                self.follow_containers(&engine);
+                Some(engine)
+            })
             .await
             .clone()
+    }
+
+    /// Turns each `die` event of one of our containers into the death of
+    /// the connector that runs it; the generation check makes the later
+    /// report from the `docker run` client's exit a no-op.
+    fn follow_containers(&self, engine: &ContainerEngine) {
+        let (tx, mut rx) = mpsc::unbounded_channel::<ContainerDeath>();
+        if let Err(err) = follow_container_events(engine, &self.inner.paths.home, tx) {
+            tracing::warn!(
+                "cannot follow container events ({err}); deaths are noticed when the client exits"
+            );
+            return;
+        }
+        let weak = std::sync::Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            while let Some(death) = rx.recv().await {
+                let Some(inner) = weak.upgrade() else { break };
+                let service = ConnectorService { inner };
+                let owner =
+                    service
+                        .registry()
+                        .iter()
+                        .find_map(|(name, entry)| match &entry.state {
+                            ConnectorState::Connected { generation, server }
+                                if server.container() == Some(death.name.as_str()) =>
+                            {
+                                Some((name.clone(), *generation))
+                            }
+                            _ => None,
+                        });
+                if let Some((connector, generation)) = owner {
+                    let code = death
+                        .exit_code
+                        .map(|c| format!(" with code {c}"))
+                        .unwrap_or_default();
+                    let reason = format!(
+                        "its container {} was stopped from outside{code}",
+                        death.name
+                    );
+                    let _ = service.inner.server_events.send(ServerEvent::Exited {
+                        connector,
+                        generation,
+                        reason,
+                    });
+                }
+            }
+        });
     }
 
     /// Follows what supervisors report: a server that died moves to
@@ -420,6 +479,13 @@ impl ConnectorService {
     /// error, configuring) is started again, all in parallel, each with its
     /// own deadline; the rest are `disconnected`.
     pub(super) fn sync_at_start(&self, snapshot: &SettingsSnapshot) {
+        // We hold the data dir's lock, so anything marked as started by
+        // another service of this data dir is an orphan of a crash.
+        reap_orphan_processes(&self.inner.paths.home);
+        if find_program("docker").is_some() || find_program("podman").is_some() {
+            let service = self.clone();
+            tokio::spawn(async move { service.engine().await });
+        }
         let wanted: Vec<String> = self
             .registry()
             .keys()

@@ -73,6 +73,10 @@ impl ServerProcess {
                     .args(["--name", &name])
                     .args(["--label", &format!("{CONNECTOR_LABEL}={}", ctx.connector)])
                     .args(["--label", &format!("{HOME_LABEL}={}", ctx.home.display())])
+                    .args([
+                        "--label",
+                        &format!("{}={}", super::orphans::SERVICE_LABEL, std::process::id()),
+                    ])
                     .args(["--security-opt", "no-new-privileges"]);
                 for key in plan.env.keys() {
                     cmd.args(["-e", key]);
@@ -92,6 +96,10 @@ impl ServerProcess {
         };
         cmd.args(&plan.args)
             .envs(&plan.env)
+            .env(
+                super::orphans::OWNER_ENV,
+                super::orphans::owner_tag(ctx.home),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
