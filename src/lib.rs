@@ -13,6 +13,7 @@ pub mod daemon;
 pub mod doctor;
 mod error;
 pub mod ipc;
+pub mod logview;
 pub mod mcp;
 pub mod paths;
 pub mod settings;

@@ -113,6 +113,16 @@ enum Command {
     Shutdown,
     /// Check which launchers work here and show where files live.
     Doctor(Output),
+    /// Show a connector's log: its server's stderr and lifecycle events, newest last.
+    Logs {
+        name: String,
+        /// How many of the last lines to show.
+        #[arg(short = 'n', long, default_value_t = 50)]
+        lines: usize,
+        /// Keep printing lines as they are written.
+        #[arg(short, long)]
+        follow: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -240,6 +250,26 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
                 println!("stopped");
             } else {
                 println!("no service was running");
+            }
+        }
+        Command::Logs {
+            name,
+            lines,
+            follow,
+        } => {
+            // Asking the service first gives an unknown name its own error.
+            client.call(&Request::Status { name: name.clone() }).await?;
+            let path = paths.connector_log(&name);
+            let io =
+                |e: std::io::Error| Error::Internal(format!("cannot read {}: {e}", path.display()));
+            let (tail, offset) = switchboard::logview::tail(&path, lines).map_err(io)?;
+            for line in tail {
+                println!("{line}");
+            }
+            if follow {
+                switchboard::logview::follow(&path, offset, |line| println!("{line}"))
+                    .await
+                    .map_err(io)?;
             }
         }
         Command::Doctor(out) => {

@@ -69,6 +69,11 @@ impl Paths {
         self.home.join("logs")
     }
 
+    /// A connector's log: its server's stderr and its lifecycle events.
+    pub fn connector_log(&self, name: &str) -> PathBuf {
+        self.log_dir().join(format!("{name}.log"))
+    }
+
     /// The service's own log (lifecycle events, warnings).
     pub fn service_log(&self) -> PathBuf {
         self.log_dir().join("service.log")

@@ -334,3 +334,49 @@ fn doctor_names_launchers_and_paths() {
     let node = &report["launchers"][2];
     assert_eq!(node["ok"], true, "node is needed by the tests themselves");
 }
+
+#[test]
+fn logs_show_stderr_and_lifecycle_and_follow_new_lines() {
+    use std::io::{BufRead, BufReader};
+    let sb = Sandbox::new();
+    add_everything(&sb, "everything");
+    sb.ok(&["connect", "everything"]);
+    let logs = sb.ok(&["logs", "everything"]);
+    assert!(logs.contains("Starting default (STDIO) server"), "{logs}");
+    let lifecycle: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.starts_with("[switchboard "))
+        .map(|l| l.split_once("] ").unwrap().1)
+        .collect();
+    assert_eq!(lifecycle, ["disconnected -> configuring", "configuring -> connected"]);
+    assert_eq!(sb.ok(&["logs", "everything", "-n", "1"]).lines().count(), 1);
+    assert_eq!(code(&sb.run(&["logs", "nope"])), 3);
+
+    let mut follower = sb
+        .command()
+        .args(["logs", "everything", "-f", "-n", "0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = follower.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    sb.ok(&["disconnect", "everything"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    while !seen.iter().any(|l: &String| l.ends_with("connected -> disconnected")) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => seen.push(line),
+            Err(_) => panic!("follow did not show the disconnect; saw {seen:?}"),
+        }
+    }
+    follower.kill().unwrap();
+    let _ = follower.wait();
+}

@@ -114,7 +114,7 @@ impl ConnectorService {
             false,
         )
         .await?;
-        let log_file = Some(self.inner.paths.log_dir().join(format!("{name}.log")));
+        let log_file = Some(self.inner.paths.connector_log(name));
         let options = StartOptions {
             connector: name,
             generation,
@@ -314,6 +314,16 @@ impl ConnectorService {
             self.persist_status(name, new).await?;
         }
         tracing::info!(connector = name, %old, %new, reason = reason.as_deref().unwrap_or(""), "status");
+        append_lifecycle(
+            &self.inner.paths.connector_log(name),
+            &format!(
+                "{old} -> {new}{}",
+                reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ),
+        );
         let _ = self.inner.events.send(ConnectorEvent::Status {
             connector: name.to_string(),
             old,
@@ -513,6 +523,33 @@ impl ConnectorService {
                 }
             });
         }
+    }
+}
+
+/// Largest a connector's log grows before it is rotated to `NAME.log.1`.
+const MAX_LOG_BYTES: u64 = 5 * 1024 * 1024;
+
+/// Appends a lifecycle line to a connector's log, beside its server's
+/// stderr, rotating the file when it has grown past its cap. A failure to
+/// log never fails the transition it records.
+fn append_lifecycle(path: &std::path::Path, line: &str) {
+    use std::io::Write;
+    if std::fs::metadata(path)
+        .map(|m| m.len() > MAX_LOG_BYTES)
+        .unwrap_or(false)
+    {
+        let _ = std::fs::rename(path, path.with_extension("log.1"));
+    }
+    let stamped = format!(
+        "[switchboard {}] {line}\n",
+        Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ")
+    );
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = file.write_all(stamped.as_bytes());
     }
 }
 
