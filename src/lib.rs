@@ -16,6 +16,7 @@ pub mod ipc;
 pub mod logview;
 pub mod mcp;
 pub mod paths;
+pub mod secrets;
 pub mod settings;
 mod status;
 

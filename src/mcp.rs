@@ -5,15 +5,19 @@
 //! The connector core owns every [`RunningServer`]; dropping one stops its
 //! server, process group and container.
 
+mod call;
 mod config;
 mod container_events;
 mod engine;
 mod log;
 mod orphans;
 mod process;
+mod remote;
 mod server;
+mod sse;
 mod supervisor;
 
+pub use call::{CallError, ProgressSender};
 pub use config::{plan_launch, FieldValues, LaunchKind, LaunchPlan, ServerConfig};
 pub use container_events::{follow as follow_container_events, ContainerDeath};
 pub use engine::{find_program, ContainerEngine};
@@ -28,5 +32,6 @@ pub async fn engine_probe() -> Option<String> {
         .map(|e| e.program.display().to_string())
 }
 pub use log::ServerLog;
+pub use remote::{connect_remote, guess_transport, RemoteError, RemoteTransport};
 pub use server::{start_server, RunningServer, ServerEvent, StartOptions};
 pub use supervisor::{Health, HealthPolicy};

@@ -348,7 +348,10 @@ fn logs_show_stderr_and_lifecycle_and_follow_new_lines() {
         .filter(|l| l.starts_with("[switchboard "))
         .map(|l| l.split_once("] ").unwrap().1)
         .collect();
-    assert_eq!(lifecycle, ["disconnected -> configuring", "configuring -> connected"]);
+    assert_eq!(
+        lifecycle,
+        ["disconnected -> configuring", "configuring -> connected"]
+    );
     assert_eq!(sb.ok(&["logs", "everything", "-n", "1"]).lines().count(), 1);
     assert_eq!(code(&sb.run(&["logs", "nope"])), 3);
 
@@ -370,7 +373,10 @@ fn logs_show_stderr_and_lifecycle_and_follow_new_lines() {
     sb.ok(&["disconnect", "everything"]);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let mut seen = Vec::new();
-    while !seen.iter().any(|l: &String| l.ends_with("connected -> disconnected")) {
+    while !seen
+        .iter()
+        .any(|l: &String| l.ends_with("connected -> disconnected"))
+    {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         match rx.recv_timeout(left) {
             Ok(line) => seen.push(line),

@@ -9,12 +9,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rmcp::model::{ClientCapabilities, ClientConfig, Implementation};
+use rmcp::model::{ClientCapabilities, ClientConfig, Implementation, ProgressNotificationParam};
 use rmcp::service::{NotificationContext, Peer};
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+use super::call::{call_tool, CallError, ProgressRoutes, ProgressSender};
 use super::config::{LaunchKind, LaunchPlan};
 use super::engine::ContainerEngine;
 use super::log::ServerLog;
@@ -78,6 +79,8 @@ pub struct RunningServer {
     stop: CancellationToken,
     /// Ping statistics, written by the supervisor.
     health: Arc<Health>,
+    /// In-flight calls' progress routes, shared with the client handler.
+    progress: ProgressRoutes,
     /// Becomes `true` when the supervisor, which owns the process and the
     /// MCP session, has finished and the server is gone.
     done: watch::Receiver<bool>,
@@ -107,6 +110,25 @@ impl RunningServer {
     /// Its ping statistics.
     pub fn health(&self) -> &Health {
         &self.health
+    }
+
+    /// Calls a tool with progress routing, cancellation and a deadline.
+    pub async fn call_tool(
+        &self,
+        params: rmcp::model::CallToolRequestParams,
+        progress: Option<ProgressSender>,
+        cancel: CancellationToken,
+        timeout: Duration,
+    ) -> std::result::Result<rmcp::model::CallToolResult, CallError> {
+        call_tool(
+            &self.peer,
+            &self.progress,
+            params,
+            progress,
+            cancel,
+            timeout,
+        )
+        .await
     }
 
     /// Stops the server and waits until its process and container are gone.
@@ -141,6 +163,8 @@ pub(super) struct Handler {
     connector: String,
     generation: u64,
     events: mpsc::UnboundedSender<ServerEvent>,
+    /// Where progress notifications of in-flight calls go.
+    progress: ProgressRoutes,
 }
 
 impl ClientHandler for Handler {
@@ -152,6 +176,15 @@ impl ClientHandler for Handler {
             connector: self.connector.clone(),
             generation: self.generation,
         });
+        std::future::ready(())
+    }
+
+    fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) -> impl std::future::Future<Output = ()> + Send + '_ {
+        self.progress.route(params);
         std::future::ready(())
     }
 
@@ -175,10 +208,12 @@ pub async fn start_server(plan: &LaunchPlan, opts: StartOptions<'_>) -> Result<R
     let (mut process, pipes) = ServerProcess::spawn(plan, &ctx)?;
     let log = ServerLog::default();
     let stderr_task = tokio::spawn(log.clone().follow(pipes.stderr, opts.log_file));
+    let progress = ProgressRoutes::default();
     let handler = Handler {
         connector: opts.connector.to_string(),
         generation: opts.generation,
         events: opts.events.clone(),
+        progress: progress.clone(),
     };
     let handshake = handler.serve((pipes.stdout, pipes.stdin));
     let service = match tokio::time::timeout(opts.timeout, handshake).await {
@@ -249,6 +284,7 @@ pub async fn start_server(plan: &LaunchPlan, opts: StartOptions<'_>) -> Result<R
         log,
         stop,
         health,
+        progress,
         done,
     })
 }

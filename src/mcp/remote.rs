@@ -1,0 +1,524 @@
+//! Connecting to an MCP server that is already running somewhere, by URL:
+//! over Streamable HTTP (rmcp's client) or the older HTTP+SSE transport (our
+//! [`SseClientTransport`]).
+//!
+//! [`connect_remote`] does the whole connect (HTTP, transport set-up and the
+//! MCP handshake) within one deadline and turns every failure into a
+//! [`RemoteError`] a person can act on. The custom headers usually carry a
+//! credential, so their values go into the HTTP client as sensitive default
+//! headers and appear in no error, log line or `Debug` output.
+
+mod streamable;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use rmcp::service::{ClientInitializeError, RunningService};
+use rmcp::transport::streamable_http_client::{
+    StreamableHttpClientTransportConfig, StreamableHttpError,
+};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use url::Url;
+
+use super::sse::{SseClientTransport, SseTransportError};
+use streamable::StatusKeepingClient;
+
+/// Redirects followed for one request, at most.
+const MAX_REDIRECTS: usize = 10;
+/// Headers the transports set themselves; a user value would break them.
+const MANAGED_HEADERS: &[&str] = &[
+    "accept",
+    "content-type",
+    "content-length",
+    "host",
+    "mcp-session-id",
+    "mcp-protocol-version",
+    "last-event-id",
+];
+
+/// Which HTTP transport a remote MCP server speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RemoteTransport {
+    /// The HTTP+SSE transport of protocol 2024-11-05: `GET` an event stream,
+    /// `POST` messages to the endpoint it names. Usually served at `/sse`.
+    Sse,
+    /// Streamable HTTP, the current transport. Usually served at `/mcp`.
+    StreamableHttp,
+}
+
+impl RemoteTransport {
+    /// The name used on the command line and in settings (`sse`, `http`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemoteTransport::Sse => "sse",
+            RemoteTransport::StreamableHttp => "http",
+        }
+    }
+}
+
+impl fmt::Display for RemoteTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RemoteTransport {
+    type Err = String;
+
+    /// Accepts `sse`, and `http` (or `streamable-http`, `streamableHttp`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "sse" => Ok(RemoteTransport::Sse),
+            "http" | "streamable-http" | "streamablehttp" => Ok(RemoteTransport::StreamableHttp),
+            _ => Err(format!("unknown transport `{s}`: use `sse` or `http`")),
+        }
+    }
+}
+
+/// Guesses the transport from the URL's path, as servers conventionally
+/// name it: a path ending in `/sse` is SSE, one ending in `/mcp` is
+/// Streamable HTTP. Anything else is `None`, and the caller should ask
+/// (`--transport sse|http`) rather than guess.
+pub fn guess_transport(url: &Url) -> Option<RemoteTransport> {
+    let path = url.path().trim_end_matches('/');
+    if path.ends_with("/sse") {
+        Some(RemoteTransport::Sse)
+    } else if path.ends_with("/mcp") {
+        Some(RemoteTransport::StreamableHttp)
+    } else {
+        None
+    }
+}
+
+/// Why a remote MCP server could not be connected. Each variant is one
+/// situation with its own remedy; `url` is shown without password or query.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    /// The URL itself is unusable.
+    #[error("`{url}` is not a usable MCP server URL: {message}")]
+    InvalidUrl { url: String, message: String },
+
+    /// A custom header cannot be sent. Names the header, never its value.
+    #[error("header `{name}` cannot be used: {reason}")]
+    InvalidHeader { name: String, reason: String },
+
+    /// No HTTP answer at all: DNS failure, refused port, reset connection.
+    #[error(
+        "cannot reach {url}: {message}; check the host and port, and that the server is running"
+    )]
+    Unreachable { url: String, message: String },
+
+    /// The TLS handshake failed.
+    #[error("TLS with {url} failed: {message}; check that the scheme (https or http) is the one the server speaks and that its certificate is valid for this host")]
+    Tls { url: String, message: String },
+
+    /// The server answered with an HTTP error status.
+    #[error("{url} answered HTTP {status}: {hint}")]
+    Http {
+        url: String,
+        status: u16,
+        hint: String,
+    },
+
+    /// The server answered, but not as an MCP server of the chosen transport.
+    #[error("{url} answered, but not as an MCP server: {message}; check the URL's path and the transport (`--transport sse|http`)")]
+    NotMcp { url: String, message: String },
+
+    /// Nothing complete came back within the deadline.
+    #[error("{url} did not complete the MCP handshake within {after:?}; check that it is an MCP server, or raise the deadline with `--timeout`")]
+    Timeout { url: String, after: Duration },
+
+    /// The server speaks the transport but the MCP handshake failed.
+    #[error("MCP initialize failed: {message}")]
+    Handshake { message: String },
+}
+
+/// Connects to the MCP server at `url` over `transport` and completes the MCP
+/// handshake, all within `timeout`. `headers` go with every request (for
+/// example `Authorization`); their values never appear in errors or logs.
+///
+/// The returned service owns the connection: `cancel()` or dropping it
+/// closes it (for SSE, the event stream; for Streamable HTTP, the session).
+pub async fn connect_remote<H: ClientHandler>(
+    url: &str,
+    transport: RemoteTransport,
+    headers: &BTreeMap<String, String>,
+    handler: H,
+    timeout: Duration,
+) -> Result<RunningService<RoleClient, H>, RemoteError> {
+    let parsed = parse_url(url)?;
+    let ctx = Context {
+        url: shown_url(&parsed),
+        transport,
+        sends_authorization: headers
+            .keys()
+            .any(|name| name.eq_ignore_ascii_case("authorization")),
+        timeout,
+    };
+    let client = build_client(headers)?;
+    let started = Instant::now();
+    let connecting = async {
+        match transport {
+            RemoteTransport::Sse => {
+                let sse = SseClientTransport::connect(client, parsed, timeout)
+                    .await
+                    .map_err(|e| ctx.classify_sse(&e))?;
+                handler.serve(sse).await.map_err(|e| ctx.classify_init(&e))
+            }
+            RemoteTransport::StreamableHttp => {
+                let config = StreamableHttpClientTransportConfig::with_uri(parsed.as_str());
+                let http =
+                    StreamableHttpClientTransport::with_client(StatusKeepingClient(client), config);
+                handler.serve(http).await.map_err(|e| ctx.classify_init(&e))
+            }
+        }
+    };
+    let service = tokio::time::timeout(timeout, connecting)
+        .await
+        .map_err(|_| ctx.timed_out())??;
+    tracing::debug!(
+        url = %ctx.url,
+        transport = %transport,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "connected to a remote MCP server"
+    );
+    Ok(service)
+}
+
+fn parse_url(url: &str) -> Result<Url, RemoteError> {
+    let parsed = Url::parse(url).map_err(|e| RemoteError::InvalidUrl {
+        url: url.to_string(),
+        message: e.to_string(),
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(RemoteError::InvalidUrl {
+            url: shown_url(&parsed),
+            message: "only http:// and https:// URLs are supported".into(),
+        });
+    }
+    Ok(parsed)
+}
+
+/// The URL as we show it: without a password or query, either of which may
+/// hold a secret.
+fn shown_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
+    shown.to_string()
+}
+
+/// The HTTP client for one connection, with the caller's headers as
+/// sensitive defaults (so `Debug` prints them as `Sensitive`) and the same
+/// connection and redirect policy as rmcp's own client.
+fn build_client(headers: &BTreeMap<String, String>) -> Result<reqwest::Client, RemoteError> {
+    let mut defaults = HeaderMap::new();
+    for (name, value) in headers {
+        let invalid = |reason: &str| RemoteError::InvalidHeader {
+            name: name.clone(),
+            reason: reason.to_string(),
+        };
+        let header_name = HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| invalid("not a valid HTTP header name"))?;
+        if MANAGED_HEADERS.contains(&header_name.as_str()) {
+            return Err(invalid("the MCP transport sets it itself"));
+        }
+        let mut header_value = HeaderValue::from_str(value.trim())
+            .map_err(|_| invalid("its value has characters HTTP headers cannot carry"))?;
+        header_value.set_sensitive(true);
+        defaults.insert(header_name, header_value);
+    }
+    reqwest::Client::builder()
+        .default_headers(defaults)
+        // As rmcp does: an idle pooled connection whose last body was not
+        // read to the end stalls the next request (delayed ACK).
+        .pool_max_idle_per_host(0)
+        .redirect(same_origin_redirects())
+        .build()
+        .map_err(|e| RemoteError::Handshake {
+            message: format!("could not set up the HTTP client: {}", error_chain(&e)),
+        })
+}
+
+/// Follows only same-origin 307/308 redirects: those keep the method and
+/// body, and staying on the origin keeps our headers (credentials) from
+/// going to a host the user did not name. Other redirects come back as
+/// their 3xx status.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let keeps_body = matches!(
+            attempt.status(),
+            reqwest::StatusCode::TEMPORARY_REDIRECT | reqwest::StatusCode::PERMANENT_REDIRECT
+        );
+        let same_origin = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if !keeps_body || !same_origin {
+            attempt.stop()
+        } else if attempt.previous().len() > MAX_REDIRECTS {
+            attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// What classifying an error needs to know about the connect attempt.
+struct Context {
+    url: String,
+    transport: RemoteTransport,
+    sends_authorization: bool,
+    timeout: Duration,
+}
+
+impl Context {
+    fn timed_out(&self) -> RemoteError {
+        RemoteError::Timeout {
+            url: self.url.clone(),
+            after: self.timeout,
+        }
+    }
+
+    fn not_mcp(&self, message: impl Into<String>) -> RemoteError {
+        RemoteError::NotMcp {
+            url: self.url.clone(),
+            message: message.into(),
+        }
+    }
+
+    fn http(&self, status: u16) -> RemoteError {
+        RemoteError::Http {
+            url: self.url.clone(),
+            status,
+            hint: http_hint(status, self.transport, self.sends_authorization),
+        }
+    }
+
+    fn classify_sse(&self, error: &SseTransportError) -> RemoteError {
+        match error {
+            SseTransportError::Request(e) => self.classify_reqwest(e),
+            SseTransportError::Status { status } => self.http(*status),
+            SseTransportError::NotEventStream { .. }
+            | SseTransportError::NoEndpoint { .. }
+            | SseTransportError::BadEndpoint { .. } => self.not_mcp(error.to_string()),
+            SseTransportError::Timeout { .. } => self.timed_out(),
+        }
+    }
+
+    fn classify_streamable(&self, error: &StreamableHttpError<reqwest::Error>) -> RemoteError {
+        match error {
+            StreamableHttpError::Client(e) => self.classify_reqwest(e),
+            StreamableHttpError::HttpStatus(e) => self.http(e.status),
+            StreamableHttpError::AuthRequired(_) => self.http(401),
+            StreamableHttpError::InsufficientScope(_) => self.http(403),
+            StreamableHttpError::UnexpectedContentType(content_type) => self.not_mcp(format!(
+                "it answered with content type {}, not JSON or an event stream",
+                content_type.as_deref().unwrap_or("(none)")
+            )),
+            StreamableHttpError::Deserialize(e) => {
+                self.not_mcp(format!("its answer is not JSON-RPC ({e})"))
+            }
+            StreamableHttpError::Sse(e) => {
+                self.not_mcp(format!("its event stream is malformed ({e})"))
+            }
+            StreamableHttpError::UnexpectedServerResponse(_)
+            | StreamableHttpError::ResponseBodyTooLarge { .. }
+            | StreamableHttpError::UnexpectedEndOfStream => self.not_mcp(error.to_string()),
+            other => RemoteError::Handshake {
+                message: other.to_string(),
+            },
+        }
+    }
+
+    fn classify_reqwest(&self, error: &reqwest::Error) -> RemoteError {
+        let message = error_chain(error);
+        if is_tls(error) {
+            RemoteError::Tls {
+                url: self.url.clone(),
+                message,
+            }
+        } else if let Some(status) = error.status() {
+            self.http(status.as_u16())
+        } else if error.is_timeout() {
+            self.timed_out()
+        } else if is_not_http(error) || error.is_decode() {
+            self.not_mcp(format!("it does not speak HTTP ({message})"))
+        } else {
+            // Refused, DNS, reset, or closed without an answer.
+            RemoteError::Unreachable {
+                url: self.url.clone(),
+                message,
+            }
+        }
+    }
+
+    fn classify_init(&self, error: &ClientInitializeError) -> RemoteError {
+        match error {
+            ClientInitializeError::TransportError { error, .. } => {
+                let inner = error.error.as_ref();
+                if let Some(e) = inner.downcast_ref::<SseTransportError>() {
+                    self.classify_sse(e)
+                } else if let Some(e) = inner.downcast_ref::<StreamableHttpError<reqwest::Error>>()
+                {
+                    self.classify_streamable(e)
+                } else {
+                    RemoteError::Handshake {
+                        message: error.to_string(),
+                    }
+                }
+            }
+            ClientInitializeError::JsonRpcError(data) => RemoteError::Handshake {
+                message: format!("the server refused it: {}", data.message),
+            },
+            ClientInitializeError::ConnectionClosed(_) => RemoteError::Handshake {
+                message: "the server closed the connection before it answered".into(),
+            },
+            other => RemoteError::Handshake {
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+/// What to do about an HTTP error status, for a person.
+fn http_hint(status: u16, transport: RemoteTransport, sends_authorization: bool) -> String {
+    let other_path = match transport {
+        RemoteTransport::Sse => "SSE servers usually serve `/sse`",
+        RemoteTransport::StreamableHttp => "Streamable HTTP servers usually serve `/mcp`",
+    };
+    match status {
+        401 | 403 if sends_authorization => "the server refused the credential: check the value given with `--header \"Authorization=Bearer …\"`".into(),
+        401 | 403 => "the server wants a credential: pass it with `--header \"Authorization=Bearer …\"`".into(),
+        404 => "there is no MCP endpoint at this path: SSE servers usually serve `/sse`, Streamable HTTP servers `/mcp`".into(),
+        405 | 406 | 415 => format!("this path does not take {transport} requests: check the transport (`--transport sse|http`) and the path ({other_path})"),
+        300..=399 => "the server redirects to another place: use the URL it redirects to".into(),
+        429 => "the server is rate limiting: try again later".into(),
+        500..=599 => "the server failed: try again later, or check its logs".into(),
+        _ => "the server rejected the request: check the URL and the transport (`--transport sse|http`)".into(),
+    }
+}
+
+/// Whether a TLS failure lies in the error's causes. rustls's errors come
+/// wrapped in an `io::Error`, itself wrapped in another by hyper-rustls, and
+/// `io::Error::source` skips what it wraps, so wrapped errors are opened by
+/// hand.
+fn is_tls(error: &(dyn std::error::Error + 'static)) -> bool {
+    causes(error).any(|cause| {
+        let mut current = Some(cause);
+        while let Some(error) = current {
+            if error.is::<rustls::Error>() {
+                return true;
+            }
+            current = error
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .map(|inner| inner as &(dyn std::error::Error + 'static));
+        }
+        false
+    })
+}
+
+/// Whether the peer answered with something that is not HTTP.
+fn is_not_http(error: &(dyn std::error::Error + 'static)) -> bool {
+    causes(error).any(|cause| {
+        cause
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_parse)
+    })
+}
+
+fn causes<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(error), |e| e.source())
+}
+
+/// An error and its causes on one line, each cause once. reqwest's own
+/// text would name the URL (with its query) again, so its causes stand in.
+fn error_chain(error: &reqwest::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in causes(error).skip(1) {
+        let text = cause.to_string();
+        if parts.last().is_none_or(|last| !last.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    if parts.is_empty() {
+        parts.push(if error.is_connect() {
+            "could not connect".into()
+        } else {
+            "the request failed".into()
+        });
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn shown_url_drops_password_and_query() {
+        assert_eq!(
+            shown_url(&url("https://me:pw@example.com/sse?token=t#f")),
+            "https://me@example.com/sse"
+        );
+    }
+
+    #[test]
+    fn headers_are_checked_by_name_and_never_echo_values() {
+        let mut headers = BTreeMap::new();
+        headers.insert("Authorization".to_string(), "Bearer secret\nx".to_string());
+        let err = build_client(&headers).err().map(|e| e.to_string());
+        let err = err.unwrap_or_default();
+        assert!(err.contains("Authorization"), "{err}");
+        assert!(!err.contains("secret"), "{err}");
+
+        let mut headers = BTreeMap::new();
+        headers.insert("Accept".to_string(), "x".to_string());
+        assert!(matches!(
+            build_client(&headers),
+            Err(RemoteError::InvalidHeader { .. })
+        ));
+        let mut headers = BTreeMap::new();
+        headers.insert("bad name".to_string(), "x".to_string());
+        assert!(matches!(
+            build_client(&headers),
+            Err(RemoteError::InvalidHeader { .. })
+        ));
+    }
+
+    #[test]
+    fn non_http_urls_are_refused() {
+        assert!(matches!(
+            parse_url("ftp://example.com/sse"),
+            Err(RemoteError::InvalidUrl { .. })
+        ));
+        assert!(matches!(
+            parse_url("not a url"),
+            Err(RemoteError::InvalidUrl { .. })
+        ));
+    }
+
+    #[test]
+    fn transport_names_round_trip() {
+        for t in [RemoteTransport::Sse, RemoteTransport::StreamableHttp] {
+            assert_eq!(t.to_string().parse::<RemoteTransport>(), Ok(t));
+        }
+        assert_eq!(
+            "streamableHttp".parse::<RemoteTransport>(),
+            Ok(RemoteTransport::StreamableHttp)
+        );
+        assert!("ws".parse::<RemoteTransport>().is_err());
+    }
+}
