@@ -59,6 +59,8 @@ pub enum FieldTarget {
     Env,
     /// Only substituted into `{FIELD}` placeholders in the connector's `args`.
     Arg,
+    /// Sent as an HTTP header (named by the field's `header`) to a remote server.
+    Header,
 }
 
 /// One setting a connector needs from the person configuring it.
@@ -82,6 +84,9 @@ pub struct ConfigField {
     /// Value used when none is given. Never set for secrets.
     #[serde(default)]
     pub default: Option<String>,
+    /// The HTTP header name, for fields whose target is `header`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
 }
 
 /// The definition of one connector, as written in the catalog file.
@@ -105,6 +110,15 @@ pub struct ConnectorDefinition {
     /// Native command, for process-backed connectors (custom connectors use this)
     #[serde(default)]
     pub command: Option<String>,
+    /// URL of a remote MCP server (SSE or Streamable HTTP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// `sse` or `http`, for a remote server whose URL does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<String>,
+    /// Fixed, non-secret HTTP headers for a remote server.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
     /// Arguments after the image (or command). May contain `{FIELD}`
     /// placeholders, replaced by field values; an argument containing a
     /// placeholder of an unset optional field is dropped.
@@ -417,22 +431,56 @@ impl ConnectorDefinition {
             problem,
         };
 
-        match (&self.image, &self.command) {
-            (Some(_), Some(_)) => {
-                return Err(invalid(
-                    "it sets both `image` and `command`; set exactly one: `image` to run a \
-                     Docker container, `command` to run a local program"
-                        .to_string(),
-                ))
+        let backends = [
+            self.image.is_some(),
+            self.command.is_some(),
+            self.url.is_some(),
+        ]
+        .iter()
+        .filter(|set| **set)
+        .count();
+        if backends > 1 {
+            return Err(invalid(
+                "it sets more than one of `image`, `command` and `url`; set exactly one: \
+                 `image` to run a Docker container, `command` to run a local program, `url` \
+                 for a remote server"
+                    .to_string(),
+            ));
+        }
+        if backends == 0 && self.kind == ConnectorType::Mcp {
+            return Err(invalid(
+                "an mcp connector needs `image` (a Docker image), `command` (a local \
+                 program) or `url` (a remote server)"
+                    .to_string(),
+            ));
+        }
+        if let Some(url) = &self.url {
+            let ok = url::Url::parse(url)
+                .map(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                .unwrap_or(false);
+            if !ok {
+                return Err(invalid(format!(
+                    "url {url:?} is not an http(s) URL; give the server's full address, \
+                     e.g. http://127.0.0.1:3001/mcp"
+                )));
             }
-            (None, None) if self.kind == ConnectorType::Mcp => {
-                return Err(invalid(
-                    "an mcp connector needs either `image` (a Docker image) or `command` \
-                     (a local program) to run"
-                        .to_string(),
-                ))
+        }
+        if let Some(transport) = &self.transport {
+            if !matches!(transport.as_str(), "sse" | "http") {
+                return Err(invalid(format!(
+                    "transport {transport:?} is not `sse` or `http`"
+                )));
             }
-            _ => {}
+        }
+        if let Some(field) = self
+            .fields
+            .iter()
+            .find(|f| f.target == FieldTarget::Header && f.header.is_none())
+        {
+            return Err(invalid(format!(
+                "field `{}` goes to a header but names none; set `header`",
+                field.name
+            )));
         }
         if let Some(image) = &self.image {
             if image.starts_with('-') {

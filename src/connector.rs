@@ -303,8 +303,15 @@ impl ConnectorService {
         }
     }
 
-    /// Adds a custom connector and saves its definition.
-    pub async fn add(&self, name: &str, custom: CustomConnector) -> Result<ConnectorInfo> {
+    /// Adds a custom connector and saves its definition. `secrets` are the
+    /// values of its secret fields (e.g. an `Authorization` header), kept
+    /// out of settings.
+    pub async fn add(
+        &self,
+        name: &str,
+        custom: CustomConnector,
+        secrets: FieldValues,
+    ) -> Result<ConnectorInfo> {
         // A definition the user wrote is bad input, not a broken catalog.
         let invalid = |e: crate::catalog::CatalogError| Error::InvalidInput(e.to_string());
         validate_name(name).map_err(invalid)?;
@@ -326,7 +333,8 @@ impl ConnectorService {
                 name: name.to_string(),
             });
         }
-        let entry = Entry::new(definition, false);
+        let mut entry = Entry::new(definition, false);
+        entry.session_values = secrets;
         let info = entry.info();
         registry.insert(name.to_string(), entry);
         Ok(info)

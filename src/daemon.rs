@@ -128,7 +128,14 @@ async fn dispatch(
         }),
         Request::List => to_value(service.list()),
         Request::Status { name } => service.info(&name).and_then(to_value),
-        Request::Add { name, connector } => service.add(&name, connector).await.and_then(to_value),
+        Request::Add {
+            name,
+            connector,
+            secrets,
+        } => service
+            .add(&name, connector, secrets)
+            .await
+            .and_then(to_value),
         Request::Remove { name } => service.remove(&name).await.and_then(|()| to_value(name)),
         Request::Connect {
             name,

@@ -107,6 +107,9 @@ pub enum Error {
     #[error("MCP initialize failed: {message}{stderr}")]
     Handshake { message: String, stderr: String },
 
+    #[error(transparent)]
+    RemoteServer(#[from] crate::mcp::RemoteError),
+
     #[error("`{name}` is not connected: run `switchboard connect {name}` first")]
     NotConnected { name: String },
 
@@ -152,7 +155,8 @@ impl Error {
             | Error::ImageUnavailable { .. }
             | Error::ExitedDuringStart { .. }
             | Error::StartTimeout { .. }
-            | Error::Handshake { .. } => ErrorCode::StartFailed,
+            | Error::Handshake { .. }
+            | Error::RemoteServer(_) => ErrorCode::StartFailed,
             Error::NoContainerEngine => ErrorCode::NoContainerEngine,
             Error::NotConnected { .. } => ErrorCode::NotConnected,
             Error::UnknownTool { .. } => ErrorCode::UnknownTool,

@@ -29,6 +29,9 @@ pub enum Request {
     Add {
         name: String,
         connector: CustomConnector,
+        /// Secret values (secret headers), by field: never written to settings.
+        #[serde(default)]
+        secrets: BTreeMap<String, String>,
     },
     /// Remove a custom connector.
     Remove { name: String },

@@ -42,7 +42,7 @@ enum Command {
     /// List every connector with its type, backend and status.
     List(Output),
     /// Add a custom connector backed by a command or an image.
-    #[command(group(clap::ArgGroup::new("backend").required(true).args(["command", "image"])))]
+    #[command(group(clap::ArgGroup::new("backend").required(true).args(["command", "image", "url"])))]
     Add {
         /// The new connector's name (lowercase letters, digits, `-`, `_`).
         name: String,
@@ -52,6 +52,15 @@ enum Command {
         /// The container image to run with `docker run -i --rm` (its arguments follow).
         #[arg(long, value_name = "IMAGE")]
         image: Option<String>,
+        /// A remote MCP server's URL (SSE or Streamable HTTP).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// The remote transport, when the URL does not say (`/sse` or `/mcp`).
+        #[arg(long, value_name = "sse|http", requires = "url")]
+        transport: Option<String>,
+        /// An HTTP header for a remote server, `NAME=VALUE` (repeatable); secret values are never written to settings.
+        #[arg(long = "header", value_name = "NAME=VALUE", requires = "url")]
+        headers: Vec<String>,
         /// `KEY=VALUE` to set, or `KEY` to pass through from the environment (repeatable; put it before --command).
         #[arg(long = "env", value_name = "KEY[=VALUE]")]
         env: Vec<String>,
@@ -173,13 +182,26 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             name,
             command,
             image,
+            url,
+            transport,
+            headers,
             env,
             out,
             args,
         } => {
-            let connector = CustomConnector::from_flags(command, image, args, &env)?;
-            let info: ConnectorInfo =
-                decode(client.call(&Request::Add { name, connector }).await?)?;
+            let (connector, secrets) = match url {
+                Some(url) => CustomConnector::remote(url, transport, &headers)?,
+                None => (
+                    CustomConnector::from_flags(command, image, args, &env)?,
+                    BTreeMap::new(),
+                ),
+            };
+            let request = Request::Add {
+                name,
+                connector,
+                secrets,
+            };
+            let info: ConnectorInfo = decode(client.call(&request).await?)?;
             print(out, &info, || {
                 format!("added {} ({})", info.name, info.backend)
             });

@@ -44,7 +44,7 @@ async fn status_events_follow_connect_death_and_disconnect() {
         &[],
     )
     .unwrap();
-    service.add("ev", custom).await.unwrap();
+    service.add("ev", custom, Default::default()).await.unwrap();
     let mut rx = service.subscribe();
 
     let info = service

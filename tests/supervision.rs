@@ -30,7 +30,7 @@ async fn service(dir: &std::path::Path, supervision: &str) -> ConnectorService {
 
 async fn add(service: &ConnectorService, name: &str, command: &str, args: Vec<String>) {
     let custom = CustomConnector::from_flags(Some(command.into()), None, args, &[]).unwrap();
-    service.add(name, custom).await.unwrap();
+    service.add(name, custom, Default::default()).await.unwrap();
 }
 
 async fn next_status(

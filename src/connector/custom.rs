@@ -8,11 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{ConfigField, ConnectorDefinition, ConnectorType, FieldTarget};
 use crate::error::{Error, Result};
+use crate::mcp::{guess_transport, RemoteTransport};
 
 /// A user-added connector, as stored in settings. Only non-secret values
 /// are stored; variables named in `pass_env` take their values from the
 /// environment at connect time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomConnector {
     /// A native command to run.
@@ -21,6 +22,18 @@ pub struct CustomConnector {
     /// A container image to run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// A remote server's URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// `sse` or `http`, for a remote server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<String>,
+    /// Non-secret HTTP headers for a remote server.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Names of headers whose values are secret: kept out of settings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_headers: Vec<String>,
     /// Arguments after the command or image.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
@@ -45,8 +58,7 @@ impl CustomConnector {
             command,
             image,
             args,
-            env: BTreeMap::new(),
-            pass_env: Vec::new(),
+            ..CustomConnector::default()
         };
         for item in env {
             match item.split_once('=') {
@@ -69,12 +81,79 @@ impl CustomConnector {
         Ok(custom)
     }
 
+    /// Builds a remote connector from `add --url`'s flags. Headers are
+    /// `NAME=VALUE`; a value that is secret (an `Authorization` header, or a
+    /// name that says token, key, secret…) is returned apart, by field
+    /// name, to be kept out of settings.
+    pub fn remote(
+        url: String,
+        transport: Option<String>,
+        headers: &[String],
+    ) -> Result<(CustomConnector, BTreeMap<String, String>)> {
+        let parsed = url::Url::parse(&url).map_err(|e| {
+            Error::InvalidInput(format!(
+                "`{url}` is not a URL ({e}): give the server's full address, e.g. http://127.0.0.1:3001/mcp"
+            ))
+        })?;
+        let transport = match transport {
+            Some(t) => Some(
+                t.parse::<RemoteTransport>()
+                    .map_err(|_| {
+                        Error::InvalidInput(format!("unknown transport `{t}`: use `sse` or `http`"))
+                    })?
+                    .as_str()
+                    .to_string(),
+            ),
+            None => match guess_transport(&parsed) {
+                Some(t) => Some(t.as_str().to_string()),
+                None => {
+                    return Err(Error::InvalidInput(format!(
+                        "cannot tell the transport from `{url}`: add `--transport sse` or `--transport http`"
+                    )))
+                }
+            },
+        };
+        let mut custom = CustomConnector {
+            url: Some(url),
+            transport,
+            ..CustomConnector::default()
+        };
+        let mut secrets = BTreeMap::new();
+        for item in headers {
+            let Some((name, value)) = item.split_once('=') else {
+                return Err(Error::InvalidInput(format!(
+                    "header `{item}` has no value: write it as NAME=VALUE, e.g. \"Authorization=Bearer …\""
+                )));
+            };
+            let name = name.trim();
+            let valid = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !valid {
+                return Err(Error::InvalidInput(format!(
+                    "`{name}` is not a valid header name: use letters, digits and `-`"
+                )));
+            }
+            if header_is_secret(name) {
+                custom.secret_headers.push(name.to_string());
+                secrets.insert(header_field(name), value.trim().to_string());
+            } else {
+                custom
+                    .headers
+                    .insert(name.to_string(), value.trim().to_string());
+            }
+        }
+        Ok((custom, secrets))
+    }
+
     /// The definition this connector behaves as.
     pub fn to_definition(&self, name: &str) -> ConnectorDefinition {
-        let backend = match (&self.image, &self.command) {
-            (Some(image), _) => format!("image {image}"),
-            (None, Some(command)) => format!("command {command}"),
-            (None, None) => "nothing to run".into(),
+        let backend = match (&self.image, &self.command, &self.url) {
+            (Some(image), _, _) => format!("image {image}"),
+            (None, Some(command), _) => format!("command {command}"),
+            (None, None, Some(url)) => format!("remote {url}"),
+            (None, None, None) => "nothing to run".into(),
         };
         ConnectorDefinition {
             name: name.to_string(),
@@ -84,6 +163,9 @@ impl CustomConnector {
             kind: ConnectorType::Mcp,
             image: self.image.clone(),
             command: self.command.clone(),
+            url: self.url.clone(),
+            transport: self.transport.clone(),
+            headers: self.headers.clone(),
             args: self.args.clone(),
             env: self.env.clone(),
             fields: self
@@ -96,10 +178,45 @@ impl CustomConnector {
                     secret: true,
                     target: FieldTarget::Env,
                     default: None,
+                    header: None,
                 })
+                .chain(self.secret_headers.iter().map(|header| ConfigField {
+                    name: header_field(header),
+                    description: format!("the secret `{header}` header"),
+                    required: true,
+                    secret: true,
+                    target: FieldTarget::Header,
+                    default: None,
+                    header: Some(header.clone()),
+                }))
                 .collect(),
         }
     }
+}
+
+/// The field that holds a secret header's value: `Authorization` →
+/// `AUTHORIZATION`, `X-Api-Key` → `X_API_KEY`.
+pub fn header_field(header: &str) -> String {
+    header
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn header_is_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    matches!(
+        upper.as_str(),
+        "AUTHORIZATION" | "PROXY-AUTHORIZATION" | "COOKIE"
+    ) || upper.contains("AUTH")
+        || upper.contains("KEY")
+        || looks_secret(name)
 }
 
 fn check_env_name(key: &str) -> Result<()> {
@@ -156,10 +273,9 @@ mod tests {
             ok,
             Ok(CustomConnector {
                 command: Some("x".into()),
-                image: None,
-                args: vec![],
                 env: BTreeMap::from([("MODE".to_string(), "fast".to_string())]),
                 pass_env: vec!["GITHUB_TOKEN".into()],
+                ..CustomConnector::default()
             })
         );
     }
@@ -170,5 +286,44 @@ mod tests {
             let result = CustomConnector::from_flags(None, None, vec![], &[bad.to_string()]);
             assert!(result.is_err(), "{bad} was accepted");
         }
+    }
+}
+
+#[cfg(test)]
+mod remote_tests {
+    use super::*;
+
+    #[test]
+    fn secret_headers_are_kept_apart_and_the_transport_guessed() {
+        let (custom, secrets) = CustomConnector::remote(
+            "http://127.0.0.1:3001/mcp".into(),
+            None,
+            &["Authorization=Bearer abc".into(), "X-Trace=on".into()],
+        )
+        .unwrap();
+        assert_eq!(custom.transport.as_deref(), Some("http"));
+        assert_eq!(custom.secret_headers, vec!["Authorization"]);
+        assert_eq!(
+            custom.headers,
+            BTreeMap::from([("X-Trace".into(), "on".into())])
+        );
+        assert_eq!(
+            secrets,
+            BTreeMap::from([("AUTHORIZATION".into(), "Bearer abc".into())])
+        );
+        let stored = serde_json::to_string(&custom).unwrap();
+        assert!(!stored.contains("abc"), "{stored}");
+        let def = custom.to_definition("tracker");
+        assert_eq!(def.fields[0].header.as_deref(), Some("Authorization"));
+    }
+
+    #[test]
+    fn an_unguessable_transport_asks_for_the_flag() {
+        let err = CustomConnector::remote("http://example.test/rpc".into(), None, &[]).unwrap_err();
+        assert!(err.to_string().contains("--transport sse"), "{err}");
+        let (custom, _) =
+            CustomConnector::remote("http://example.test/rpc".into(), Some("sse".into()), &[])
+                .unwrap();
+        assert_eq!(custom.transport.as_deref(), Some("sse"));
     }
 }

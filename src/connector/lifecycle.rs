@@ -87,7 +87,8 @@ impl ConnectorService {
             return Err(err);
         }
 
-        let plan = match plan_launch(&definition, &resolved) {
+        let reference = |field: &str| format!("${{env:{field}}}");
+        let plan = match plan_launch(&definition, &resolved, &reference) {
             Ok(plan) => plan,
             Err(err) => return self.fail(name, err, trigger).await,
         };
@@ -96,7 +97,7 @@ impl ConnectorService {
                 Some(engine) => Some(engine),
                 None => return self.fail(name, Error::NoContainerEngine, trigger).await,
             },
-            LaunchKind::Native => None,
+            LaunchKind::Native | LaunchKind::Remote { .. } => None,
         };
         let config = serde_json::to_value(&plan.config)
             .map_err(|e| Error::Internal(format!("cannot encode server config: {e}")))?;

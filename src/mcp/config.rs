@@ -9,26 +9,36 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::remote::{guess_transport, RemoteTransport};
 use crate::catalog::{ConnectorDefinition, FieldTarget};
 use crate::error::{Error, Result};
 
 /// Resolved values of a connector's config fields, by field name.
 pub type FieldValues = BTreeMap<String, String>;
 
-/// One entry of `codebuddy.mcp.servers`, in VS Code's shape.
+/// One entry of `codebuddy.mcp.servers`, in VS Code's shape: `stdio`
+/// servers have `command`, `args` and `env`; remote ones (`sse`, `http`)
+/// have `url` and `headers`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerConfig {
-    /// The transport: `stdio` for everything this module launches.
+    /// The transport: `stdio`, `sse` or `http`.
     #[serde(rename = "type")]
     pub transport: String,
     /// The program: the container engine (`docker`) or the native command.
-    pub command: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
     /// Its arguments.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
-    /// Environment: plain values, or `${env:NAME}` references for secrets.
+    /// Environment: plain values, or references for secrets.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
+    /// A remote server's URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// A remote server's headers: plain values, or references for secrets.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
 }
 
 /// How a server is started.
@@ -40,6 +50,15 @@ pub enum LaunchKind {
     Container {
         /// The image to run.
         image: String,
+    },
+    /// A server reached over the network.
+    Remote {
+        /// Its URL.
+        url: String,
+        /// SSE or Streamable HTTP.
+        transport: RemoteTransport,
+        /// Headers to send, secrets included.
+        headers: BTreeMap<String, String>,
     },
 }
 
@@ -59,9 +78,14 @@ pub struct LaunchPlan {
 
 impl std::fmt::Debug for LaunchPlan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match &self.kind {
+            LaunchKind::Native => "native".to_string(),
+            LaunchKind::Container { image } => format!("container {image}"),
+            LaunchKind::Remote { url, transport, .. } => format!("{transport} {url}"),
+        };
         f.debug_struct("LaunchPlan")
             .field("config", &self.config)
-            .field("kind", &self.kind)
+            .field("kind", &kind)
             .field("env", &self.env.keys().collect::<Vec<_>>())
             .finish()
     }
@@ -70,7 +94,14 @@ impl std::fmt::Debug for LaunchPlan {
 /// Builds the launch plan for `def` with the given field values. Missing
 /// optional fields are left out; a placeholder naming a missing field drops
 /// the argument that holds it.
-pub fn plan_launch(def: &ConnectorDefinition, values: &FieldValues) -> Result<LaunchPlan> {
+///
+/// `reference` gives the text that stands for a secret field's value in the
+/// written config (e.g. `${env:NAME}`), so no secret reaches the settings.
+pub fn plan_launch(
+    def: &ConnectorDefinition,
+    values: &FieldValues,
+    reference: &dyn Fn(&str) -> String,
+) -> Result<LaunchPlan> {
     let declared: Vec<&str> = def.fields.iter().map(|f| f.name.as_str()).collect();
     let args = substitute_args(&def.args, &declared, values);
     // The config shows secrets as references, in arguments as in env.
@@ -79,7 +110,7 @@ pub fn plan_launch(def: &ConnectorDefinition, values: &FieldValues) -> Result<La
         .map(|(name, value)| {
             let secret = def.fields.iter().any(|f| &f.name == name && f.secret);
             let shown = if secret {
-                format!("${{env:{name}}}")
+                reference(name)
             } else {
                 value.clone()
             };
@@ -97,15 +128,60 @@ pub fn plan_launch(def: &ConnectorDefinition, values: &FieldValues) -> Result<La
             continue;
         };
         let shown = if field.secret {
-            format!("${{env:{}}}", field.name)
+            reference(&field.name)
         } else {
             value.clone()
         };
         config_env.insert(field.name.clone(), shown);
         env.insert(field.name.clone(), value.clone());
     }
-    match (&def.image, &def.command) {
-        (Some(image), None) => {
+    match (&def.image, &def.command, &def.url) {
+        (None, None, Some(url)) => {
+            let transport = match def.transport.as_deref() {
+                Some(t) => t.parse::<RemoteTransport>().ok(),
+                None => url::Url::parse(url).ok().as_ref().and_then(guess_transport),
+            }
+            .ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "cannot tell whether `{url}` speaks SSE or Streamable HTTP: set its transport"
+                ))
+            })?;
+            let mut headers = def.headers.clone();
+            let mut shown_headers = def.headers.clone();
+            for field in &def.fields {
+                let (Some(header), Some(value)) = (&field.header, values.get(&field.name)) else {
+                    continue;
+                };
+                if field.target != FieldTarget::Header {
+                    continue;
+                }
+                headers.insert(header.clone(), value.clone());
+                let shown = if field.secret {
+                    reference(&field.name)
+                } else {
+                    value.clone()
+                };
+                shown_headers.insert(header.clone(), shown);
+            }
+            Ok(LaunchPlan {
+                config: ServerConfig {
+                    transport: transport.as_str().to_string(),
+                    command: None,
+                    args: Vec::new(),
+                    env: BTreeMap::new(),
+                    url: Some(url.clone()),
+                    headers: shown_headers,
+                },
+                kind: LaunchKind::Remote {
+                    url: url.clone(),
+                    transport,
+                    headers,
+                },
+                args: Vec::new(),
+                env: BTreeMap::new(),
+            })
+        }
+        (Some(image), None, None) => {
             // `-e NAME` without a value: the engine copies the value from
             // its own environment, so it never appears in `ps` output.
             let mut docker_args = vec!["run".to_string(), "-i".into(), "--rm".into()];
@@ -118,9 +194,11 @@ pub fn plan_launch(def: &ConnectorDefinition, values: &FieldValues) -> Result<La
             Ok(LaunchPlan {
                 config: ServerConfig {
                     transport: "stdio".into(),
-                    command: "docker".into(),
+                    command: Some("docker".into()),
                     args: docker_args,
                     env: config_env,
+                    url: None,
+                    headers: BTreeMap::new(),
                 },
                 kind: LaunchKind::Container {
                     image: image.clone(),
@@ -129,19 +207,21 @@ pub fn plan_launch(def: &ConnectorDefinition, values: &FieldValues) -> Result<La
                 env,
             })
         }
-        (None, Some(command)) => Ok(LaunchPlan {
+        (None, Some(command), None) => Ok(LaunchPlan {
             config: ServerConfig {
                 transport: "stdio".into(),
-                command: command.clone(),
+                command: Some(command.clone()),
                 args: config_args,
                 env: config_env,
+                url: None,
+                headers: BTreeMap::new(),
             },
             kind: LaunchKind::Native,
             args,
             env,
         }),
         _ => Err(Error::InvalidInput(format!(
-            "connector `{}` has neither an image nor a command to start",
+            "connector `{}` needs exactly one of an image, a command or a URL",
             def.name
         ))),
     }

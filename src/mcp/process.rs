@@ -57,8 +57,15 @@ impl ServerProcess {
     pub fn spawn(plan: &LaunchPlan, ctx: &LaunchContext<'_>) -> Result<(ServerProcess, Pipes)> {
         let (mut cmd, container, program) = match &plan.kind {
             LaunchKind::Native => {
-                let cmd = Command::new(&plan.config.command);
-                (cmd, None, plan.config.command.clone())
+                let program = plan.config.command.clone().ok_or_else(|| {
+                    Error::Internal("a native server has no command to run".into())
+                })?;
+                (Command::new(&program), None, program)
+            }
+            LaunchKind::Remote { .. } => {
+                return Err(Error::Internal(
+                    "a remote server has no process to spawn".into(),
+                ))
             }
             LaunchKind::Container { image } => {
                 let engine = ctx.engine.ok_or(Error::NoContainerEngine)?;

@@ -20,6 +20,7 @@ use super::config::{LaunchKind, LaunchPlan};
 use super::engine::ContainerEngine;
 use super::log::ServerLog;
 use super::process::{LaunchContext, ServerProcess};
+use super::remote::{connect_remote, RemoteTransport};
 use super::supervisor::{supervise, Health, HealthPolicy, Supervised};
 use crate::error::{stderr_suffix, Error, Result};
 
@@ -196,9 +197,46 @@ impl ClientHandler for Handler {
     }
 }
 
-/// Starts the server of `plan` and completes the MCP handshake, all within
-/// `opts.timeout`. On failure the process is gone before this returns.
+/// Starts the server of `plan` (or connects to it, for a remote one) and
+/// completes the MCP handshake, all within `opts.timeout`. On failure the
+/// process is gone before this returns.
 pub async fn start_server(plan: &LaunchPlan, opts: StartOptions<'_>) -> Result<RunningServer> {
+    if let LaunchKind::Remote {
+        url,
+        transport,
+        headers,
+    } = &plan.kind
+    {
+        return start_remote(url, *transport, headers, opts).await;
+    }
+    start_local(plan, opts).await
+}
+
+async fn start_remote(
+    url: &str,
+    transport: RemoteTransport,
+    headers: &std::collections::BTreeMap<String, String>,
+    opts: StartOptions<'_>,
+) -> Result<RunningServer> {
+    let progress = ProgressRoutes::default();
+    let handler = Handler {
+        connector: opts.connector.to_string(),
+        generation: opts.generation,
+        events: opts.events.clone(),
+        progress: progress.clone(),
+    };
+    let service = connect_remote(url, transport, headers, handler, opts.timeout).await?;
+    Ok(supervised(
+        service,
+        None,
+        None,
+        ServerLog::default(),
+        progress,
+        opts,
+    ))
+}
+
+async fn start_local(plan: &LaunchPlan, opts: StartOptions<'_>) -> Result<RunningServer> {
     let ctx = LaunchContext {
         connector: opts.connector,
         generation: opts.generation,
@@ -207,7 +245,7 @@ pub async fn start_server(plan: &LaunchPlan, opts: StartOptions<'_>) -> Result<R
     };
     let (mut process, pipes) = ServerProcess::spawn(plan, &ctx)?;
     let log = ServerLog::default();
-    let stderr_task = tokio::spawn(log.clone().follow(pipes.stderr, opts.log_file));
+    let stderr_task = tokio::spawn(log.clone().follow(pipes.stderr, opts.log_file.clone()));
     let progress = ProgressRoutes::default();
     let handler = Handler {
         connector: opts.connector.to_string(),
@@ -254,17 +292,38 @@ pub async fn start_server(plan: &LaunchPlan, opts: StartOptions<'_>) -> Result<R
             });
         }
     };
+    Ok(supervised(
+        service,
+        Some(process),
+        Some(stderr_task),
+        log,
+        progress,
+        opts,
+    ))
+}
+
+/// Hands a connected session (and its process, if local) to a supervisor.
+fn supervised(
+    service: rmcp::service::RunningService<RoleClient, Handler>,
+    process: Option<ServerProcess>,
+    stderr_task: Option<tokio::task::JoinHandle<()>>,
+    log: ServerLog,
+    progress: ProgressRoutes,
+    opts: StartOptions<'_>,
+) -> RunningServer {
     let peer = service.peer().clone();
-    let pid = process.pid();
-    let container = process.container().map(str::to_string);
+    let pid = process.as_ref().and_then(ServerProcess::pid);
+    let container = process
+        .as_ref()
+        .and_then(|p| p.container().map(str::to_string));
     let stop = CancellationToken::new();
     let (done_tx, done) = watch::channel(false);
     let health = Arc::new(Health::default());
     let supervisor = supervise(
         Supervised {
             service,
-            process: Some(process),
-            stderr_task: Some(stderr_task),
+            process,
+            stderr_task,
             log: log.clone(),
         },
         opts.health,
@@ -277,7 +336,7 @@ pub async fn start_server(plan: &LaunchPlan, opts: StartOptions<'_>) -> Result<R
         supervisor.await;
         let _ = done_tx.send(true);
     });
-    Ok(RunningServer {
+    RunningServer {
         peer,
         pid,
         container,
@@ -286,7 +345,7 @@ pub async fn start_server(plan: &LaunchPlan, opts: StartOptions<'_>) -> Result<R
         health,
         progress,
         done,
-    })
+    }
 }
 
 pub(super) fn describe_exit(status: std::process::ExitStatus) -> String {

@@ -176,3 +176,56 @@ pub fn code(out: &Output) -> i32 {
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// `server-everything` in one of its network modes (`sse`,
+/// `streamableHttp`) on a free loopback port; its process group is killed
+/// on drop.
+pub struct HttpPeer {
+    pub child: std::process::Child,
+    pub port: u16,
+}
+
+impl HttpPeer {
+    pub fn start(mode: &str) -> HttpPeer {
+        use std::os::unix::process::CommandExt;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new("node")
+            .arg(server_everything())
+            .arg(mode)
+            .env("PORT", port.to_string())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let up = poll(Duration::from_secs(30), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        if !up {
+            let _ = child.kill();
+            panic!("server-everything {mode} did not listen on {port}");
+        }
+        HttpPeer { child, port }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn kill(&mut self) {
+        // SAFETY: signals the process group this peer leads.
+        unsafe { libc::killpg(self.child.id() as i32, libc::SIGKILL) };
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for HttpPeer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
