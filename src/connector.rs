@@ -22,6 +22,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject, Tool};
 use tokio::sync::{broadcast, mpsc, OnceCell};
+use tokio_util::sync::CancellationToken;
 
 pub use custom::CustomConnector;
 pub use info::ConnectorInfo;
@@ -30,7 +31,7 @@ pub use state::transition_allowed;
 
 use crate::catalog::{validate_name, Catalog, ConnectorDefinition};
 use crate::error::{Error, Result};
-use crate::mcp::{ContainerEngine, FieldValues, ServerEvent};
+use crate::mcp::{CallError, ContainerEngine, FieldValues, ProgressSender, ServerEvent};
 use crate::paths::Paths;
 use crate::settings::{SettingsEditor, SettingsSnapshot, SettingsStore};
 use crate::status::ConnectorEvent;
@@ -42,6 +43,8 @@ pub const STATES_KEY: &str = "codebuddy.connectors.states";
 pub const SERVERS_KEY: &str = "codebuddy.mcp.servers";
 /// The user's custom connector definitions.
 pub const CUSTOM_KEY: &str = "codebuddy.connectors.custom";
+/// Tools the user disabled, per connector.
+pub const DISABLED_TOOLS_KEY: &str = "codebuddy.connectors.disabledTools";
 
 /// How long a server gets to start and answer `initialize`, unless the
 /// caller says otherwise.
@@ -109,6 +112,8 @@ struct Entry {
     pending_restart: Option<tokio_util::sync::CancellationToken>,
     /// The most recent error, kept after recovery for `status`.
     last_error: Option<String>,
+    /// Tools the user disabled (persisted).
+    disabled_tools: std::collections::BTreeSet<String>,
 }
 
 impl Entry {
@@ -124,6 +129,7 @@ impl Entry {
             restarts: 0,
             pending_restart: None,
             last_error: None,
+            disabled_tools: Default::default(),
         }
     }
 
@@ -193,6 +199,15 @@ impl ConnectorService {
                 continue;
             }
             registry.insert(name.clone(), Entry::new(custom.to_definition(&name), false));
+        }
+        for (name, entry) in registry.iter_mut() {
+            if let Some(serde_json::Value::Array(tools)) = snapshot.get(&[DISABLED_TOOLS_KEY, name])
+            {
+                entry.disabled_tools = tools
+                    .iter()
+                    .filter_map(|t| t.as_str().map(str::to_string))
+                    .collect();
+            }
         }
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let (server_tx, server_rx) = mpsc::unbounded_channel();
@@ -275,32 +290,110 @@ impl ConnectorService {
                 )))
             }
         };
-        let (peer, known) = self.with_entry(name, |entry| match entry.state.server() {
-            Some(server) => Ok((
-                server.peer().clone(),
-                entry.tools.iter().any(|t| t.name == tool),
-            )),
-            None => Err(Error::NotConnected {
-                name: name.to_string(),
-            }),
+        self.call_routed(name, tool, arguments, None, CancellationToken::new(), None)
+            .await
+    }
+
+    /// Calls one tool with what a proxy needs: progress from the backend
+    /// goes to `progress`; cancelling `cancel` (or passing `timeout`,
+    /// default [`CALL_TIMEOUT`]) cancels the call at the backend.
+    pub async fn call_routed(
+        &self,
+        name: &str,
+        tool: &str,
+        arguments: Option<JsonObject>,
+        progress: Option<ProgressSender>,
+        cancel: CancellationToken,
+        timeout: Option<Duration>,
+    ) -> Result<CallToolResult> {
+        let caller = self.with_entry(name, |entry| {
+            let Some(server) = entry.state.server() else {
+                return Err(Error::NotConnected {
+                    name: name.to_string(),
+                });
+            };
+            if !entry.tools.iter().any(|t| t.name == tool) {
+                return Err(Error::UnknownTool {
+                    name: name.to_string(),
+                    tool: tool.to_string(),
+                });
+            }
+            if entry.disabled_tools.contains(tool) {
+                return Err(Error::ToolDisabled {
+                    name: name.to_string(),
+                    tool: tool.to_string(),
+                });
+            }
+            Ok(server.caller())
         })??;
-        if !known {
-            return Err(Error::UnknownTool {
-                name: name.to_string(),
-                tool: tool.to_string(),
-            });
-        }
         let mut params = CallToolRequestParams::new(tool.to_string());
         params.arguments = arguments;
-        match tokio::time::timeout(CALL_TIMEOUT, peer.call_tool(params)).await {
-            Ok(Ok(result)) => Ok(result),
-            Ok(Err(err)) => Err(Error::ToolFailed {
-                message: err.to_string(),
-            }),
-            Err(_) => Err(Error::ToolFailed {
-                message: format!("no answer within {}s", CALL_TIMEOUT.as_secs()),
-            }),
+        let timeout = timeout.unwrap_or(CALL_TIMEOUT);
+        caller
+            .call_tool(params, progress, cancel, timeout)
+            .await
+            .map_err(|err| match err {
+                CallError::Cancelled => Error::Cancelled,
+                CallError::Timeout { after } => Error::CallTimeout { after },
+                other => Error::ToolFailed {
+                    message: other.to_string(),
+                },
+            })
+    }
+
+    /// The tools every connected connector offers to the gateway (disabled
+    /// ones left out), connectors in name order.
+    pub fn gateway_tools(&self) -> Vec<(String, Tool)> {
+        self.registry()
+            .iter()
+            .filter(|(_, e)| e.state.server().is_some())
+            .flat_map(|(name, e)| {
+                e.tools
+                    .iter()
+                    .filter(|t| !e.disabled_tools.contains(t.name.as_ref()))
+                    .map(move |t| (name.clone(), t.clone()))
+            })
+            .collect()
+    }
+
+    /// Enables or disables one tool of a connector, persisted under
+    /// `codebuddy.connectors.disabledTools`. Returns the disabled set.
+    pub async fn set_tool_enabled(
+        &self,
+        name: &str,
+        tool: &str,
+        enabled: bool,
+    ) -> Result<Vec<String>> {
+        let mut disabled = self.with_entry(name, |e| e.disabled_tools.clone())?;
+        if enabled {
+            disabled.remove(tool);
+        } else {
+            disabled.insert(tool.to_string());
         }
+        let list: Vec<String> = disabled.iter().cloned().collect();
+        let key = name.to_string();
+        let value = serde_json::Value::from(list.clone());
+        let empty = list.is_empty();
+        self.edit_settings(move |ed| {
+            if empty {
+                ed.remove(&[DISABLED_TOOLS_KEY, &key]);
+            } else {
+                ed.set(&[DISABLED_TOOLS_KEY, &key], value);
+            }
+        })
+        .await?;
+        self.with_entry(name, |e| e.disabled_tools = disabled)?;
+        let _ = self.inner.events.send(ConnectorEvent::ToolsChanged {
+            connector: name.to_string(),
+            count: self.tools(name).map(|t| t.len()).unwrap_or(0),
+            at: Utc::now(),
+        });
+        Ok(list)
+    }
+
+    /// The tools of a connector that are disabled.
+    pub fn disabled_tools(&self, name: &str) -> Result<Vec<String>> {
+        self.with_entry(name, |e| e.disabled_tools.iter().cloned().collect())
     }
 
     /// Adds a custom connector and saves its definition. `secrets` are the

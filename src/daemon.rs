@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::connector::{ConnectorService, ServiceOptions};
 use crate::error::{Error, Result};
+use crate::gateway::{serve_unix, Gateway, GatewayOptions};
 use crate::ipc::{Hello, Request, Response, MAX_MESSAGE_BYTES};
 use crate::paths::Paths;
 
@@ -40,6 +41,9 @@ pub async fn serve(paths: Paths, options: ServiceOptions) -> Result<()> {
 
     let service = ConnectorService::start(paths.clone(), options).await?;
     let stop = CancellationToken::new();
+    let snapshot = crate::settings::SettingsStore::new(paths.settings.clone()).load()?;
+    let gateway = Gateway::new(service.clone(), GatewayOptions::from_snapshot(&snapshot));
+    serve_unix(gateway, &paths.home, stop.clone()).await?;
     let mut sigterm = signal(SignalKind::terminate())
         .map_err(|e| Error::Internal(format!("cannot watch SIGTERM: {e}")))?;
     let mut sigint = signal(SignalKind::interrupt())
@@ -61,6 +65,7 @@ pub async fn serve(paths: Paths, options: ServiceOptions) -> Result<()> {
         }
     }
     tracing::info!("service stopping");
+    stop.cancel();
     drop(listener);
     let _ = std::fs::remove_file(&socket);
     service.shutdown().await;
@@ -147,6 +152,15 @@ async fn dispatch(
             .and_then(to_value),
         Request::Disconnect { name } => service.disconnect(&name).await.and_then(to_value),
         Request::Tools { name } => service.tools(&name).and_then(to_value),
+        Request::DisabledTools { name } => service.disabled_tools(&name).and_then(to_value),
+        Request::SetToolEnabled {
+            name,
+            tool,
+            enabled,
+        } => service
+            .set_tool_enabled(&name, &tool, enabled)
+            .await
+            .and_then(to_value),
         Request::Call {
             name,
             tool,

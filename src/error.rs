@@ -116,6 +116,15 @@ pub enum Error {
     #[error("`{name}` has no tool `{tool}`: run `switchboard tools {name}` to list them")]
     UnknownTool { name: String, tool: String },
 
+    #[error("tool `{tool}` of `{name}` is disabled: enable it with `switchboard tools {name} --enable {tool}`")]
+    ToolDisabled { name: String, tool: String },
+
+    #[error("the call was cancelled")]
+    Cancelled,
+
+    #[error("the tool did not answer within {}s; the server was told to cancel the call", after.as_secs())]
+    CallTimeout { after: Duration },
+
     #[error("tool call failed: {message}")]
     ToolFailed { message: String },
 
@@ -160,7 +169,10 @@ impl Error {
             Error::NoContainerEngine => ErrorCode::NoContainerEngine,
             Error::NotConnected { .. } => ErrorCode::NotConnected,
             Error::UnknownTool { .. } => ErrorCode::UnknownTool,
-            Error::ToolFailed { .. } => ErrorCode::ToolFailed,
+            Error::ToolFailed { .. } | Error::Cancelled | Error::CallTimeout { .. } => {
+                ErrorCode::ToolFailed
+            }
+            Error::ToolDisabled { .. } => ErrorCode::UnknownTool,
             Error::NeedsConfiguration { .. } => ErrorCode::NeedsConfiguration,
             Error::Catalog(_) => ErrorCode::Internal,
             Error::Settings(_) => ErrorCode::Settings,

@@ -47,6 +47,14 @@ pub enum Request {
     Disconnect { name: String },
     /// A connected connector's tools.
     Tools { name: String },
+    /// The tools of a connector that the user disabled.
+    DisabledTools { name: String },
+    /// Enable or disable one tool (persisted; the gateway honours it).
+    SetToolEnabled {
+        name: String,
+        tool: String,
+        enabled: bool,
+    },
     /// Call a tool.
     Call {
         name: String,

@@ -12,12 +12,14 @@ pub mod connector;
 pub mod daemon;
 pub mod doctor;
 mod error;
+pub mod gateway;
 pub mod ipc;
 pub mod logview;
 pub mod mcp;
 pub mod paths;
 pub mod secrets;
 pub mod settings;
+pub mod skills;
 mod status;
 
 pub use catalog::{Catalog, ConnectorDefinition, ConnectorType};

@@ -26,6 +26,9 @@ struct Cli {
     /// The settings file (default: $SWITCHBOARD_SETTINGS, else the user's config dir).
     #[arg(long, global = true, value_name = "PATH")]
     settings: Option<PathBuf>,
+    /// The data dir: socket, logs, runtime files (default: $SWITCHBOARD_HOME, else the user's data dir).
+    #[arg(long, global = true, value_name = "DIR")]
+    home: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -91,9 +94,15 @@ enum Command {
         #[command(flatten)]
         out: Output,
     },
-    /// List a connected connector's tools.
+    /// List a connected connector's tools, or enable/disable some for the gateway.
     Tools {
         name: String,
+        /// Hide these tools from the gateway and refuse calls to them (repeatable).
+        #[arg(long, value_name = "TOOL")]
+        disable: Vec<String>,
+        /// Offer these tools again (repeatable).
+        #[arg(long, value_name = "TOOL")]
+        enable: Vec<String>,
         #[command(flatten)]
         out: Output,
     },
@@ -120,6 +129,8 @@ enum Command {
     },
     /// Stop the background service and every server it started.
     Shutdown,
+    /// Serve the gateway over stdio: every connected connector's tools as one MCP server (what an MCP client's config launches).
+    Gateway,
     /// Check which launchers work here and show where files live.
     Doctor(Output),
     /// Show a connector's log: its server's stderr and lifecycle events, newest last.
@@ -136,7 +147,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let paths = Paths::resolve(cli.settings.clone());
+    let paths = Paths::resolve(cli.settings.clone(), cli.home.clone());
     let serving = matches!(cli.command, Command::Serve { .. });
     init_tracing(serving);
     let runtime = match tokio::runtime::Runtime::new() {
@@ -224,9 +235,29 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             let info: ConnectorInfo = decode(client.call(&Request::Disconnect { name }).await?)?;
             print(out, &info, || info.status.to_string());
         }
-        Command::Tools { name, out } => {
-            let tools: Vec<Tool> = decode(client.call(&Request::Tools { name }).await?)?;
-            print(out, &tools, || render::tools(&tools));
+        Command::Tools {
+            name,
+            disable,
+            enable,
+            out,
+        } => {
+            let changes = disable
+                .into_iter()
+                .map(|t| (t, false))
+                .chain(enable.into_iter().map(|t| (t, true)));
+            for (tool, enabled) in changes {
+                let request = Request::SetToolEnabled {
+                    name: name.clone(),
+                    tool,
+                    enabled,
+                };
+                client.call(&request).await?;
+            }
+            let tools: Vec<Tool> =
+                decode(client.call(&Request::Tools { name: name.clone() }).await?)?;
+            let disabled: Vec<String> =
+                decode(client.call(&Request::DisabledTools { name }).await?)?;
+            print(out, &tools, || render::tools(&tools, &disabled));
         }
         Command::Call {
             name,
@@ -293,6 +324,10 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
                     .await
                     .map_err(io)?;
             }
+        }
+        Command::Gateway => {
+            client.ensure_running().await?;
+            switchboard::gateway::bridge_stdio(&paths.home).await?;
         }
         Command::Doctor(out) => {
             let report = switchboard::doctor::run(&paths).await;

@@ -23,13 +23,18 @@ pub struct Paths {
 
 impl Paths {
     /// Resolves the paths: an explicit settings path wins over
-    /// `SWITCHBOARD_SETTINGS`, which wins over the platform config dir;
-    /// `SWITCHBOARD_HOME` wins over the platform data dir.
-    pub fn resolve(settings_flag: Option<PathBuf>) -> Paths {
+    /// `SWITCHBOARD_SETTINGS`, which wins over the platform config dir; an
+    /// explicit home wins over `SWITCHBOARD_HOME`, which wins over the
+    /// platform data dir. (MCP clients often start servers with a minimal
+    /// environment, so the flags matter for `switchboard gateway`.)
+    pub fn resolve(settings_flag: Option<PathBuf>, home_flag: Option<PathBuf>) -> Paths {
         let dirs = ProjectDirs::from("dev", "switchboard", "switchboard");
-        let home = std::env::var_os(HOME_ENV)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
+        let home = home_flag
+            .or_else(|| {
+                std::env::var_os(HOME_ENV)
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            })
             .or_else(|| dirs.as_ref().map(|d| d.data_dir().to_path_buf()))
             .unwrap_or_else(|| PathBuf::from(".switchboard"));
         let settings = settings_flag

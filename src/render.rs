@@ -51,14 +51,19 @@ pub fn list(list: &[ConnectorInfo]) -> String {
     out.trim_end().to_string()
 }
 
-/// `tools`: name and one-line description.
-pub fn tools(tools: &[Tool]) -> String {
+/// `tools`: name and one-line description; disabled ones marked.
+pub fn tools(tools: &[Tool], disabled: &[String]) -> String {
     let width = tools.iter().map(|t| t.name.len()).max().unwrap_or(0);
     tools
         .iter()
         .map(|t| {
             let desc = t.description.as_deref().map(first_line).unwrap_or("");
-            format!("{:width$}  {}", t.name, desc)
+            let mark = if disabled.iter().any(|d| d == t.name.as_ref()) {
+                "(disabled) "
+            } else {
+                ""
+            };
+            format!("{:width$}  {mark}{}", t.name, desc)
                 .trim_end()
                 .to_string()
         })

@@ -113,6 +113,40 @@ impl RunningServer {
         &self.health
     }
 
+    /// Stops the server and waits until its process and container are gone.
+    pub async fn stop(self) {
+        self.stopping().await
+    }
+
+    /// A future that stops the server and resolves once it is gone. It does
+    /// not borrow `self`, so the owner can keep the server in place (still
+    /// showing as connected) while it stops.
+    pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let stop = self.stop.clone();
+        let mut done = self.done.clone();
+        async move {
+            stop.cancel();
+            let _ = done.wait_for(|finished| *finished).await;
+        }
+    }
+
+    /// A cheap handle for tool calls, usable without holding the server.
+    pub fn caller(&self) -> ToolCaller {
+        ToolCaller {
+            peer: self.peer.clone(),
+            progress: self.progress.clone(),
+        }
+    }
+}
+
+/// Calls tools on one server; clones share the session.
+#[derive(Debug, Clone)]
+pub struct ToolCaller {
+    peer: Peer<RoleClient>,
+    progress: ProgressRoutes,
+}
+
+impl ToolCaller {
     /// Calls a tool with progress routing, cancellation and a deadline.
     pub async fn call_tool(
         &self,
@@ -130,23 +164,6 @@ impl RunningServer {
             timeout,
         )
         .await
-    }
-
-    /// Stops the server and waits until its process and container are gone.
-    pub async fn stop(self) {
-        self.stopping().await
-    }
-
-    /// A future that stops the server and resolves once it is gone. It does
-    /// not borrow `self`, so the owner can keep the server in place (still
-    /// showing as connected) while it stops.
-    pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let stop = self.stop.clone();
-        let mut done = self.done.clone();
-        async move {
-            stop.cancel();
-            let _ = done.wait_for(|finished| *finished).await;
-        }
     }
 }
 

@@ -1,0 +1,233 @@
+//! The MCP gateway: the service itself as one MCP server that offers, as
+//! one, the tools of every connected connector — to Claude, VS Code, Cursor
+//! or any MCP client.
+//!
+//! `Gateway` is a thin face over [`ConnectorService`]: it holds no
+//! connector state. Tool names are qualified by [`names::qualify_tools`];
+//! calls are routed to the backend with progress, cancellation and a
+//! per-call deadline; every session is told `tools/list_changed` when a
+//! connector connects, disconnects or changes its tools. The transports
+//! (the service's gateway socket, bridged to stdio by `switchboard
+//! gateway`, and Streamable HTTP) live in `gateway/serve.rs`.
+
+pub mod names;
+mod serve;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
+    PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::{NotificationContext, Peer, RequestContext};
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+pub use serve::{bridge_stdio, serve_unix, GATEWAY_SOCKET};
+
+use crate::connector::ConnectorService;
+use crate::error::Error;
+use crate::settings::SettingsSnapshot;
+use crate::status::{ConnectorEvent, ConnectorStatus};
+use names::{qualify_tools, QualifiedTool};
+
+/// The settings key for the gateway's options.
+pub const GATEWAY_KEY: &str = "codebuddy.gateway";
+
+/// Gateway options from settings (`codebuddy.gateway`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GatewayOptions {
+    /// Between the connector and the tool name in qualified names.
+    pub separator: String,
+    /// How long one proxied tool call may take.
+    pub call_timeout_seconds: u64,
+}
+
+impl Default for GatewayOptions {
+    fn default() -> Self {
+        GatewayOptions {
+            separator: "__".into(),
+            call_timeout_seconds: 300,
+        }
+    }
+}
+
+impl GatewayOptions {
+    /// Reads the options, falling back to defaults when malformed.
+    pub fn from_snapshot(snapshot: &SettingsSnapshot) -> GatewayOptions {
+        match snapshot.get(&[GATEWAY_KEY]) {
+            None => GatewayOptions::default(),
+            Some(value) => serde_json::from_value(value.clone()).unwrap_or_else(|err| {
+                tracing::warn!("{GATEWAY_KEY} is malformed ({err}); using defaults");
+                GatewayOptions::default()
+            }),
+        }
+    }
+}
+
+/// The aggregate MCP server. Clones share one session list.
+#[derive(Clone)]
+pub struct Gateway {
+    service: ConnectorService,
+    options: GatewayOptions,
+    /// Every client session, to tell about tool-list changes.
+    sessions: Arc<Mutex<Vec<Peer<RoleServer>>>>,
+}
+
+impl Gateway {
+    /// A gateway over `service`; starts following its events.
+    pub fn new(service: ConnectorService, options: GatewayOptions) -> Gateway {
+        let gateway = Gateway {
+            service,
+            options,
+            sessions: Arc::default(),
+        };
+        gateway.follow_events();
+        gateway
+    }
+
+    /// The tools offered now, qualified.
+    pub fn tools(&self) -> Vec<QualifiedTool> {
+        qualify_tools(self.service.gateway_tools(), &self.options.separator)
+    }
+
+    /// Sends `tools/list_changed` to every session when the set of tools
+    /// may have changed: a connector entered or left `connected`, or a
+    /// backend's tool list (or the user's filter) changed.
+    fn follow_events(&self) {
+        let mut events = self.service.subscribe();
+        let sessions = Arc::downgrade(&self.sessions);
+        tokio::spawn(async move {
+            loop {
+                let event = match events.recv().await {
+                    Ok(event) => Some(event),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => None,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                };
+                let changed = match event {
+                    Some(ConnectorEvent::Status { old, new, .. }) => {
+                        (old == ConnectorStatus::Connected) != (new == ConnectorStatus::Connected)
+                    }
+                    Some(ConnectorEvent::ToolsChanged { .. }) | None => true,
+                };
+                if !changed {
+                    continue;
+                }
+                let Some(sessions) = sessions.upgrade() else {
+                    break;
+                };
+                let peers: Vec<Peer<RoleServer>> = match sessions.lock() {
+                    Ok(mut list) => {
+                        list.retain(|p| !p.is_transport_closed());
+                        list.clone()
+                    }
+                    Err(_) => Vec::new(),
+                };
+                for peer in peers {
+                    let _ = peer.notify_tool_list_changed().await;
+                }
+            }
+        });
+    }
+}
+
+impl ServerHandler for Gateway {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_tool_list_changed()
+                .build(),
+        )
+        .with_server_info(Implementation::new(
+            "switchboard",
+            env!("CARGO_PKG_VERSION"),
+        ))
+        .with_instructions(
+            "Switchboard: the tools of every connected connector, named <connector>__<tool>.",
+        )
+    }
+
+    fn on_initialized(
+        &self,
+        context: NotificationContext<RoleServer>,
+    ) -> impl std::future::Future<Output = ()> + Send + '_ {
+        if let Ok(mut sessions) = self.sessions.lock() {
+            sessions.retain(|p| !p.is_transport_closed());
+            sessions.push(context.peer);
+        }
+        std::future::ready(())
+    }
+
+    fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> impl std::future::Future<Output = Result<ListToolsResult, McpError>> + Send + '_ {
+        let tools = self
+            .tools()
+            .into_iter()
+            .map(|q| {
+                let mut tool = q.tool;
+                let description = tool.description.as_deref().unwrap_or("").to_string();
+                tool.description = Some(format!("[{}] {description}", q.connector).into());
+                tool.name = q.name.into();
+                tool
+            })
+            .collect();
+        std::future::ready(Ok(ListToolsResult::with_all_items(tools)))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let Some(target) = self.tools().into_iter().find(|q| q.name == request.name) else {
+            return Err(McpError::invalid_params(
+                format!(
+                    "unknown tool `{}`: list the tools again, its connector may have disconnected",
+                    request.name
+                ),
+                None,
+            ));
+        };
+        // Progress from the backend goes back under the client's own token,
+        // in order, from one forwarding task.
+        let progress = context.meta.get_progress_token().map(|token| {
+            let (tx, mut rx) = mpsc::unbounded_channel::<ProgressNotificationParam>();
+            let peer = context.peer.clone();
+            tokio::spawn(async move {
+                while let Some(mut params) = rx.recv().await {
+                    params.progress_token = token.clone();
+                    let _ = peer.notify_progress(params).await;
+                }
+            });
+            tx
+        });
+        let timeout = Duration::from_secs(self.options.call_timeout_seconds.max(1));
+        let result = self
+            .service
+            .call_routed(
+                &target.connector,
+                &target.raw_name,
+                request.arguments,
+                progress,
+                context.ct.clone(),
+                Some(timeout),
+            )
+            .await;
+        match result {
+            Ok(result) => Ok(result.into()),
+            Err(
+                err @ (Error::NotConnected { .. }
+                | Error::UnknownTool { .. }
+                | Error::ToolDisabled { .. }),
+            ) => Err(McpError::invalid_params(err.to_string(), None)),
+            Err(err) => Err(McpError::internal_error(err.to_string(), None)),
+        }
+    }
+}
