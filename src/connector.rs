@@ -114,6 +114,9 @@ struct Entry {
     last_error: Option<String>,
     /// Tools the user disabled (persisted).
     disabled_tools: std::collections::BTreeSet<String>,
+    /// Set while we stop the server ourselves, so its death (say, the
+    /// container's `die` event) is not taken for a crash.
+    stopping: bool,
 }
 
 impl Entry {
@@ -130,6 +133,7 @@ impl Entry {
             pending_restart: None,
             last_error: None,
             disabled_tools: Default::default(),
+            stopping: false,
         }
     }
 

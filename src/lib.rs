@@ -8,6 +8,7 @@
 
 pub mod catalog;
 pub mod client;
+pub mod clients;
 pub mod connector;
 pub mod daemon;
 pub mod doctor;

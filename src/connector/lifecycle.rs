@@ -180,7 +180,11 @@ impl ConnectorService {
         })?;
         let ops = self.with_entry(name, |entry| entry.ops.clone())?;
         let _serial = ops.lock().await;
-        let stopping = self.with_entry(name, |entry| entry.state.server().map(|s| s.stopping()))?;
+        let stopping = self.with_entry(name, |entry| {
+            let stopping = entry.state.server().map(|s| s.stopping());
+            entry.stopping = stopping.is_some();
+            stopping
+        })?;
         if let Some(stopping) = stopping {
             stopping.await;
         }
@@ -199,7 +203,10 @@ impl ConnectorService {
             self.transition(name, ConnectorState::Disconnected, true)
                 .await?;
         }
-        self.with_entry(name, |entry| entry.tools.clear())?;
+        self.with_entry(name, |entry| {
+            entry.tools.clear();
+            entry.stopping = false;
+        })?;
         self.info(name)
     }
 
@@ -214,6 +221,10 @@ impl ConnectorService {
                     if let ConnectorState::Starting { cancel, .. } = &entry.state {
                         cancel.cancel();
                     }
+                    if let Some(pending) = entry.pending_restart.take() {
+                        pending.cancel();
+                    }
+                    entry.stopping = true;
                     entry.state.server().map(|s| s.stopping())
                 })
                 .collect()
@@ -426,7 +437,7 @@ impl ConnectorService {
                         reason,
                     } => {
                         let current = service
-                            .with_entry(&connector, |e| matches!(e.state, ConnectorState::Connected { generation: g, .. } if g == generation))
+                            .with_entry(&connector, |e| !e.stopping && matches!(e.state, ConnectorState::Connected { generation: g, .. } if g == generation))
                             .unwrap_or(false);
                         if current {
                             if let Err(err) = service.record_failure(&connector, reason, true).await

@@ -1,0 +1,321 @@
+//! The JSON clients' files (Claude Desktop, Claude Code, VS Code, Cursor): reading the servers
+//! object and writing one entry through jsonc-parser's concrete syntax tree, which replaces
+//! only the nodes we touch.
+//!
+//! This follows `settings.rs`'s editor (same parse options, same trailing-comma judgement) but
+//! stands alone: that editor comes bundled with the settings store's sidecar lock file, and
+//! unlike our settings a client's file must never have a wrong-typed value silently replaced.
+//!
+//! All four files are read with comments and trailing commas allowed. VS Code's `mcp.json` is
+//! JSONC by design; the others are plain JSON to their clients, but refusing a comment there
+//! would not help the user, and an edit never adds one.
+
+use std::collections::VecDeque;
+use std::path::Path;
+
+use jsonc_parser::cst::{
+    CstContainerNode, CstInputValue, CstNode, CstObject, CstObjectProp, CstRootNode,
+    TrailingCommaMode,
+};
+use jsonc_parser::ParseOptions;
+use serde_json::Value;
+
+use super::{ClientConfigError, Node};
+
+const BOM: char = '\u{feff}';
+
+/// The snippet: `{ "<key>": { "<name>": entry } }`, pretty-printed.
+pub(super) fn snippet(key: &str, name: &str, entry: &[(String, Node)]) -> String {
+    let doc = Node::Object(vec![(
+        key.to_string(),
+        Node::Object(vec![(name.to_string(), Node::Object(entry.to_vec()))]),
+    )]);
+    // Serialising strings and ordered maps cannot fail; an empty string would only surface as
+    // a test failure, never as a panic.
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// The new text of the file with `<key>.<name>` set to `entry`: in an existing entry only the
+/// keys in `managed` are replaced or removed; a missing file starts as `{}`.
+pub(super) fn install(
+    path: &Path,
+    text: Option<&str>,
+    key: &str,
+    name: &str,
+    entry: &[(String, Node)],
+    managed: &[&str],
+) -> Result<String, ClientConfigError> {
+    let mut doc = Doc::parse(path, text.unwrap_or(""))?;
+    match doc.get(&[key]) {
+        None | Some(Value::Object(_)) => {}
+        Some(_) => {
+            return Err(ClientConfigError::WrongShape {
+                path: path.to_path_buf(),
+                message: format!("`{key}` must be an object of servers"),
+            })
+        }
+    }
+    if let Some(Value::Object(_)) = doc.get(&[key, name]) {
+        for (field, node) in entry {
+            doc.set(&[key, name, field], node);
+        }
+        for field in managed {
+            if !entry.iter().any(|(set, _)| set == field) {
+                doc.remove(&[key, name, field]);
+            }
+        }
+    } else {
+        doc.set(&[key, name], &Node::Object(entry.to_vec()));
+    }
+    Ok(doc.text())
+}
+
+/// The entries of the servers object under `key`, in file order (an absent key is no
+/// servers). VS Code's user `settings.json` keeps them under `mcp.servers`, which is read too.
+pub(super) fn servers(
+    path: &Path,
+    text: &str,
+    key: &str,
+) -> Result<Vec<(String, Value)>, ClientConfigError> {
+    let doc = Doc::parse(path, text)?;
+    let Some(root) = doc.root.object_value() else {
+        return Ok(Vec::new());
+    };
+    let object = match find_prop(&root, key) {
+        Some(prop) => prop.value(),
+        None if key == "servers" => find_prop(&root, "mcp")
+            .and_then(|mcp| mcp.object_value())
+            .and_then(|mcp| find_prop(&mcp, "servers"))
+            .and_then(|prop| prop.value()),
+        None => None,
+    };
+    let Some(object) = object else {
+        return Ok(Vec::new());
+    };
+    let CstNode::Container(CstContainerNode::Object(object)) = object else {
+        return Err(ClientConfigError::WrongShape {
+            path: path.to_path_buf(),
+            message: format!("`{key}` must be an object of servers"),
+        });
+    };
+    // Properties in order; a duplicated name keeps its last value, as JSON parsers do.
+    let mut entries: Vec<(String, Value)> = Vec::new();
+    for prop in object.properties() {
+        let (Some(name), Some(value)) = (prop.decoded_name(), prop.value()) else {
+            continue;
+        };
+        let Some(value) = node_to_value(&value) else {
+            continue;
+        };
+        entries.retain(|(seen, _)| *seen != name);
+        entries.push((name, value));
+    }
+    Ok(entries)
+}
+
+/// A parsed file: the tree, and what the tree cannot hold (a byte order mark).
+struct Doc {
+    bom: bool,
+    root: CstRootNode,
+    /// The file's own trailing-comma habit, applied to values we insert.
+    commas: TrailingCommaMode,
+}
+
+impl Doc {
+    fn parse(path: &Path, text: &str) -> Result<Self, ClientConfigError> {
+        let (bom, body) = match text.strip_prefix(BOM) {
+            Some(body) => (true, body),
+            None => (false, text),
+        };
+        let root = CstRootNode::parse(body, &parse_options()).map_err(|err| {
+            ClientConfigError::Malformed {
+                path: path.to_path_buf(),
+                format: "JSON",
+                line: err.line_display(),
+                column: err.column_display(),
+                message: err.kind().to_string(),
+            }
+        })?;
+        // A missing value (empty or comment-only file) is fine: it edits as `{}`.
+        if root.value().is_some() && root.object_value().is_none() {
+            return Err(ClientConfigError::WrongShape {
+                path: path.to_path_buf(),
+                message: "its top level must be a JSON object ({ ... })".into(),
+            });
+        }
+        let commas = trailing_comma_mode(&root);
+        Ok(Self { bom, root, commas })
+    }
+
+    fn text(&self) -> String {
+        let body = self.root.to_string();
+        if self.bom {
+            format!("{BOM}{body}")
+        } else {
+            body
+        }
+    }
+
+    /// Value at `path` of nested object keys.
+    fn get(&self, path: &[&str]) -> Option<Value> {
+        let (last, parents) = path.split_last()?;
+        let object = walk(self.root.object_value()?, parents)?;
+        node_to_value(&find_prop(&object, last)?.value()?)
+    }
+
+    /// Sets the value at `path`, creating missing objects on the way. Only the addressed
+    /// property is touched, and not even that when it already holds an equal value. Callers
+    /// make sure no value on the way is a non-object.
+    fn set(&mut self, path: &[&str], value: &Node) {
+        let Some((last, parents)) = path.split_last() else {
+            return;
+        };
+        if self.get(path) == Some(value.to_json()) {
+            return;
+        }
+        let mut object = self.root.object_value_or_set();
+        for (depth, key) in parents.iter().enumerate() {
+            let prop = find_prop(&object, key);
+            if let Some(nested) = prop.as_ref().and_then(CstObjectProp::object_value) {
+                object = nested;
+                continue;
+            }
+            // The rest of the path is missing: write the whole branch as one value so it is
+            // laid out like any other inserted value.
+            let branch = path[depth + 1..]
+                .iter()
+                .rev()
+                .fold(value.clone(), |inner, key| {
+                    Node::Object(vec![(key.to_string(), inner)])
+                });
+            self.put(&object, prop, key, &branch);
+            return;
+        }
+        self.put(&object, find_prop(&object, last), last, value);
+    }
+
+    fn put(&self, object: &CstObject, existing: Option<CstObjectProp>, key: &str, value: &Node) {
+        let prop = match existing {
+            Some(prop) => {
+                prop.set_value(to_input(value));
+                prop
+            }
+            None => object.append(key, to_input(value)),
+        };
+        // jsonc-parser guesses comma style from the neighbourhood, which is often a scalar
+        // that says nothing; use the file-wide habit instead.
+        match prop.value() {
+            Some(CstNode::Container(CstContainerNode::Object(object))) => {
+                object.set_trailing_commas(self.commas)
+            }
+            Some(CstNode::Container(CstContainerNode::Array(array))) => {
+                array.set_trailing_commas(self.commas)
+            }
+            _ => {}
+        }
+    }
+
+    /// Removes every property named by the last key of `path`.
+    fn remove(&mut self, path: &[&str]) {
+        let Some((last, parents)) = path.split_last() else {
+            return;
+        };
+        let Some(object) = self.root.object_value().and_then(|r| walk(r, parents)) else {
+            return;
+        };
+        for prop in object.properties() {
+            if prop.decoded_name().as_deref() == Some(*last) {
+                prop.remove();
+            }
+        }
+    }
+}
+
+/// Comments and trailing commas, nothing looser: what VS Code accepts in its JSONC files.
+fn parse_options() -> ParseOptions {
+    ParseOptions {
+        allow_comments: true,
+        allow_trailing_commas: true,
+        allow_loose_object_property_names: false,
+        allow_missing_commas: false,
+        allow_single_quoted_strings: false,
+        allow_hexadecimal_numbers: false,
+        allow_unary_plus_numbers: false,
+        allow_bare_decimal_point_numbers: false,
+        allow_non_finite_numbers: false,
+        allow_extended_string_escapes: false,
+    }
+}
+
+/// Whether the file ends multi-line objects and arrays with a comma, judged on the first
+/// multi-line container (outermost first), as `settings.rs` does.
+fn trailing_comma_mode(root: &CstRootNode) -> TrailingCommaMode {
+    let mut pending = VecDeque::from([CstContainerNode::Root(root.clone())]);
+    while let Some(node) = pending.pop_front() {
+        let children = node.children();
+        if children.iter().any(CstNode::is_newline) {
+            let last_has_comma = match &node {
+                CstContainerNode::Object(object) => object
+                    .properties()
+                    .last()
+                    .map(|prop| prop.trailing_comma().is_some()),
+                CstContainerNode::Array(array) => array
+                    .elements()
+                    .last()
+                    .map(|elem| elem.trailing_comma().is_some()),
+                _ => None,
+            };
+            match last_has_comma {
+                Some(true) => return TrailingCommaMode::IfMultiline,
+                Some(false) => return TrailingCommaMode::Never,
+                None => {}
+            }
+        }
+        pending.extend(children.into_iter().filter_map(|child| match child {
+            CstNode::Container(container) => Some(container),
+            CstNode::Leaf(_) => None,
+        }));
+    }
+    TrailingCommaMode::Never
+}
+
+fn walk(object: CstObject, keys: &[&str]) -> Option<CstObject> {
+    keys.iter().try_fold(object, |object, key| {
+        find_prop(&object, key)?.object_value()
+    })
+}
+
+/// The last property named `name`: with duplicate keys, JSON parsers keep the last one.
+fn find_prop(object: &CstObject, name: &str) -> Option<CstObjectProp> {
+    object
+        .properties()
+        .into_iter()
+        .rev()
+        .find(|prop| prop.decoded_name().as_deref() == Some(name))
+}
+
+fn node_to_value(node: &CstNode) -> Option<Value> {
+    // The node's text is a complete JSONC value; reparsing it reuses the library's number and
+    // escape handling.
+    jsonc_parser::parse_to_serde_value(&node.to_string(), &parse_options()).ok()
+}
+
+fn to_input(node: &Node) -> CstInputValue {
+    match node {
+        Node::Text(text) => CstInputValue::String(text.clone()),
+        Node::List(items) => CstInputValue::Array(
+            items
+                .iter()
+                .map(|item| CstInputValue::String(item.clone()))
+                .collect(),
+        ),
+        Node::Object(fields) => CstInputValue::Object(
+            fields
+                .iter()
+                .map(|(key, node)| (key.clone(), to_input(node)))
+                .collect(),
+        ),
+    }
+}

@@ -1,0 +1,299 @@
+//! The `sqlite` skill on `:memory:` databases and temporary files.
+//!
+//! Every test has its own database (in memory, or a file in its own temp
+//! directory that is removed on drop), so they run in parallel.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use rmcp::model::{CallToolResult, JsonObject};
+use serde_json::{json, Value};
+use switchboard::skills::{self, Skill, SkillError};
+
+async fn open(path: &str, extra: &[(&str, &str)]) -> Result<Box<dyn Skill>, SkillError> {
+    let mut values = BTreeMap::from([("path".to_string(), path.to_string())]);
+    for (k, v) in extra {
+        values.insert(k.to_string(), v.to_string());
+    }
+    skills::open("sqlite", &values).await
+}
+
+async fn call(skill: &dyn Skill, tool: &str, arguments: Value) -> CallToolResult {
+    let arguments: JsonObject = arguments.as_object().cloned().unwrap();
+    skill.call(tool, arguments).await.unwrap()
+}
+
+fn text(result: &CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text())
+        .map(|t| t.text.clone())
+        .collect()
+}
+
+fn ok(result: &CallToolResult) -> &Value {
+    assert_eq!(
+        result.is_error,
+        Some(false),
+        "expected success, got: {}",
+        text(result)
+    );
+    result.structured_content.as_ref().unwrap()
+}
+
+fn failed(result: &CallToolResult) -> String {
+    assert_eq!(
+        result.is_error,
+        Some(true),
+        "expected a tool error, got: {}",
+        text(result)
+    );
+    text(result)
+}
+
+/// Creates the `items` table and a view through the skill itself.
+async fn seed(skill: &dyn Skill) {
+    for sql in [
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT 'unnamed', price NUMERIC)",
+        "CREATE VIEW cheap AS SELECT * FROM items WHERE price < 10",
+        "INSERT INTO items VALUES (1, 'apple', 1.5), (2, 'pear', 12)",
+    ] {
+        ok(&call(skill, "execute", json!({"sql": sql})).await);
+    }
+}
+
+#[tokio::test]
+async fn memory_database_runs_every_tool() {
+    let skill = open(":memory:", &[("allow_writes", "true")]).await.unwrap();
+    let names: Vec<String> = skill.tools().iter().map(|t| t.name.to_string()).collect();
+    assert_eq!(
+        names,
+        [
+            "list_schemas",
+            "list_tables",
+            "describe_table",
+            "query",
+            "explain",
+            "execute"
+        ]
+    );
+    seed(&*skill).await;
+
+    assert_eq!(
+        ok(&call(&*skill, "list_schemas", json!({})).await)["rows"],
+        json!([["main"]])
+    );
+    let tables = call(&*skill, "list_tables", json!({"schema": "main"})).await;
+    assert_eq!(
+        ok(&tables)["rows"],
+        json!([["main", "cheap", "view"], ["main", "items", "table"]])
+    );
+    let described = call(&*skill, "describe_table", json!({"table": "items"})).await;
+    let described = ok(&described);
+    assert_eq!(
+        described["rows"],
+        json!([
+            ["id", "INTEGER", true, null, true],
+            ["name", "TEXT", false, "'unnamed'", false],
+            ["price", "NUMERIC", true, null, false]
+        ])
+    );
+    assert_eq!(described["primary_key"], json!(["id"]));
+    assert!(
+        failed(&call(&*skill, "describe_table", json!({"table": "nope"})).await).contains("`nope`")
+    );
+
+    let inserted = call(
+        &*skill,
+        "execute",
+        json!({"sql": "INSERT INTO items (id, name) VALUES (?1, ?2), (?3, ?4) RETURNING id", "params": [3, "plum", 4, "fig"]}),
+    )
+    .await;
+    let inserted = ok(&inserted);
+    assert_eq!(
+        (inserted["rows"].clone(), inserted["rows_affected"].clone()),
+        (json!([[3], [4]]), json!(2))
+    );
+
+    let found = call(
+        &*skill,
+        "query",
+        json!({"sql": "SELECT id, name FROM items WHERE id > ? ORDER BY id", "params": [2]}),
+    )
+    .await;
+    assert_eq!(
+        ok(&found),
+        &json!({"columns": ["id", "name"], "column_types": ["INTEGER", "TEXT"], "rows": [[3, "plum"], [4, "fig"]],
+                "row_count": 2, "truncated": false})
+    );
+    let plan = call(
+        &*skill,
+        "explain",
+        json!({"sql": "SELECT * FROM items WHERE id = ?", "params": [1]}),
+    )
+    .await;
+    ok(&plan);
+    assert!(text(&plan).contains("items"), "{}", text(&plan));
+    skill.close().await;
+    assert!(skill.check().await.is_err());
+}
+
+#[tokio::test]
+async fn values_map_by_storage_class_and_declared_type() {
+    let skill = open(":memory:", &[("allow_writes", "true")]).await.unwrap();
+    let create = "CREATE TABLE typed (flag BOOLEAN, doc JSON, data BLOB, big INTEGER, f REAL, t TEXT, empty TEXT)";
+    ok(&call(&*skill, "execute", json!({"sql": create})).await);
+    let row = json!([true, {"k": ["v", 1]}, "3q2+7w==", 9007199254740993i64, 1.5, "héllo", null]);
+    // Parameters are untyped in SQLite, so the blob goes in as a hex literal.
+    let insert = call(
+        &*skill,
+        "execute",
+        json!({"sql": "INSERT INTO typed VALUES (?, ?, X'DEADBEEF', ?, ?, ?, ?)",
+               "params": [true, {"k": ["v", 1]}, 9007199254740993i64, 1.5, "héllo", null]}),
+    )
+    .await;
+    assert_eq!(ok(&insert)["rows_affected"], json!(1));
+    let back = call(&*skill, "query", json!({"sql": "SELECT * FROM typed"})).await;
+    assert_eq!(ok(&back)["rows"], json!([row]));
+    let computed = call(
+        &*skill,
+        "query",
+        json!({"sql": "SELECT 1 + 1 AS two, 0.5 AS half, NULL AS n, x'00ff' AS b"}),
+    )
+    .await;
+    assert_eq!(ok(&computed)["rows"], json!([[2, 0.5, null, "AP8="]]));
+    skill.close().await;
+}
+
+#[tokio::test]
+async fn file_database_is_read_only_without_allow_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.db").to_string_lossy().into_owned();
+
+    let missing = open(&path, &[]).await.err().unwrap();
+    assert!(
+        matches!(missing, SkillError::BadConfig { ref field, .. } if field == "path"),
+        "{missing:?}"
+    );
+    assert!(
+        !std::path::Path::new(&path).exists(),
+        "a read-only open must not create the file"
+    );
+
+    let writer = open(&path, &[("allow_writes", "true")]).await.unwrap();
+    seed(&*writer).await;
+    writer.close().await;
+
+    let reader = open(&path, &[]).await.unwrap();
+    let insert = json!({"sql": "INSERT INTO items VALUES (3, 'plum', 2)"});
+    assert!(failed(&call(&*reader, "execute", insert.clone()).await).contains("allow_writes"));
+    assert!(failed(&call(&*reader, "query", insert.clone()).await).contains("read-only"));
+    // Turning query_only off through `query` does not last into the next call.
+    ok(&call(&*reader, "query", json!({"sql": "PRAGMA query_only = 0"})).await);
+    assert!(failed(&call(&*reader, "query", insert.clone()).await).contains("read-only"));
+    let two = call(
+        &*reader,
+        "query",
+        json!({"sql": "PRAGMA query_only = 0; INSERT INTO items VALUES (5, 'x', 1)"}),
+    )
+    .await;
+    assert!(failed(&two).contains("one statement"));
+    let count = json!({"sql": "SELECT count(*) AS n FROM items"});
+    assert_eq!(
+        ok(&call(&*reader, "query", count.clone()).await)["rows"],
+        json!([[2]])
+    );
+    reader.close().await;
+
+    // With allow_writes, `execute` writes but `query` still does not.
+    let writer = open(&path, &[("allow_writes", "true")]).await.unwrap();
+    assert!(failed(&call(&*writer, "query", insert.clone()).await).contains("read-only"));
+    assert_eq!(
+        ok(&call(&*writer, "execute", insert).await)["rows_affected"],
+        json!(1)
+    );
+    assert_eq!(
+        ok(&call(&*writer, "query", count).await)["rows"],
+        json!([[3]])
+    );
+    writer.close().await;
+
+    std::fs::write(
+        dir.path().join("junk.db"),
+        b"this is not a database, just some text!",
+    )
+    .unwrap();
+    let junk = dir.path().join("junk.db").to_string_lossy().into_owned();
+    assert!(open(&junk, &[]).await.is_err());
+}
+
+#[tokio::test]
+async fn row_limit_truncates_and_timeout_interrupts() {
+    let skill = open(
+        ":memory:",
+        &[("row_limit", "3"), ("statement_timeout_ms", "200")],
+    )
+    .await
+    .unwrap();
+    let counting = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 1000) SELECT n FROM r";
+    let many = call(&*skill, "query", json!({"sql": counting})).await;
+    let many = ok(&many);
+    assert_eq!(many["rows"], json!([[1], [2], [3]]));
+    assert_eq!(
+        (many["row_count"].clone(), many["truncated"].clone()),
+        (json!(3), json!(true))
+    );
+    let few = call(
+        &*skill,
+        "query",
+        json!({"sql": "SELECT 1 UNION ALL SELECT 2"}),
+    )
+    .await;
+    assert_eq!(ok(&few)["truncated"], json!(false));
+
+    let endless =
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r";
+    let started = Instant::now();
+    let slow = call(&*skill, "query", json!({"sql": endless})).await;
+    let elapsed = started.elapsed();
+    assert!(
+        failed(&slow).contains("statement_timeout_ms = 200"),
+        "{}",
+        text(&slow)
+    );
+    assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
+    assert_eq!(
+        ok(&call(&*skill, "query", json!({"sql": "SELECT 1 AS one"})).await)["rows"],
+        json!([[1]])
+    );
+
+    let bad = call(&*skill, "query", json!({"sql": "SELEC 1"})).await;
+    assert!(failed(&bad).contains("syntax error"));
+    let wrong = call(
+        &*skill,
+        "query",
+        json!({"sql": "SELECT ?", "params": [1, 2]}),
+    )
+    .await;
+    assert!(failed(&wrong).contains("1 placeholder(s) but 2 parameter(s)"));
+    skill.check().await.unwrap();
+    skill.close().await;
+}
+
+#[tokio::test]
+async fn configuration_is_checked() {
+    let err = skills::open("sqlite", &BTreeMap::new())
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, SkillError::MissingField { ref field } if field == "path"));
+    let err = open(":memory:", &[("statement_timeout_ms", "-5")])
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, SkillError::BadConfig { ref field, .. } if field == "statement_timeout_ms")
+    );
+}
