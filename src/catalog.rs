@@ -130,6 +130,21 @@ pub struct ConnectorDefinition {
     /// The settings the connector takes, in display order.
     #[serde(default, rename = "field")]
     pub fields: Vec<ConfigField>,
+    /// A built-in skill that can serve this connector instead of (or, for
+    /// `type = "skill"`, without) an MCP server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skill: Option<SkillBackend>,
+}
+
+/// A built-in skill behind a connector, with the fields it takes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkillBackend {
+    /// The skill's name in [`crate::skills::SKILLS`].
+    pub name: String,
+    /// Its settings (lowercase names such as `url`), in display order.
+    #[serde(default, rename = "field")]
+    pub fields: Vec<ConfigField>,
 }
 
 /// Why a catalog or a connector definition was rejected.
@@ -194,7 +209,12 @@ const CONNECTOR_KEYS: &[&str] = &[
     "args",
     "env",
     "field",
+    "url",
+    "transport",
+    "headers",
+    "skill",
 ];
+const SKILL_KEYS: &[&str] = &["name", "field"];
 const FIELD_KEYS: &[&str] = &[
     "name",
     "description",
@@ -202,6 +222,7 @@ const FIELD_KEYS: &[&str] = &[
     "secret",
     "target",
     "default",
+    "header",
 ];
 
 impl Catalog {
@@ -300,10 +321,18 @@ fn check_keys(table: &toml::Table) -> Result<(), CatalogError> {
             None => format!("connector #{}", index + 1),
         };
         unknown_key(connector, CONNECTOR_KEYS, &label)?;
-        let Some(toml::Value::Array(fields)) = connector.get("field") else {
-            continue;
-        };
-        for field in fields.iter().filter_map(toml::Value::as_table) {
+        let skill = connector.get("skill").and_then(toml::Value::as_table);
+        if let Some(skill) = skill {
+            unknown_key(skill, SKILL_KEYS, &format!("the skill of {label}"))?;
+        }
+        let fields = [connector.get("field"), skill.and_then(|s| s.get("field"))];
+        for field in fields
+            .into_iter()
+            .flatten()
+            .filter_map(toml::Value::as_array)
+            .flatten()
+            .filter_map(toml::Value::as_table)
+        {
             let field_label = match field.get("name").and_then(toml::Value::as_str) {
                 Some(name) => format!("field `{name}` of {label}"),
                 None => format!("a field of {label}"),
@@ -517,6 +546,45 @@ impl ConnectorDefinition {
             }
         }
 
+        if let Some(skill) = &self.skill {
+            if !crate::skills::SKILLS.contains(&skill.name.as_str()) {
+                return Err(invalid(format!(
+                    "skill {:?} is not built in; the skills are {}",
+                    skill.name,
+                    crate::skills::SKILLS.join(", ")
+                )));
+            }
+            let mut names = HashSet::new();
+            for field in &skill.fields {
+                let ok = field
+                    .name
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_lowercase())
+                    && field
+                        .name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                if !ok || !names.insert(field.name.as_str()) {
+                    return Err(invalid(format!(
+                        "skill field {:?} is invalid or repeated; use lowercase letters, digits and '_'",
+                        field.name
+                    )));
+                }
+                if field.secret && field.default.is_some() {
+                    return Err(invalid(format!(
+                        "skill field `{}` is secret and has a default; remove `default`",
+                        field.name
+                    )));
+                }
+            }
+        }
+        if self.kind == ConnectorType::Skill && self.skill.is_none() {
+            return Err(invalid(
+                "a skill connector needs a `[connector.skill]` table naming the skill".to_string(),
+            ));
+        }
+
         let mut field_names = HashSet::new();
         for field in &self.fields {
             if !is_env_name(&field.name) {
@@ -583,6 +651,43 @@ impl ConnectorDefinition {
     /// Required fields (in order).
     pub fn required_fields(&self) -> impl Iterator<Item = &ConfigField> {
         self.fields.iter().filter(|f| f.required)
+    }
+
+    /// The backends this connector can run on, the default first.
+    pub fn backends(&self) -> Vec<ConnectorType> {
+        let mut out = Vec::new();
+        if self.image.is_some() || self.command.is_some() || self.url.is_some() {
+            out.push(ConnectorType::Mcp);
+        }
+        if self.skill.is_some() {
+            out.push(ConnectorType::Skill);
+        }
+        out
+    }
+
+    /// The definition as it runs on `backend`: for a skill, its fields
+    /// replace the server's and nothing is launched. `None` when the
+    /// connector has no such backend.
+    pub fn for_backend(&self, backend: &ConnectorType) -> Option<ConnectorDefinition> {
+        match backend {
+            ConnectorType::Mcp => self.backends().contains(&ConnectorType::Mcp).then(|| {
+                let mut def = self.clone();
+                def.kind = ConnectorType::Mcp;
+                def
+            }),
+            ConnectorType::Skill => self.skill.as_ref().map(|skill| ConnectorDefinition {
+                kind: ConnectorType::Skill,
+                image: None,
+                command: None,
+                url: None,
+                transport: None,
+                headers: BTreeMap::new(),
+                args: Vec::new(),
+                env: BTreeMap::new(),
+                fields: skill.fields.clone(),
+                ..self.clone()
+            }),
+        }
     }
 
     /// The field with this name, if the connector declares one.

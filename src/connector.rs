@@ -8,10 +8,12 @@
 //! `codebuddy.mcp.servers`; and publishes a [`ConnectorEvent`] for every
 //! change. Connect, disconnect and start-up sync live in `lifecycle`.
 
+mod config;
 mod custom;
 mod info;
 mod lifecycle;
 mod policy;
+mod running;
 mod state;
 
 use std::collections::BTreeMap;
@@ -24,6 +26,7 @@ use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject, Tool};
 use tokio::sync::{broadcast, mpsc, OnceCell};
 use tokio_util::sync::CancellationToken;
 
+pub use config::{backend_name, FieldStatus, BACKEND_KEY, CONFIG_KEY};
 pub use custom::CustomConnector;
 pub use info::ConnectorInfo;
 pub use policy::{Supervision, SUPERVISION_KEY};
@@ -91,6 +94,8 @@ struct Inner {
     engine: OnceCell<Option<ContainerEngine>>,
     /// Ping and restart policy, read from settings at start.
     supervision: Supervision,
+    /// Where secret field values live; the error says why it cannot open.
+    secrets: std::result::Result<Arc<dyn crate::secrets::SecretStore>, String>,
 }
 
 /// One connector in the registry.
@@ -117,12 +122,13 @@ struct Entry {
     /// Set while we stop the server ourselves, so its death (say, the
     /// container's `die` event) is not taken for a crash.
     stopping: bool,
+    /// The backend it runs on (`mcp` or `skill`), when it offers both.
+    backend: crate::catalog::ConnectorType,
 }
 
 impl Entry {
     fn new(definition: ConnectorDefinition, builtin: bool) -> Entry {
         Entry {
-            definition,
             builtin,
             state: ConnectorState::Disconnected,
             since: Utc::now(),
@@ -134,11 +140,26 @@ impl Entry {
             last_error: None,
             disabled_tools: Default::default(),
             stopping: false,
+            backend: definition
+                .backends()
+                .first()
+                .cloned()
+                .unwrap_or(crate::catalog::ConnectorType::Mcp),
+            definition,
         }
     }
 
+    /// The definition as it runs on the chosen backend.
+    fn active(&self) -> ConnectorDefinition {
+        self.definition
+            .for_backend(&self.backend)
+            .unwrap_or_else(|| self.definition.clone())
+    }
+
     fn info(&self) -> ConnectorInfo {
-        let def = &self.definition;
+        let active = self.active();
+        let def = &active;
+        let running = self.state.running();
         let server = self.state.server();
         let missing = match &self.state {
             ConnectorState::NeedsConfig { missing, .. } => missing.clone(),
@@ -158,10 +179,16 @@ impl Entry {
                 .filter(|s| s.container().is_none())
                 .and_then(|s| s.pid()),
             container: server.and_then(|s| s.container().map(str::to_string)),
-            tools: server.map(|_| self.tools.len()),
+            tools: running.map(|_| self.tools.len()),
             missing,
             fields: def.fields.iter().map(|f| f.name.clone()).collect(),
-            uptime_secs: server
+            backends: self
+                .definition
+                .backends()
+                .iter()
+                .map(config::backend_name)
+                .collect(),
+            uptime_secs: running
                 .map(|_| u64::try_from((Utc::now() - self.since).num_seconds()).unwrap_or(0)),
             restarts: self.restarts,
             last_error: self.last_error.clone(),
@@ -174,10 +201,12 @@ impl Entry {
 }
 
 fn backend_label(def: &ConnectorDefinition) -> String {
-    match (&def.image, &def.command) {
-        (Some(image), _) => format!("docker {image}"),
-        (None, Some(command)) => format!("command {command}"),
-        (None, None) => "built-in".into(),
+    match (&def.image, &def.command, &def.url, &def.skill) {
+        (Some(image), _, _, _) => format!("docker {image}"),
+        (None, Some(command), _, _) => format!("command {command}"),
+        (None, None, Some(url), _) => format!("remote {url}"),
+        (None, None, None, Some(skill)) => format!("skill {}", skill.name),
+        (None, None, None, None) => "built-in".into(),
     }
 }
 
@@ -192,6 +221,7 @@ impl ConnectorService {
             .map_err(|e| Error::Internal(format!("cannot create {}: {e}", paths.home.display())))?;
         let catalog = Catalog::builtin()?;
         let settings = SettingsStore::new(paths.settings.clone());
+        let paths_home = paths.home.clone();
         let snapshot = load_blocking(settings.clone()).await?;
         let mut registry = BTreeMap::new();
         for def in catalog.iter() {
@@ -205,6 +235,15 @@ impl ConnectorService {
             registry.insert(name.clone(), Entry::new(custom.to_definition(&name), false));
         }
         for (name, entry) in registry.iter_mut() {
+            let chosen = snapshot.get(&[BACKEND_KEY, name]).and_then(|v| v.as_str());
+            let chosen = match chosen {
+                Some("skill") => Some(crate::catalog::ConnectorType::Skill),
+                Some("mcp") => Some(crate::catalog::ConnectorType::Mcp),
+                _ => None,
+            };
+            if let Some(backend) = chosen.filter(|b| entry.definition.backends().contains(b)) {
+                entry.backend = backend;
+            }
             if let Some(serde_json::Value::Array(tools)) = snapshot.get(&[DISABLED_TOOLS_KEY, name])
             {
                 entry.disabled_tools = tools
@@ -226,6 +265,7 @@ impl ConnectorService {
                 generation: AtomicU64::new(1),
                 engine: OnceCell::new(),
                 supervision: Supervision::from_snapshot(&snapshot),
+                secrets: open_secret_store(&paths_home).await,
             }),
         };
         service.spawn_event_loop(server_rx);
@@ -269,7 +309,7 @@ impl ConnectorService {
 
     /// The tools of a connected connector.
     pub fn tools(&self, name: &str) -> Result<Vec<Tool>> {
-        self.with_entry(name, |entry| match entry.state.server() {
+        self.with_entry(name, |entry| match entry.state.running() {
             Some(_) => Ok(entry.tools.clone()),
             None => Err(Error::NotConnected {
                 name: name.to_string(),
@@ -311,7 +351,7 @@ impl ConnectorService {
         timeout: Option<Duration>,
     ) -> Result<CallToolResult> {
         let caller = self.with_entry(name, |entry| {
-            let Some(server) = entry.state.server() else {
+            let Some(running) = entry.state.running() else {
                 return Err(Error::NotConnected {
                     name: name.to_string(),
                 });
@@ -328,13 +368,13 @@ impl ConnectorService {
                     tool: tool.to_string(),
                 });
             }
-            Ok(server.caller())
+            Ok(running.caller())
         })??;
         let mut params = CallToolRequestParams::new(tool.to_string());
         params.arguments = arguments;
         let timeout = timeout.unwrap_or(CALL_TIMEOUT);
         caller
-            .call_tool(params, progress, cancel, timeout)
+            .call(params, progress, cancel, timeout)
             .await
             .map_err(|err| match err {
                 CallError::Cancelled => Error::Cancelled,
@@ -350,7 +390,7 @@ impl ConnectorService {
     pub fn gateway_tools(&self) -> Vec<(String, Tool)> {
         self.registry()
             .iter()
-            .filter(|(_, e)| e.state.server().is_some())
+            .filter(|(_, e)| e.state.running().is_some())
             .flat_map(|(name, e)| {
                 e.tools
                     .iter()
@@ -492,6 +532,20 @@ impl ConnectorService {
             Ok(Err(never)) => match never {},
             Err(err) => Err(err.into()),
         }
+    }
+}
+
+/// Opens this data dir's secret store off the async threads (it may talk
+/// to D-Bus or read files); a failure is kept to be reported when a
+/// secret is needed, rather than stopping the service.
+async fn open_secret_store(
+    home: &std::path::Path,
+) -> std::result::Result<Arc<dyn crate::secrets::SecretStore>, String> {
+    let home = home.to_path_buf();
+    match tokio::task::spawn_blocking(move || crate::secrets::open_default(&home)).await {
+        Ok(Ok(store)) => Ok(Arc::from(store)),
+        Ok(Err(err)) => Err(err.to_string()),
+        Err(err) => Err(format!("secret store task failed: {err}")),
     }
 }
 

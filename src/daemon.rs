@@ -150,6 +150,17 @@ async fn dispatch(
             .connect(&name, values, timeout_secs.map(Duration::from_secs))
             .await
             .and_then(to_value),
+        Request::Config { name } => service.config(&name).await.and_then(to_value),
+        Request::SetConfig { name, values } => {
+            service.set_config(&name, values).await.and_then(to_value)
+        }
+        Request::UnsetConfig { name, field } => {
+            service.unset_config(&name, &field).await.and_then(to_value)
+        }
+        Request::SetBackend { name, backend } => {
+            service.set_backend(&name, backend).await.and_then(to_value)
+        }
+        Request::SecretStore => to_value(service.secret_store_description()),
         Request::Disconnect { name } => service.disconnect(&name).await.and_then(to_value),
         Request::Tools { name } => service.tools(&name).and_then(to_value),
         Request::DisabledTools { name } => service.disabled_tools(&name).and_then(to_value),

@@ -36,6 +36,8 @@ pub struct DoctorReport {
     pub launchers: Vec<LauncherCheck>,
     /// The container engine connectors with an image will use, if any.
     pub container_engine: Option<String>,
+    /// Where secrets are kept (or why they cannot be).
+    pub secret_store: String,
     pub settings: String,
     pub data_dir: String,
     pub logs: String,
@@ -87,6 +89,15 @@ pub async fn run(paths: &Paths) -> DoctorReport {
     DoctorReport {
         launchers,
         container_engine: engine_probe().await,
+        secret_store: {
+            let home = paths.home.clone();
+            tokio::task::spawn_blocking(move || match crate::secrets::open_default(&home) {
+                Ok(store) => store.describe(),
+                Err(err) => format!("unavailable: {err}"),
+            })
+            .await
+            .unwrap_or_else(|e| format!("unavailable: {e}"))
+        },
         settings: paths.settings.display().to_string(),
         data_dir: paths.home.display().to_string(),
         logs: paths.log_dir().display().to_string(),

@@ -41,6 +41,8 @@ pub enum ErrorCode {
     UnknownTool,
     /// Required configuration is missing; the connector waits in `configuring`.
     NeedsConfiguration,
+    /// The secret store could not be opened, read or written.
+    Secrets,
 }
 
 impl ErrorCode {
@@ -59,6 +61,7 @@ impl ErrorCode {
             ErrorCode::NotConnected => 11,
             ErrorCode::UnknownTool => 12,
             ErrorCode::NeedsConfiguration => 13,
+            ErrorCode::Secrets => 14,
         }
     }
 }
@@ -91,6 +94,9 @@ pub enum Error {
     #[error("no container engine found: install Docker or Podman (`switchboard doctor` shows what this machine has), or use a connector with a native command")]
     NoContainerEngine,
 
+    #[error("{message}")]
+    NoContainerEngineTrySkill { message: String },
+
     #[error("the container for image `{image}` could not start (exit {code}){stderr}: check the image name, or build or pull it first (`docker pull {image}`)")]
     ImageUnavailable {
         image: String,
@@ -109,6 +115,22 @@ pub enum Error {
 
     #[error(transparent)]
     RemoteServer(#[from] crate::mcp::RemoteError),
+
+    #[error("the secret store cannot be used: {message}")]
+    SecretStoreUnavailable { message: String },
+
+    #[error(transparent)]
+    Secret(#[from] crate::secrets::SecretError),
+
+    #[error("{message}")]
+    Skill { message: String },
+
+    #[error("{name}: the credential was refused ({message}); replace it with {hint}")]
+    CredentialRefused {
+        name: String,
+        message: String,
+        hint: String,
+    },
 
     #[error("`{name}` is not connected: run `switchboard connect {name}` first")]
     NotConnected { name: String },
@@ -166,7 +188,11 @@ impl Error {
             | Error::StartTimeout { .. }
             | Error::Handshake { .. }
             | Error::RemoteServer(_) => ErrorCode::StartFailed,
-            Error::NoContainerEngine => ErrorCode::NoContainerEngine,
+            Error::NoContainerEngine | Error::NoContainerEngineTrySkill { .. } => {
+                ErrorCode::NoContainerEngine
+            }
+            Error::SecretStoreUnavailable { .. } | Error::Secret(_) => ErrorCode::Secrets,
+            Error::Skill { .. } | Error::CredentialRefused { .. } => ErrorCode::StartFailed,
             Error::NotConnected { .. } => ErrorCode::NotConnected,
             Error::UnknownTool { .. } => ErrorCode::UnknownTool,
             Error::ToolFailed { .. } | Error::Cancelled | Error::CallTimeout { .. } => {

@@ -43,6 +43,22 @@ pub enum Request {
         #[serde(default)]
         timeout_secs: Option<u64>,
     },
+    /// A connector's fields and which are set (secrets never shown).
+    Config { name: String },
+    /// Store field values (secrets go to the secret store).
+    SetConfig {
+        name: String,
+        values: BTreeMap<String, String>,
+    },
+    /// Forget a stored field value.
+    UnsetConfig { name: String, field: String },
+    /// Choose the backend (`mcp` or `skill`) for the next connect.
+    SetBackend {
+        name: String,
+        backend: crate::catalog::ConnectorType,
+    },
+    /// Which secret store the service uses.
+    SecretStore,
     /// Disconnect.
     Disconnect { name: String },
     /// A connected connector's tools.

@@ -2,6 +2,7 @@
 //! service through the library's client, and prints results for people or,
 //! with `--json`, for scripts. Exit codes come from [`ErrorCode`].
 
+mod configure;
 mod render;
 
 use std::collections::BTreeMap;
@@ -31,6 +32,14 @@ struct Cli {
     home: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Subcommand)]
+enum SecretCommand {
+    /// Store a secret: `echo "$TOKEN" | switchboard secret set github GITHUB_PERSONAL_ACCESS_TOKEN`.
+    Set { name: String, field: String },
+    /// Remove a stored secret.
+    Rm { name: String, field: String },
 }
 
 #[derive(Args, Clone, Copy)]
@@ -82,12 +91,30 @@ enum Command {
     /// Start a connector's server and wait until it answers.
     Connect {
         name: String,
+        /// Run it as an MCP server (`mcp`) or with the built-in skill (`skill`); the choice is kept.
+        #[arg(long, value_name = "mcp|skill")]
+        backend: Option<String>,
+        /// Store a field's value, `FIELD=VALUE` (repeatable); secret fields go to the secret store.
+        #[arg(long = "set", value_name = "FIELD=VALUE")]
+        sets: Vec<String>,
+        /// Store a secret from this environment variable, `NAME` or `FIELD=VARIABLE` (repeatable).
+        #[arg(long = "secret-from-env", value_name = "NAME")]
+        secrets_from_env: Vec<String>,
         /// Seconds the server may take to start and answer MCP initialize.
         #[arg(long, value_name = "SECS")]
         timeout: Option<u64>,
         #[command(flatten)]
         out: Output,
     },
+    /// Show a connector's fields: which are required, secret, and set (secrets show only "set").
+    Config {
+        name: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Store or remove a connector's secret (the value is read from stdin, never from arguments).
+    #[command(subcommand)]
+    Secret(SecretCommand),
     /// Stop a connector's server and remove its config.
     Disconnect {
         name: String,
@@ -221,15 +248,83 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             client.call(&Request::Remove { name: name.clone() }).await?;
             println!("removed {name}");
         }
-        Command::Connect { name, timeout, out } => {
-            let values = values_from_env(&client, &name).await?;
+        Command::Connect {
+            name,
+            backend,
+            sets,
+            secrets_from_env,
+            timeout,
+            out,
+        } => {
+            let mut stored = configure::parse_sets(&sets)?;
+            stored.extend(configure::secrets_from_env(&secrets_from_env)?);
+            if let Some(backend) = backend {
+                let backend = match backend.as_str() {
+                    "mcp" => switchboard::ConnectorType::Mcp,
+                    "skill" => switchboard::ConnectorType::Skill,
+                    other => {
+                        return Err(Error::InvalidInput(format!(
+                            "unknown backend `{other}`: use `mcp` or `skill`"
+                        )))
+                    }
+                };
+                let request = Request::SetBackend {
+                    name: name.clone(),
+                    backend,
+                };
+                client.call(&request).await?;
+            }
+            if !stored.is_empty() {
+                let request = Request::SetConfig {
+                    name: name.clone(),
+                    values: stored,
+                };
+                client.call(&request).await?;
+            }
             let request = Request::Connect {
-                name,
-                values,
+                name: name.clone(),
+                values: values_from_env(&client, &name).await?,
                 timeout_secs: timeout,
             };
-            let info: ConnectorInfo = decode(client.call(&request).await?)?;
+            let answer = match client.call(&request).await {
+                Err(Error::Remote {
+                    code: ErrorCode::NeedsConfiguration,
+                    message,
+                }) if configure::interactive() => {
+                    eprintln!("configuring: {message}");
+                    configure::prompt_missing(&client, &name).await?;
+                    client.call(&request).await?
+                }
+                other => other?,
+            };
+            let info: ConnectorInfo = decode(answer)?;
             print(out, &info, || info.status.to_string());
+        }
+        Command::Config { name, out } => {
+            let fields: Vec<switchboard::connector::FieldStatus> =
+                decode(client.call(&Request::Config { name }).await?)?;
+            print(out, &fields, || render::config(&fields));
+        }
+        Command::Secret(SecretCommand::Set { name, field }) => {
+            let value = configure::read_secret_from_stdin()?;
+            let request = Request::SetConfig {
+                name: name.clone(),
+                values: BTreeMap::from([(field.clone(), value)]),
+            };
+            client.call(&request).await?;
+            println!("stored {name} {field}");
+        }
+        Command::Secret(SecretCommand::Rm { name, field }) => {
+            let request = Request::UnsetConfig {
+                name: name.clone(),
+                field: field.clone(),
+            };
+            let removed: bool = decode(client.call(&request).await?)?;
+            if removed {
+                println!("removed {name} {field}");
+            } else {
+                println!("{name} {field} was not set");
+            }
         }
         Command::Disconnect { name, out } => {
             let info: ConnectorInfo = decode(client.call(&Request::Disconnect { name }).await?)?;

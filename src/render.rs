@@ -88,6 +88,38 @@ pub fn call_result(result: &CallToolResult) -> String {
     parts.join("\n")
 }
 
+/// `config`: one line per field; secrets never show a value.
+pub fn config(fields: &[switchboard::connector::FieldStatus]) -> String {
+    if fields.is_empty() {
+        return "no fields".into();
+    }
+    let width = fields.iter().map(|f| f.name.len()).max().unwrap_or(0);
+    fields
+        .iter()
+        .map(|f| {
+            let state = match (&f.value, f.set, &f.default) {
+                (Some(value), _, _) => format!("= {value}"),
+                (None, true, _) => "set".to_string(),
+                (None, false, Some(default)) => format!("not set (default {default})"),
+                (None, false, None) => "not set".to_string(),
+            };
+            let kind = match (f.required, f.secret) {
+                (true, true) => "required, secret",
+                (true, false) => "required",
+                (false, true) => "optional, secret",
+                (false, false) => "optional",
+            };
+            format!(
+                "{:width$}  {state:24}  {kind:16}  {}",
+                f.name, f.description
+            )
+            .trim_end()
+            .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// `status`: a few lines about one connector.
 pub fn status(info: &ConnectorInfo) -> String {
     let mut lines = vec![format!(
@@ -135,6 +167,7 @@ pub fn doctor(report: &DoctorReport) -> String {
             .as_deref()
             .unwrap_or("none (container connectors cannot start)")
     ));
+    lines.push(format!("secrets:  {}", report.secret_store));
     lines.push(format!("settings: {}", report.settings));
     lines.push(format!("data:     {}", report.data_dir));
     lines.push(format!("logs:     {}", report.logs));

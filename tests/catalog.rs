@@ -24,6 +24,17 @@ const EXPECTED: &[(&str, &str)] = &[
     ("notion", "Notion"),
 ];
 
+/// Added beside the product page's connectors: the embedded database,
+/// served by a built-in skill only.
+const ADDED: &[(&str, &str)] = &[("sqlite", "SQLite")];
+
+/// The product page's connectors, not the additions.
+fn seed(catalog: &Catalog) -> impl Iterator<Item = &ConnectorDefinition> {
+    catalog
+        .iter()
+        .filter(|c| EXPECTED.iter().any(|(n, _)| *n == c.name))
+}
+
 fn builtin() -> Catalog {
     match Catalog::builtin() {
         Ok(catalog) => catalog,
@@ -53,18 +64,20 @@ fn builtin_parses_and_every_entry_validates() {
 #[test]
 fn builtin_has_exactly_the_product_page_connectors_in_order() {
     let catalog = builtin();
-    assert_eq!(catalog.len(), EXPECTED.len());
+    let all: Vec<&(&str, &str)> = EXPECTED.iter().chain(ADDED).collect();
+    assert_eq!(catalog.len(), all.len());
     let names: Vec<&str> = catalog.iter().map(|c| c.name.as_str()).collect();
-    let expected: Vec<&str> = EXPECTED.iter().map(|(n, _)| *n).collect();
+    let expected: Vec<&str> = all.iter().map(|(n, _)| *n).collect();
     assert_eq!(names, expected);
-    for (c, (_, display)) in catalog.iter().zip(EXPECTED) {
+    for (c, (_, display)) in catalog.iter().zip(all) {
         assert_eq!(c.display_name, *display, "{}", c.name);
     }
 }
 
 #[test]
 fn builtin_entries_are_mcp_images_named_after_the_connector() {
-    for c in &builtin() {
+    let catalog = builtin();
+    for c in seed(&catalog) {
         assert_eq!(c.kind, ConnectorType::Mcp, "{}", c.name);
         assert_eq!(c.image.as_deref(), Some(format!("mcp/{}", c.name).as_str()));
         assert_eq!(c.command, None, "{}", c.name);
@@ -379,4 +392,24 @@ fn catalog_round_trips_through_toml() {
     let text = toml::to_string(&file).unwrap_or_else(|e| panic!("{e}"));
     let again = Catalog::from_toml(&text).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(again, catalog);
+}
+
+#[test]
+fn databases_offer_a_skill_beside_their_image_and_sqlite_is_skill_only() {
+    let catalog = builtin();
+    for name in ["postgres", "mysql", "redis"] {
+        let c = connector(&catalog, name);
+        assert_eq!(c.backends(), vec![ConnectorType::Mcp, ConnectorType::Skill], "{name}");
+        let skill = c.for_backend(&ConnectorType::Skill).unwrap();
+        assert_eq!(skill.kind, ConnectorType::Skill);
+        assert!(skill.image.is_none());
+        let url = skill.field("url").unwrap();
+        assert!(url.required && url.secret, "{name}: the URL may hold a password");
+    }
+    let sqlite = connector(&catalog, "sqlite");
+    assert_eq!(sqlite.kind, ConnectorType::Skill);
+    assert_eq!(sqlite.backends(), vec![ConnectorType::Skill]);
+    assert!(sqlite.for_backend(&ConnectorType::Mcp).is_none());
+    let path = sqlite.for_backend(&ConnectorType::Skill).unwrap();
+    assert!(path.field("path").unwrap().required);
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::{code, poll, stderr, Sandbox};
 use serde_json::json;
 
-const TOKEN: &str = "ghp_test_token_4f9c2e7d1b";
+const TOKEN: &str = "ghp_valid_test_token_4f9c2e7d1b";
 
 fn docker(args: &[&str]) -> String {
     let out = Command::new("docker").args(args).output().expect("docker");
@@ -283,4 +283,119 @@ fn a_killed_service_leaves_nothing_behind_after_the_next_start() {
     assert!(poll(Duration::from_secs(10), || pgrep("^sleep 31337$")
         .is_empty()));
     assert!(new.iter().all(|c| !container_exists(c)));
+}
+
+/// Runs the CLI with `input` on stdin.
+fn run_with_stdin(sb: &Sandbox, args: &[&str], input: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = sb
+        .command()
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_token_missing_refused_and_right_configuring_error_connected() {
+    require_image();
+    let sb = Sandbox::new();
+    // Missing: `configuring`, saying which field and how to set it.
+    let out = sb.run(&["connect", "github"]);
+    assert_eq!(code(&out), 13, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("GITHUB_PERSONAL_ACCESS_TOKEN"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("secret set github"),
+        "{}",
+        stderr(&out)
+    );
+    let status = sb.json(&["status", "github"]);
+    assert_eq!(status["status"], "configuring");
+    assert_eq!(status["missing"], json!(["GITHUB_PERSONAL_ACCESS_TOKEN"]));
+    assert_eq!(
+        sb.settings_json()["codebuddy.connectors.states"]["github"],
+        "configuring"
+    );
+
+    // Wrong: the server refuses it, like the real one: `error` that says so.
+    let wrong = "ghp_wrong_5d1e";
+    let out = run_with_stdin(
+        &sb,
+        &["secret", "set", "github", "GITHUB_PERSONAL_ACCESS_TOKEN"],
+        &format!("{wrong}\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = sb.run(&["connect", "github"]);
+    assert_eq!(code(&out), 6, "{}", stderr(&out));
+    let message = stderr(&out);
+    assert!(message.contains("Bad credentials"), "{message}");
+    assert!(
+        message.contains("switchboard secret set github GITHUB_PERSONAL_ACCESS_TOKEN"),
+        "{message}"
+    );
+    assert!(!message.contains(wrong), "the secret leaked into the error");
+    assert_eq!(sb.json(&["status", "github"])["status"], "error");
+
+    // Right, from the secret store: `connected`, and the config names it by reference.
+    let out = run_with_stdin(
+        &sb,
+        &["secret", "set", "github", "GITHUB_PERSONAL_ACCESS_TOKEN"],
+        &format!("{TOKEN}\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(sb.ok(&["connect", "github"]).trim(), "connected");
+    let settings = sb.settings_json();
+    assert_eq!(
+        settings["codebuddy.mcp.servers"]["github"]["env"],
+        json!({"GITHUB_PERSONAL_ACCESS_TOKEN": "${secret:github/GITHUB_PERSONAL_ACCESS_TOKEN}"})
+    );
+    let config = sb.json(&["config", "github"]);
+    assert_eq!(config[0]["name"], "GITHUB_PERSONAL_ACCESS_TOKEN");
+    assert_eq!(config[0]["set"], true);
+    assert!(config[0].get("value").is_none());
+    assert!(!sb.ok(&["config", "github"]).contains(TOKEN));
+
+    // No trace of either value anywhere we write or show.
+    let mut places = vec![std::fs::read_to_string(sb.settings()).unwrap()];
+    for entry in std::fs::read_dir(sb.home().join("logs")).unwrap() {
+        places.push(std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default());
+    }
+    places.push(sb.ok(&["list", "--json"]));
+    places.push(sb.ok(&["status", "github", "--json"]));
+    places.push(
+        String::from_utf8_lossy(
+            &Command::new("ps")
+                .args(["-eo", "args"])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .into_owned(),
+    );
+    for text in &places {
+        assert!(
+            !text.contains(TOKEN) && !text.contains(wrong),
+            "a secret leaked: {text}"
+        );
+    }
+    let key = std::fs::metadata(sb.home().join("secret.key")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(key.permissions().mode() & 0o777, 0o600);
+
+    let out = sb.run(&["secret", "rm", "github", "GITHUB_PERSONAL_ACCESS_TOKEN"]);
+    assert!(out.status.success());
+    assert_eq!(sb.json(&["config", "github"])[0]["set"], false);
 }

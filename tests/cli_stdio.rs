@@ -105,15 +105,18 @@ fn list_shows_the_catalog_and_custom_connectors() {
     let sb = Sandbox::new();
     let list = sb.json(&["list"]);
     let rows = list.as_array().expect("array");
-    assert_eq!(rows.len(), 15);
+    // The product page's 15, plus SQLite (a built-in skill).
+    assert_eq!(rows.len(), 16);
+    assert_eq!(rows[15]["name"], "sqlite");
+    assert_eq!(rows[15]["type"], "skill");
     assert_eq!(rows[1]["name"], "github");
     assert_eq!(rows[1]["type"], "mcp");
     assert_eq!(rows[1]["backend"], "docker mcp/github");
     assert!(rows.iter().all(|r| r["status"] == "disconnected"));
     add_everything(&sb, "everything");
     let list = sb.json(&["list"]);
-    assert_eq!(list.as_array().unwrap().len(), 16);
-    assert_eq!(list[15]["name"], "everything");
+    assert_eq!(list.as_array().unwrap().len(), 17);
+    assert_eq!(list[16]["name"], "everything");
     let human = sb.ok(&["list"]);
     assert!(human.lines().next().unwrap().starts_with("NAME"));
     assert!(human.contains("everything"));

@@ -168,6 +168,7 @@ impl CustomConnector {
             headers: self.headers.clone(),
             args: self.args.clone(),
             env: self.env.clone(),
+            skill: None,
             fields: self
                 .pass_env
                 .iter()

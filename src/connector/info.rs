@@ -59,6 +59,9 @@ pub struct ConnectorInfo {
     /// The last health ping's round trip, in milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_ping_ms: Option<f64>,
+    /// The backends it can run on (`mcp`, `skill`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backends: Vec<String>,
     /// Where its documentation lives.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub docs: Option<String>,

@@ -9,9 +9,10 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::running::{Running, RunningSkill};
 use super::state::{transition_allowed, ConnectorState};
 use super::{ConnectorInfo, ConnectorService, SERVERS_KEY, STATES_KEY};
-use crate::catalog::ConnectorDefinition;
+use crate::catalog::{ConnectorDefinition, ConnectorType};
 use crate::error::{Error, Result};
 use crate::mcp::{
     find_program, follow_container_events, plan_launch, reap_orphan_processes,
@@ -59,13 +60,17 @@ impl ConnectorService {
         let _serial = ops.lock().await;
         let (definition, merged) = self.with_entry(name, |entry| {
             entry.session_values.extend(values);
-            (entry.definition.clone(), entry.session_values.clone())
+            (entry.active(), entry.session_values.clone())
         })?;
-        if self.with_entry(name, |e| e.state.server().is_some())? {
+        if self.with_entry(name, |e| e.state.running().is_some())? {
             return self.info(name);
         }
 
-        let resolved = resolve_values(&definition, &merged);
+        let stored = match self.stored_values(name, &definition).await {
+            Ok(stored) => stored,
+            Err(err) => return self.fail(name, err, trigger).await,
+        };
+        let resolved = resolve_values(&definition, &merged, &stored);
         let missing: Vec<String> = definition
             .required_fields()
             .filter(|f| !resolved.contains_key(&f.name))
@@ -75,11 +80,7 @@ impl ConnectorService {
             let err = Error::NeedsConfiguration {
                 name: name.to_string(),
                 missing: missing.join(", "),
-                hint: format!(
-                    "set {} in the environment of `switchboard connect {name}` \
-                     (values are handed to the service in memory, never written to settings)",
-                    missing.join(" and ")
-                ),
+                hint: configure_hint(name, &definition, &missing),
             };
             let reason = err.to_string();
             self.transition(name, ConnectorState::NeedsConfig { missing, reason }, true)
@@ -87,7 +88,31 @@ impl ConnectorService {
             return Err(err);
         }
 
-        let reference = |field: &str| format!("${{env:{field}}}");
+        let generation = self.inner.generation.fetch_add(1, Ordering::Relaxed);
+        let cancel = CancellationToken::new();
+        if definition.kind == ConnectorType::Skill {
+            return self
+                .start_skill(
+                    name,
+                    &definition,
+                    &resolved,
+                    generation,
+                    cancel,
+                    timeout,
+                    trigger,
+                )
+                .await;
+        }
+
+        // Secrets that live in the store are named by reference in the
+        // written config; ones from the environment by `${env:NAME}`.
+        let reference = |field: &str| {
+            if stored.contains_key(field) && !merged.contains_key(field) {
+                crate::secrets::reference(name, field)
+            } else {
+                format!("${{env:{field}}}")
+            }
+        };
         let plan = match plan_launch(&definition, &resolved, &reference) {
             Ok(plan) => plan,
             Err(err) => return self.fail(name, err, trigger).await,
@@ -95,7 +120,21 @@ impl ConnectorService {
         let engine = match plan.kind {
             LaunchKind::Container { .. } => match self.engine().await {
                 Some(engine) => Some(engine),
-                None => return self.fail(name, Error::NoContainerEngine, trigger).await,
+                None => {
+                    let has_skill = self.with_entry(name, |e| e.definition.skill.is_some())?;
+                    let err = if has_skill {
+                        Error::NoContainerEngineTrySkill {
+                            message: format!(
+                                "{}; `{name}` also has a built-in skill that needs no container: \
+                                 `switchboard connect {name} --backend skill`",
+                                Error::NoContainerEngine
+                            ),
+                        }
+                    } else {
+                        Error::NoContainerEngine
+                    };
+                    return self.fail(name, err, trigger).await;
+                }
             },
             LaunchKind::Native | LaunchKind::Remote { .. } => None,
         };
@@ -105,8 +144,6 @@ impl ConnectorService {
         self.edit_settings(move |ed| ed.set(&[SERVERS_KEY, &key], config))
             .await?;
 
-        let generation = self.inner.generation.fetch_add(1, Ordering::Relaxed);
-        let cancel = CancellationToken::new();
         self.transition(
             name,
             ConnectorState::Starting {
@@ -135,7 +172,10 @@ impl ConnectorService {
         };
         let server = match started {
             Ok(server) => server,
-            Err(err) => return self.fail(name, err, trigger).await,
+            Err(err) => {
+                let err = refused_credential(name, &definition, err);
+                return self.fail(name, err, trigger).await;
+            }
         };
         let tools =
             match tokio::time::timeout(LIST_TOOLS_TIMEOUT, server.peer().list_all_tools()).await {
@@ -158,8 +198,101 @@ impl ConnectorService {
                 }
             };
         self.with_entry(name, |entry| entry.tools = tools)?;
-        self.transition(name, ConnectorState::Connected { generation, server }, true)
-            .await?;
+        let running = Running::Mcp(server);
+        self.transition(
+            name,
+            ConnectorState::Connected {
+                generation,
+                running,
+            },
+            true,
+        )
+        .await?;
+        self.info(name)
+    }
+
+    /// Opens a built-in skill: a real round trip to its service before
+    /// `connected`, then health checks on the ping interval.
+    #[allow(clippy::too_many_arguments)]
+    async fn start_skill(
+        &self,
+        name: &str,
+        definition: &ConnectorDefinition,
+        values: &FieldValues,
+        generation: u64,
+        cancel: CancellationToken,
+        timeout: Option<Duration>,
+        trigger: Trigger,
+    ) -> Result<ConnectorInfo> {
+        let Some(skill_name) = self.with_entry(name, |e| {
+            e.definition.skill.as_ref().map(|s| s.name.clone())
+        })?
+        else {
+            return self
+                .fail(
+                    name,
+                    Error::Internal(format!("`{name}` has no skill")),
+                    trigger,
+                )
+                .await;
+        };
+        self.transition(
+            name,
+            ConnectorState::Starting {
+                cancel: cancel.clone(),
+            },
+            false,
+        )
+        .await?;
+        let deadline = timeout.unwrap_or(self.inner.options.start_timeout);
+        let opened = tokio::select! {
+            opened = tokio::time::timeout(deadline, crate::skills::open(&skill_name, values)) => opened,
+            _ = cancel.cancelled() => return self.info(name),
+        };
+        let skill = match opened {
+            Ok(Ok(skill)) => skill,
+            Ok(Err(crate::skills::SkillError::AuthFailed { message })) => {
+                let err = Error::CredentialRefused {
+                    name: name.to_string(),
+                    message,
+                    hint: secret_hint(name, definition),
+                };
+                return self.fail(name, err, trigger).await;
+            }
+            Ok(Err(err)) => {
+                let err = Error::Skill {
+                    message: err.to_string(),
+                };
+                return self.fail(name, err, trigger).await;
+            }
+            Err(_) => {
+                let err = Error::Skill {
+                    message: format!(
+                        "no answer from the service within {}s; check the address",
+                        deadline.as_secs()
+                    ),
+                };
+                return self.fail(name, err, trigger).await;
+            }
+        };
+        let running = RunningSkill::start(
+            skill,
+            self.inner.supervision.health(),
+            (name.to_string(), generation),
+            self.inner.server_events.clone(),
+        );
+        let tools = running.tools();
+        self.with_entry(name, |entry| entry.tools = tools)?;
+        let running = Running::Skill(running);
+        self.transition(
+            name,
+            ConnectorState::Connected {
+                generation,
+                running,
+            },
+            true,
+        )
+        .await?;
         self.info(name)
     }
 
@@ -181,7 +314,7 @@ impl ConnectorService {
         let ops = self.with_entry(name, |entry| entry.ops.clone())?;
         let _serial = ops.lock().await;
         let stopping = self.with_entry(name, |entry| {
-            let stopping = entry.state.server().map(|s| s.stopping());
+            let stopping = entry.state.running().map(Running::stopping);
             entry.stopping = stopping.is_some();
             stopping
         })?;
@@ -225,7 +358,7 @@ impl ConnectorService {
                         pending.cancel();
                     }
                     entry.stopping = true;
-                    entry.state.server().map(|s| s.stopping())
+                    entry.state.running().map(Running::stopping)
                 })
                 .collect()
         };
@@ -395,8 +528,9 @@ impl ConnectorService {
                         .registry()
                         .iter()
                         .find_map(|(name, entry)| match &entry.state {
-                            ConnectorState::Connected { generation, server }
-                                if server.container() == Some(death.name.as_str()) =>
+                            ConnectorState::Connected { generation, .. }
+                                if entry.state.server().and_then(|s| s.container())
+                                    == Some(death.name.as_str()) =>
                             {
                                 Some((name.clone(), *generation))
                             }
@@ -473,10 +607,9 @@ impl ConnectorService {
     async fn refresh_tools(&self, name: &str, generation: u64) {
         let peer = self
             .with_entry(name, |e| match &e.state {
-                ConnectorState::Connected {
-                    generation: g,
-                    server,
-                } if *g == generation => Some(server.peer().clone()),
+                ConnectorState::Connected { generation: g, .. } if *g == generation => {
+                    e.state.server().map(|s| s.peer().clone())
+                }
                 _ => None,
             })
             .ok()
@@ -574,18 +707,94 @@ enum Trigger {
     Restart,
 }
 
-/// Field values for a start: given with `connect`, else from the service's
-/// environment, else the field's default.
-fn resolve_values(def: &ConnectorDefinition, given: &FieldValues) -> FieldValues {
+/// Field values for a start: given with `connect`, else stored (secret
+/// store or settings), else from the service's environment (for
+/// environment-style names), else the field's default.
+fn resolve_values(
+    def: &ConnectorDefinition,
+    given: &FieldValues,
+    stored: &FieldValues,
+) -> FieldValues {
     def.fields
         .iter()
         .filter_map(|field| {
+            let from_env = || {
+                let env_style = field
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+                env_style
+                    .then(|| std::env::var(&field.name).ok())
+                    .flatten()
+                    .filter(|v| !v.is_empty())
+            };
             given
                 .get(&field.name)
+                .or_else(|| stored.get(&field.name))
                 .cloned()
-                .or_else(|| std::env::var(&field.name).ok().filter(|v| !v.is_empty()))
+                .or_else(from_env)
                 .or_else(|| field.default.clone())
                 .map(|value| (field.name.clone(), value))
         })
         .collect()
+}
+
+/// How to give a connector the fields it waits for.
+fn configure_hint(name: &str, def: &ConnectorDefinition, missing: &[String]) -> String {
+    let parts: Vec<String> = missing
+        .iter()
+        .map(|field| {
+            let secret = def.field(field).is_some_and(|f| f.secret);
+            if secret {
+                format!("`echo \"$VALUE\" | switchboard secret set {name} {field}` (or `--secret-from-env {field}` on connect)")
+            } else {
+                format!("`switchboard connect {name} --set {field}=VALUE`")
+            }
+        })
+        .collect();
+    format!("set {}", parts.join(" and "))
+}
+
+/// The command that replaces a connector's secret(s).
+fn secret_hint(name: &str, def: &ConnectorDefinition) -> String {
+    let secrets: Vec<&str> = def
+        .fields
+        .iter()
+        .filter(|f| f.secret)
+        .map(|f| f.name.as_str())
+        .collect();
+    match secrets.as_slice() {
+        [] => format!("`switchboard connect {name}` once the server accepts it"),
+        [one] => format!("`switchboard secret set {name} {one}` (value on stdin)"),
+        many => format!(
+            "`switchboard secret set {name} FIELD` (value on stdin) for the right one of {}",
+            many.join(", ")
+        ),
+    }
+}
+
+/// A start that failed in a way that means the server refused the
+/// credential says so, and how to replace it: an HTTP 401/403, or a
+/// server that exits at start while it was given a secret.
+fn refused_credential(name: &str, def: &ConnectorDefinition, err: Error) -> Error {
+    let has_secret = def.fields.iter().any(|f| f.secret);
+    match err {
+        Error::RemoteServer(crate::mcp::RemoteError::Http { status, hint, .. })
+            if has_secret && (status == 401 || status == 403) =>
+        {
+            Error::CredentialRefused {
+                name: name.to_string(),
+                message: format!("HTTP {status}: {hint}"),
+                hint: secret_hint(name, def),
+            }
+        }
+        Error::ExitedDuringStart { status, stderr } if has_secret => Error::ExitedDuringStart {
+            status,
+            stderr: format!(
+                "{stderr}; if the credential was refused, replace it with {}",
+                secret_hint(name, def)
+            ),
+        },
+        other => other,
+    }
 }

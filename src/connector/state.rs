@@ -4,6 +4,7 @@
 
 use tokio_util::sync::CancellationToken;
 
+use super::running::Running;
 use crate::mcp::RunningServer;
 use crate::status::ConnectorStatus;
 
@@ -21,10 +22,7 @@ pub enum ConnectorState {
         reason: String,
     },
     /// Running and answering.
-    Connected {
-        generation: u64,
-        server: RunningServer,
-    },
+    Connected { generation: u64, running: Running },
     /// Started but failed, or died.
     Failed { reason: String },
 }
@@ -52,10 +50,18 @@ impl ConnectorState {
         }
     }
 
+    /// The running backend, when connected.
+    pub fn running(&self) -> Option<&Running> {
+        match self {
+            ConnectorState::Connected { running, .. } => Some(running),
+            _ => None,
+        }
+    }
+
     /// The running server, when connected.
     pub fn server(&self) -> Option<&RunningServer> {
         match self {
-            ConnectorState::Connected { server, .. } => Some(server),
+            ConnectorState::Connected { running, .. } => running.server(),
             _ => None,
         }
     }

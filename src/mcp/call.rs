@@ -66,6 +66,9 @@ pub enum CallError {
     /// The server answered with something that is not a tool result.
     #[error("the server answered tools/call with an unexpected result")]
     Unexpected,
+    /// A built-in skill lost its connection or failed outside the tool.
+    #[error("{0}")]
+    Backend(String),
 }
 
 /// Calls a tool. Progress the server reports is sent to `progress` with

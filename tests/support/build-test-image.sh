@@ -19,7 +19,12 @@
 set -euo pipefail
 
 readonly IMAGE=localhost/switchboard-test/everything:latest
-readonly ALIASES=(docker.io/mcp/github:latest)
+readonly ALIASES=()
+# The catalog's GitHub image: the same server behind a check that fails like the
+# real GitHub server when its token is missing or refused (tokens that start
+# with `ghp_valid` are accepted).
+readonly AUTH_IMAGE=localhost/switchboard-test/github-auth:latest
+readonly AUTH_ALIASES=(docker.io/mcp/github:latest)
 readonly HASH_LABEL=io.switchboard.test.inputs-sha256
 readonly PKG=@modelcontextprotocol/server-everything
 readonly APP_DIR=/app # where node_modules lives inside the image
@@ -59,12 +64,47 @@ ensure_aliases() {
   done
 }
 
+# Builds the token-checking image on top of $IMAGE (a COPY of one file, so
+# about a second) and points the catalog tags at it.
+build_auth_image() {
+  local stage entry alias id
+  entry=$(podman image inspect --format '{{index .Config.Entrypoint 1}}' "$IMAGE")
+  stage=$(mktemp -d /var/tmp/switchboard-auth-image.XXXXXX)
+  cat >"$stage/github-auth.mjs" <<EOF
+// Fails like the real GitHub MCP server when its token is missing or refused.
+const token = process.env.GITHUB_PERSONAL_ACCESS_TOKEN;
+if (!token) {
+  console.error("GITHUB_PERSONAL_ACCESS_TOKEN environment variable is not set");
+  process.exit(1);
+}
+if (!token.startsWith("ghp_valid")) {
+  console.error("Error: Bad credentials - https://docs.github.com/rest (HTTP 401)");
+  process.exit(1);
+}
+await import("$entry");
+EOF
+  cat >"$stage/Containerfile" <<EOF
+FROM $IMAGE
+COPY github-auth.mjs $APP_DIR/github-auth.mjs
+ENTRYPOINT ["/usr/bin/node", "$APP_DIR/github-auth.mjs"]
+CMD ["stdio"]
+EOF
+  podman build --quiet -t "$AUTH_IMAGE" -f "$stage/Containerfile" "$stage" >/dev/null
+  rm -rf "$stage"
+  id=$(image_id "$AUTH_IMAGE")
+  for alias in "${AUTH_ALIASES[@]}"; do
+    podman tag "$AUTH_IMAGE" "$alias"
+  done
+  say "built $AUTH_IMAGE ${id:0:12} (also ${AUTH_ALIASES[*]})"
+}
+
 old_id=$(image_id "$IMAGE")
 if [[ -n $old_id ]]; then
   current=$(podman image inspect --format "{{index .Labels \"$HASH_LABEL\"}}" "$IMAGE" 2>/dev/null || true)
   if [[ $current == "$inputs_hash" ]]; then
     say "$IMAGE is up to date (inputs ${inputs_hash:0:12}); not rebuilding"
     ensure_aliases
+    build_auth_image
     exit 0
   fi
   say "$IMAGE exists but its inputs changed (${current:0:12} -> ${inputs_hash:0:12}); rebuilding"
@@ -165,4 +205,5 @@ fi
 # Smoke test: the image must answer initialize and tools/list over stdio.
 say "checking that $IMAGE speaks MCP over stdio"
 "$script_dir/mcp-stdio-probe.sh" --timeout 20 -- podman run -i --rm --init "$IMAGE" >/dev/null
-say "done: $IMAGE (also ${ALIASES[*]})"
+build_auth_image
+say "done: $IMAGE and $AUTH_IMAGE"

@@ -1,0 +1,241 @@
+//! A connector's configuration: the values of its fields and its chosen
+//! backend. Non-secret values live in settings
+//! (`codebuddy.connectors.config`); secret ones only in the secret store,
+//! which the settings name by reference. Nothing here starts or stops a
+//! server.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::ConnectorService;
+use crate::catalog::{ConnectorDefinition, ConnectorType};
+use crate::error::{Error, Result};
+use crate::mcp::FieldValues;
+use crate::secrets::{Secret, SecretStore};
+
+/// Non-secret field values per connector.
+pub const CONFIG_KEY: &str = "codebuddy.connectors.config";
+/// The chosen backend per connector (`mcp` or `skill`), when not the default.
+pub const BACKEND_KEY: &str = "codebuddy.connectors.backend";
+
+/// One field as faces show it: whether it is set, and its value only when
+/// it is not secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldStatus {
+    pub name: String,
+    pub description: String,
+    pub required: bool,
+    pub secret: bool,
+    /// Whether a value is stored (or given for this session).
+    pub set: bool,
+    /// The stored value, for non-secret fields only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// The default used when no value is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+}
+
+impl ConnectorService {
+    /// The fields of a connector's current backend and which are set.
+    pub async fn config(&self, name: &str) -> Result<Vec<FieldStatus>> {
+        let (def, session) = self.with_entry(name, |e| (e.active(), e.session_values.clone()))?;
+        let stored = self.stored_values(name, &def).await?;
+        Ok(def
+            .fields
+            .iter()
+            .map(|f| FieldStatus {
+                name: f.name.clone(),
+                description: f.description.clone(),
+                required: f.required,
+                secret: f.secret,
+                set: stored.contains_key(&f.name) || session.contains_key(&f.name),
+                value: if f.secret {
+                    None
+                } else {
+                    stored.get(&f.name).cloned()
+                },
+                default: f.default.clone(),
+            })
+            .collect())
+    }
+
+    /// Stores field values: secret ones in the secret store, the others in
+    /// settings. Unknown fields are refused, naming the known ones.
+    pub async fn set_config(
+        &self,
+        name: &str,
+        values: FieldValues,
+    ) -> Result<super::ConnectorInfo> {
+        let def = self.with_entry(name, |e| e.active())?;
+        for field in values.keys() {
+            if def.field(field).is_none() {
+                let known: Vec<&str> = def.fields.iter().map(|f| f.name.as_str()).collect();
+                return Err(Error::InvalidInput(format!(
+                    "`{name}` has no field `{field}`; its fields are: {}",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                )));
+            }
+        }
+        let store = self.secret_store()?;
+        let mut plain = Vec::new();
+        for (field, value) in values {
+            let secret = def.field(&field).is_some_and(|f| f.secret);
+            if secret {
+                let store = store.clone();
+                let connector = name.to_string();
+                tokio::task::spawn_blocking(move || {
+                    store.set(&connector, &field, Secret::new(value))
+                })
+                .await
+                .map_err(|e| Error::Internal(format!("secret store task failed: {e}")))??;
+            } else {
+                plain.push((field, value));
+            }
+        }
+        if !plain.is_empty() {
+            let key = name.to_string();
+            self.edit_settings(move |ed| {
+                for (field, value) in plain {
+                    ed.set(&[CONFIG_KEY, &key, &field], serde_json::Value::from(value));
+                }
+            })
+            .await?;
+        }
+        self.info(name)
+    }
+
+    /// Forgets one stored value (secret or not). Returns whether one existed.
+    pub async fn unset_config(&self, name: &str, field: &str) -> Result<bool> {
+        let def = self.with_entry(name, |e| {
+            e.session_values.remove(field);
+            e.active()
+        })?;
+        let store = self.secret_store()?;
+        let (connector, key) = (name.to_string(), field.to_string());
+        let removed_secret = tokio::task::spawn_blocking(move || store.remove(&connector, &key))
+            .await
+            .map_err(|e| Error::Internal(format!("secret store task failed: {e}")))??;
+        let (connector, key) = (name.to_string(), field.to_string());
+        let removed_plain = self
+            .edit_settings(move |ed| ed.remove(&[CONFIG_KEY, &connector, &key]))
+            .await?;
+        if def.field(field).is_none() && !removed_secret && !removed_plain {
+            return Err(Error::InvalidInput(format!(
+                "`{name}` has no field `{field}`"
+            )));
+        }
+        Ok(removed_secret || removed_plain)
+    }
+
+    /// Chooses the backend a connector runs on next time it connects.
+    pub async fn set_backend(
+        &self,
+        name: &str,
+        backend: ConnectorType,
+    ) -> Result<super::ConnectorInfo> {
+        let (offered, running) = self.with_entry(name, |e| {
+            (e.definition.backends(), e.state.running().is_some())
+        })?;
+        if !offered.contains(&backend) {
+            let names: Vec<String> = offered.iter().map(backend_name).collect();
+            return Err(Error::InvalidInput(format!(
+                "`{name}` cannot run as {}: it offers {}",
+                backend_name(&backend),
+                names.join(" and ")
+            )));
+        }
+        let current = self.with_entry(name, |e| e.backend.clone())?;
+        if current == backend {
+            return self.info(name);
+        }
+        if running {
+            return Err(Error::InvalidInput(format!(
+                "`{name}` is connected with its {} backend: `switchboard disconnect {name}` first",
+                backend_name(&current)
+            )));
+        }
+        let key = name.to_string();
+        let value = serde_json::Value::from(backend_name(&backend));
+        self.edit_settings(move |ed| ed.set(&[BACKEND_KEY, &key], value))
+            .await?;
+        self.with_entry(name, |e| e.backend = backend)?;
+        self.info(name)
+    }
+
+    /// The stored values of `def`'s fields: secrets from the store, the
+    /// rest from settings.
+    pub(super) async fn stored_values(
+        &self,
+        name: &str,
+        def: &ConnectorDefinition,
+    ) -> Result<FieldValues> {
+        let secret_fields: BTreeSet<String> = def
+            .fields
+            .iter()
+            .filter(|f| f.secret)
+            .map(|f| f.name.clone())
+            .collect();
+        let mut values = FieldValues::new();
+        if !secret_fields.is_empty() {
+            let store = self.secret_store()?;
+            let connector = name.to_string();
+            let found = tokio::task::spawn_blocking(move || {
+                let mut found = FieldValues::new();
+                for field in secret_fields {
+                    if let Some(secret) = store.get(&connector, &field)? {
+                        found.insert(field, secret.expose().to_string());
+                    }
+                }
+                Ok::<_, crate::secrets::SecretError>(found)
+            })
+            .await
+            .map_err(|e| Error::Internal(format!("secret store task failed: {e}")))??;
+            values.extend(found);
+        }
+        let snapshot = super::load_blocking(self.inner.settings.clone()).await?;
+        if let Some(serde_json::Value::Object(map)) = snapshot.get(&[CONFIG_KEY, name]) {
+            for field in def.fields.iter().filter(|f| !f.secret) {
+                if let Some(value) = map.get(&field.name) {
+                    let text = match value {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    values.insert(field.name.clone(), text);
+                }
+            }
+        }
+        Ok(values)
+    }
+
+    pub(super) fn secret_store(&self) -> Result<Arc<dyn SecretStore>> {
+        match &self.inner.secrets {
+            Ok(store) => Ok(store.clone()),
+            Err(message) => Err(Error::SecretStoreUnavailable {
+                message: message.clone(),
+            }),
+        }
+    }
+
+    /// Which secret store this service uses, for `doctor` and `status`.
+    pub fn secret_store_description(&self) -> String {
+        match &self.inner.secrets {
+            Ok(store) => store.describe(),
+            Err(message) => format!("unavailable: {message}"),
+        }
+    }
+}
+
+/// `mcp` or `skill`.
+pub fn backend_name(backend: &ConnectorType) -> String {
+    match backend {
+        ConnectorType::Mcp => "mcp".into(),
+        ConnectorType::Skill => "skill".into(),
+    }
+}
