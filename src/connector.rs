@@ -27,7 +27,7 @@ use tokio::sync::{broadcast, mpsc, OnceCell};
 use tokio_util::sync::CancellationToken;
 
 pub use config::{backend_name, FieldStatus, BACKEND_KEY, CONFIG_KEY};
-pub use custom::CustomConnector;
+pub use custom::{header_field, CustomConnector};
 pub use info::ConnectorInfo;
 pub use policy::{Supervision, SUPERVISION_KEY};
 pub use state::transition_allowed;
@@ -464,17 +464,23 @@ impl ConnectorService {
         let key = name.to_string();
         self.edit_settings(move |ed| ed.set(&[CUSTOM_KEY, &key], value))
             .await?;
-        let mut registry = self.registry();
-        if registry.contains_key(name) {
-            return Err(Error::AlreadyExists {
-                name: name.to_string(),
-            });
+        {
+            let mut registry = self.registry();
+            if registry.contains_key(name) {
+                return Err(Error::AlreadyExists {
+                    name: name.to_string(),
+                });
+            }
+            registry.insert(name.to_string(), Entry::new(definition, false));
         }
-        let mut entry = Entry::new(definition, false);
-        entry.session_values = secrets;
-        let info = entry.info();
-        registry.insert(name.to_string(), entry);
-        Ok(info)
+        if secrets.is_empty() {
+            self.info(name)
+        } else {
+            // Secret values (a header, an imported token) go straight to
+            // the secret store, so they survive restarts and never touch
+            // settings.
+            self.set_config(name, secrets).await
+        }
     }
 
     /// Removes a custom connector: disconnects it and deletes its

@@ -2,6 +2,7 @@
 //! service through the library's client, and prints results for people or,
 //! with `--json`, for scripts. Exit codes come from [`ErrorCode`].
 
+mod clientcmd;
 mod configure;
 mod render;
 
@@ -156,6 +157,25 @@ enum Command {
     },
     /// Stop the background service and every server it started.
     Shutdown,
+    /// Print the config snippet that hooks an MCP client up to the gateway, or write it into the client's config.
+    ClientConfig {
+        /// claude-desktop, claude-code, vscode, cursor or codex.
+        client: switchboard::clients::McpClient,
+        /// Write it into the client's config file, keeping the rest of the file.
+        #[arg(long)]
+        install: bool,
+        /// The client's config file, instead of its default location.
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+    },
+    /// Turn the servers in an MCP client's config into custom connectors.
+    Import {
+        /// claude-desktop, claude-code, vscode, cursor or codex.
+        client: switchboard::clients::McpClient,
+        /// The client's config file, instead of its default location.
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+    },
     /// Serve the gateway over stdio: every connected connector's tools as one MCP server (what an MCP client's config launches).
     Gateway,
     /// Check which launchers work here and show where files live.
@@ -418,6 +438,24 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
                 switchboard::logview::follow(&path, offset, |line| println!("{line}"))
                     .await
                     .map_err(io)?;
+            }
+        }
+        Command::ClientConfig {
+            client: mcp_client,
+            install,
+            config,
+        } => {
+            println!(
+                "{}",
+                clientcmd::client_config(mcp_client, &paths, install, config)?
+            );
+        }
+        Command::Import {
+            client: mcp_client,
+            config,
+        } => {
+            for line in clientcmd::import(&client, mcp_client, config).await? {
+                println!("{line}");
             }
         }
         Command::Gateway => {

@@ -399,12 +399,19 @@ fn databases_offer_a_skill_beside_their_image_and_sqlite_is_skill_only() {
     let catalog = builtin();
     for name in ["postgres", "mysql", "redis"] {
         let c = connector(&catalog, name);
-        assert_eq!(c.backends(), vec![ConnectorType::Mcp, ConnectorType::Skill], "{name}");
+        assert_eq!(
+            c.backends(),
+            vec![ConnectorType::Mcp, ConnectorType::Skill],
+            "{name}"
+        );
         let skill = c.for_backend(&ConnectorType::Skill).unwrap();
         assert_eq!(skill.kind, ConnectorType::Skill);
         assert!(skill.image.is_none());
         let url = skill.field("url").unwrap();
-        assert!(url.required && url.secret, "{name}: the URL may hold a password");
+        assert!(
+            url.required && url.secret,
+            "{name}: the URL may hold a password"
+        );
     }
     let sqlite = connector(&catalog, "sqlite");
     assert_eq!(sqlite.kind, ConnectorType::Skill);

@@ -51,7 +51,7 @@ fn streamable_http_and_sse_connect_list_call_disconnect() {
         json!({
             "type": "http",
             "url": http.url("/mcp"),
-            "headers": {"Authorization": "${env:AUTHORIZATION}", "X-Trace": "on"}
+            "headers": {"Authorization": "${secret:tracker/AUTHORIZATION}", "X-Trace": "on"}
         })
     );
     assert_eq!(

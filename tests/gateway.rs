@@ -14,9 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{mcp_server_time, poll, repo, server_everything, Sandbox};
-use rmcp::model::{
-    CallToolRequestParams, ClientRequest, ProgressNotificationParam, ServerResult,
-};
+use rmcp::model::{CallToolRequestParams, ClientRequest, ProgressNotificationParam, ServerResult};
 use rmcp::service::{NotificationContext, PeerRequestOptions, RunningService};
 use rmcp::transport::TokioChildProcess;
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
@@ -25,7 +23,14 @@ use serde_json::{json, Value};
 /// A sandbox with server-everything (`ev`) and the SQLite skill connected.
 fn sandbox_with_two_connectors() -> Sandbox {
     let sb = Sandbox::new();
-    sb.ok(&["add", "ev", "--command", "node", &server_everything(), "stdio"]);
+    sb.ok(&[
+        "add",
+        "ev",
+        "--command",
+        "node",
+        &server_everything(),
+        "stdio",
+    ]);
     sb.ok(&["add", "tm", "--command", &mcp_server_time()]);
     sb.ok(&["connect", "ev"]);
     sb.ok(&["connect", "sqlite", "--set", "path=:memory:"]);
@@ -43,7 +48,8 @@ fn gateway_argv(sb: &Sandbox) -> Vec<String> {
     ]
 }
 
-const CALLS: &str = r#"{"ev__echo":{"message":"through the gateway"},"sqlite__query":{"sql":"select 6 * 7 as n"}}"#;
+const CALLS: &str =
+    r#"{"ev__echo":{"message":"through the gateway"},"sqlite__query":{"sql":"select 6 * 7 as n"}}"#;
 
 /// Runs a client script until it prints READY, lets `between` change the
 /// connectors, and returns the client's final JSON line.
@@ -56,21 +62,38 @@ fn run_client(mut cmd: Command, between: impl FnOnce()) -> Value {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let ready = lines.next().and_then(Result::ok);
-    assert_eq!(ready.as_deref(), Some("READY"), "the client failed before READY");
+    assert_eq!(
+        ready.as_deref(),
+        Some("READY"),
+        "the client failed before READY"
+    );
     between();
-    let last = lines.next().and_then(Result::ok).expect("the client's result line");
+    let last = lines
+        .next()
+        .and_then(Result::ok)
+        .expect("the client's result line");
     assert!(child.wait().unwrap().success());
     serde_json::from_str(&last).unwrap()
 }
 
 fn check_client_report(report: &Value) {
-    let before: Vec<&str> = report["before"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    let before: Vec<&str> = report["before"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
     assert!(before.contains(&"ev__echo"), "{before:?}");
     assert!(before.contains(&"sqlite__query"), "{before:?}");
     assert!(!before.iter().any(|t| t.starts_with("tm__")), "{before:?}");
     assert_eq!(report["results"]["ev__echo"], "Echo: through the gateway");
     assert_eq!(report["results"]["sqlite__query"]["rows"], json!([[42]]));
-    let after: Vec<&str> = report["after"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    let after: Vec<&str> = report["after"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
     assert!(after.contains(&"tm__get_current_time"), "{after:?}");
 }
 
@@ -196,10 +219,9 @@ async fn progress_arrives_in_order_and_a_cancel_reaches_the_backend() {
 
     let result = client
         .peer()
-        .send_request(ClientRequest::CallToolRequest(rmcp::model::CallToolRequest::new(params(
-            "slow__wait",
-            json!({"seconds": 0.5}),
-        ))))
+        .send_request(ClientRequest::CallToolRequest(
+            rmcp::model::CallToolRequest::new(params("slow__wait", json!({"seconds": 0.5}))),
+        ))
         .await
         .unwrap();
     assert!(matches!(result, ServerResult::CallToolResult(_)));
@@ -217,12 +239,17 @@ async fn progress_arrives_in_order_and_a_cancel_reaches_the_backend() {
         )
         .await
         .unwrap();
-    assert!(poll(Duration::from_secs(10), || std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .matches("started")
-        .count()
+    assert!(poll(Duration::from_secs(10), || std::fs::read_to_string(
+        &log
+    )
+    .unwrap_or_default()
+    .matches("started")
+    .count()
         == 2));
-    handle.cancel(Some("the test changed its mind".into())).await.unwrap();
+    handle
+        .cancel(Some("the test changed its mind".into()))
+        .await
+        .unwrap();
     assert!(
         poll(Duration::from_secs(10), || std::fs::read_to_string(&log)
             .unwrap_or_default()
@@ -235,7 +262,11 @@ async fn progress_arrives_in_order_and_a_cancel_reaches_the_backend() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stuck_call_ends_at_the_deadline_and_is_cancelled_at_the_backend() {
     let sb = Sandbox::new();
-    std::fs::write(sb.settings(), r#"{ "codebuddy.gateway": { "callTimeoutSeconds": 1 } }"#).unwrap();
+    std::fs::write(
+        sb.settings(),
+        r#"{ "codebuddy.gateway": { "callTimeoutSeconds": 1 } }"#,
+    )
+    .unwrap();
     let log = add_slow_server(&sb);
     let client = rmcp_client(&sb).await;
     let started = std::time::Instant::now();
@@ -244,18 +275,27 @@ async fn a_stuck_call_ends_at_the_deadline_and_is_cancelled_at_the_backend() {
         .call_tool(params("slow__wait", json!({"seconds": 30})))
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("did not answer within 1s"), "{err}");
+    assert!(
+        err.to_string().contains("did not answer within 1s"),
+        "{err}"
+    );
     assert!(started.elapsed() < Duration::from_secs(10));
-    assert!(poll(Duration::from_secs(10), || std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .contains("cancelled")));
+    assert!(poll(Duration::from_secs(10), || std::fs::read_to_string(
+        &log
+    )
+    .unwrap_or_default()
+    .contains("cancelled")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disabled_tools_are_hidden_and_refused() {
     let sb = sandbox_with_two_connectors();
     let out = sb.ok(&["tools", "ev", "--disable", "get-env"]);
-    assert!(out.lines().any(|l| l.starts_with("get-env") && l.contains("(disabled)")), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("get-env") && l.contains("(disabled)")),
+        "{out}"
+    );
     assert_eq!(
         sb.settings_json()["codebuddy.connectors.disabledTools"]["ev"],
         json!(["get-env"])
@@ -278,5 +318,7 @@ async fn disabled_tools_are_hidden_and_refused() {
         .unwrap_err();
     assert!(err.to_string().contains("unknown tool"), "{err}");
     sb.ok(&["tools", "ev", "--enable", "get-env"]);
-    assert!(sb.settings_json()["codebuddy.connectors.disabledTools"].get("ev").is_none());
+    assert!(sb.settings_json()["codebuddy.connectors.disabledTools"]
+        .get("ev")
+        .is_none());
 }

@@ -1,0 +1,164 @@
+//! `switchboard client-config` and `switchboard import`: hooking MCP
+//! clients (Claude Desktop, Claude Code, VS Code, Cursor, Codex) up to the
+//! gateway, and turning the servers already in their configs into custom
+//! connectors. The file formats live in the library's `clients` module;
+//! this is the CLI's part.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use switchboard::clients::{
+    GatewayEndpoint, ImportedServer, McpClient, SecretSource, DEFAULT_SERVER_NAME,
+};
+use switchboard::ipc::Request;
+use switchboard::{Client, CustomConnector, Error, ErrorCode, Paths};
+
+/// The stdio endpoint: this binary, with the data dir and settings spelled
+/// out, because clients start servers with a minimal environment.
+pub fn stdio_endpoint(paths: &Paths) -> Result<GatewayEndpoint, Error> {
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::Internal(format!("cannot find our own executable: {e}")))?;
+    Ok(GatewayEndpoint::Stdio {
+        command: exe.display().to_string(),
+        args: vec![
+            "--home".into(),
+            paths.home.display().to_string(),
+            "--settings".into(),
+            paths.settings.display().to_string(),
+            "gateway".into(),
+        ],
+    })
+}
+
+/// Prints the snippet, or writes it into the client's config file.
+pub fn client_config(
+    client: McpClient,
+    paths: &Paths,
+    install: bool,
+    config: Option<PathBuf>,
+) -> Result<String, Error> {
+    let endpoint = stdio_endpoint(paths)?;
+    if !install {
+        return Ok(client.snippet(DEFAULT_SERVER_NAME, &endpoint));
+    }
+    let path = match config {
+        Some(path) => path,
+        None => client
+            .require_default_config_path()
+            .map_err(|e| Error::InvalidInput(e.to_string()))?,
+    };
+    let changed = client
+        .install(&path, DEFAULT_SERVER_NAME, &endpoint)
+        .map_err(|e| Error::InvalidInput(e.to_string()))?;
+    Ok(if changed {
+        format!(
+            "installed the `{DEFAULT_SERVER_NAME}` server in {}",
+            path.display()
+        )
+    } else {
+        format!(
+            "{} already has the `{DEFAULT_SERVER_NAME}` server",
+            path.display()
+        )
+    })
+}
+
+/// Adds the client's servers as custom connectors; returns one line per
+/// server saying what happened.
+pub async fn import(
+    service: &Client,
+    client: McpClient,
+    config: Option<PathBuf>,
+) -> Result<Vec<String>, Error> {
+    let path = match config {
+        Some(path) => path,
+        None => client
+            .require_default_config_path()
+            .map_err(|e| Error::InvalidInput(e.to_string()))?,
+    };
+    let servers = client
+        .read_servers(&path)
+        .map_err(|e| Error::InvalidInput(e.to_string()))?;
+    let mut lines = Vec::new();
+    for server in servers {
+        if let Some(reason) = &server.skipped {
+            lines.push(format!("skipped {}: {reason}", server.original_name));
+            continue;
+        }
+        let (connector, secrets) = match to_connector(&server) {
+            Ok(found) => found,
+            Err(err) => {
+                lines.push(format!("skipped {}: {err}", server.original_name));
+                continue;
+            }
+        };
+        let request = Request::Add {
+            name: server.name.clone(),
+            connector,
+            secrets,
+        };
+        match service.call(&request).await {
+            Ok(_) => lines.push(format!(
+                "imported {} as {}",
+                server.original_name, server.name
+            )),
+            Err(Error::Remote {
+                code: ErrorCode::AlreadyExists,
+                ..
+            }) => lines.push(format!(
+                "skipped {}: a connector named `{}` already exists",
+                server.original_name, server.name
+            )),
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(lines)
+}
+
+/// One imported server as a custom connector. Plain values are kept;
+/// secrets written in clear go to the secret store (returned apart);
+/// references to environment variables become pass-through variables.
+fn to_connector(
+    server: &ImportedServer,
+) -> Result<(CustomConnector, BTreeMap<String, String>), Error> {
+    let mut secrets = BTreeMap::new();
+    let mut custom = match (&server.command, &server.url) {
+        (Some(command), _) => CustomConnector {
+            command: Some(command.clone()),
+            args: server.args.clone(),
+            env: server.env.clone(),
+            ..CustomConnector::default()
+        },
+        (None, Some(url)) => CustomConnector {
+            url: Some(url.clone()),
+            transport: server.transport.clone(),
+            headers: server.headers.clone(),
+            ..CustomConnector::default()
+        },
+        (None, None) => {
+            return Err(Error::InvalidInput(
+                "it has neither a command nor a URL".into(),
+            ));
+        }
+    };
+    for name in &server.secret_env {
+        custom.pass_env.push(name.clone());
+        if let Some(SecretSource::Literal(value)) = server.secret_env_sources.get(name) {
+            if !value.expose().is_empty() {
+                secrets.insert(name.clone(), value.expose().to_string());
+            }
+        }
+    }
+    for header in &server.secret_headers {
+        custom.secret_headers.push(header.clone());
+        if let Some(SecretSource::Literal(value)) = server.secret_header_sources.get(header) {
+            if !value.expose().is_empty() {
+                secrets.insert(
+                    switchboard::connector::header_field(header),
+                    value.expose().to_string(),
+                );
+            }
+        }
+    }
+    Ok((custom, secrets))
+}
