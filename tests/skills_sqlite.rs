@@ -172,15 +172,12 @@ async fn file_database_is_read_only_without_allow_writes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.db").to_string_lossy().into_owned();
 
-    let missing = open(&path, &[]).await.err().unwrap();
-    assert!(
-        matches!(missing, SkillError::BadConfig { ref field, .. } if field == "path"),
-        "{missing:?}"
-    );
-    assert!(
-        !std::path::Path::new(&path).exists(),
-        "a read-only open must not create the file"
-    );
+    // A missing file is created empty, and stays read-only.
+    let fresh = open(&path, &[]).await.unwrap();
+    assert!(std::path::Path::new(&path).exists());
+    let create = json!({"sql": "CREATE TABLE t (x INTEGER)"});
+    assert!(failed(&call(&*fresh, "query", create).await).contains("read-only"));
+    fresh.close().await;
 
     let writer = open(&path, &[("allow_writes", "true")]).await.unwrap();
     seed(&*writer).await;

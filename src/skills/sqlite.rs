@@ -63,8 +63,9 @@ pub(crate) struct SqliteSkill {
 type Outcome = Result<Result<ResultSet, CallToolResult>, rusqlite::Error>;
 
 impl SqliteSkill {
-    /// Opens the file (creating it only when writes are allowed) and checks
-    /// that it is a database.
+    /// Opens the file and checks that it is a database. A missing file is
+    /// created empty, so `connect sqlite --set path=./notes.db` works on any
+    /// machine; without `allow_writes` it then stays read-only.
     pub(crate) async fn open(values: &BTreeMap<String, String>) -> Result<Self, SkillError> {
         let path = required(values, "path")?.to_string();
         let settings = SqlSettings::parse(values)?;
@@ -74,10 +75,9 @@ impl SqliteSkill {
             let conn = if path == ":memory:" {
                 Connection::open_in_memory()?
             } else {
-                let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-                if allow_writes {
-                    flags |= OpenFlags::SQLITE_OPEN_CREATE;
-                }
+                let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_CREATE
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX;
                 Connection::open_with_flags(&path, flags)?
             };
             conn.busy_timeout(timeout)?;
@@ -88,11 +88,7 @@ impl SqliteSkill {
         .map_err(worker_failed)?;
         let conn = opened.map_err(|e| SkillError::BadConfig {
             field: "path".into(),
-            problem: if allow_writes {
-                format!("cannot open the database: {e}")
-            } else {
-                format!("cannot open the database: {e} (the file must exist unless `allow_writes` is true)")
-            },
+            problem: format!("cannot open the database: {e}"),
         })?;
         let skill = SqliteSkill {
             conn: Arc::new(Mutex::new(Some(conn))),
