@@ -15,6 +15,7 @@ mod lifecycle;
 mod policy;
 mod running;
 mod state;
+mod watch;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
@@ -94,6 +95,8 @@ struct Inner {
     engine: OnceCell<Option<ContainerEngine>>,
     /// Ping and restart policy, read from settings at start.
     supervision: Supervision,
+    /// The settings file watch; dropping it stops watching.
+    watch: Mutex<Option<watch::SettingsWatch>>,
     /// Where secret field values live; the error says why it cannot open.
     secrets: std::result::Result<Arc<dyn crate::secrets::SecretStore>, String>,
 }
@@ -266,10 +269,15 @@ impl ConnectorService {
                 engine: OnceCell::new(),
                 supervision: Supervision::from_snapshot(&snapshot),
                 secrets: open_secret_store(&paths_home).await,
+                watch: Mutex::new(None),
             }),
         };
         service.spawn_event_loop(server_rx);
         service.sync_at_start(&snapshot);
+        let watch = service.watch_settings();
+        if let Ok(mut slot) = service.inner.watch.lock() {
+            *slot = watch;
+        }
         Ok(service)
     }
 
@@ -454,24 +462,35 @@ impl ConnectorService {
         validate_name(name).map_err(invalid)?;
         let definition = custom.to_definition(name);
         definition.validate().map_err(invalid)?;
-        if self.registry().contains_key(name) {
-            return Err(Error::AlreadyExists {
-                name: name.to_string(),
-            });
-        }
-        let value = serde_json::to_value(&custom)
-            .map_err(|e| Error::Internal(format!("cannot encode connector: {e}")))?;
-        let key = name.to_string();
-        self.edit_settings(move |ed| ed.set(&[CUSTOM_KEY, &key], value))
-            .await?;
-        {
+        // Reserve the name first, so neither a concurrent add nor the
+        // settings watch (which sees the write below) can take it.
+        let _adding = {
             let mut registry = self.registry();
             if registry.contains_key(name) {
                 return Err(Error::AlreadyExists {
                     name: name.to_string(),
                 });
             }
-            registry.insert(name.to_string(), Entry::new(definition, false));
+            let entry = Entry::new(definition, false);
+            // Held until the definition is on disk: the watch leaves busy
+            // connectors alone.
+            let guard = entry.ops.clone().try_lock_owned().ok();
+            registry.insert(name.to_string(), entry);
+            guard
+        };
+        let value = serde_json::to_value(&custom)
+            .map_err(|e| Error::Internal(format!("cannot encode connector: {e}")));
+        let key = name.to_string();
+        let written = match value {
+            Ok(value) => {
+                self.edit_settings(move |ed| ed.set(&[CUSTOM_KEY, &key], value))
+                    .await
+            }
+            Err(err) => Err(err),
+        };
+        if let Err(err) = written {
+            self.registry().remove(name);
+            return Err(err);
         }
         if secrets.is_empty() {
             self.info(name)

@@ -389,3 +389,42 @@ fn logs_show_stderr_and_lifecycle_and_follow_new_lines() {
     follower.kill().unwrap();
     let _ = follower.wait();
 }
+
+#[test]
+fn edits_of_the_settings_file_by_hand_are_followed() {
+    let sb = Sandbox::new();
+    sb.ok(&["list"]); // the service runs and watches the file
+                      // An editor's save: write a temp file, rename it over the original.
+    let save = |text: &str| {
+        let tmp = sb.dir.path().join(".settings.json.tmp");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, sb.settings()).unwrap();
+    };
+    let custom = json!({"hand": {"command": "node", "args": [server_everything(), "stdio"]}});
+    let text = format!(
+        "// edited by hand\n{{\n  \"editor.tabSize\": 2,\n  \"codebuddy.connectors.custom\": {custom},\n  \"codebuddy.connectors.states\": {{ \"hand\": \"connected\" }}\n}}\n"
+    );
+    save(&text);
+    if !common::poll(Duration::from_secs(20), || {
+        sb.run(&["status", "hand"]).status.success()
+    }) {
+        let log = std::fs::read_to_string(sb.home().join("logs/service.log")).unwrap_or_default();
+        panic!("the hand-added connector never appeared; service log:\n{log}");
+    }
+    let status = sb.wait_status("hand", START, |s| s["status"] == "connected");
+    assert!(alive(status["pid"].as_u64().unwrap()));
+    let now = std::fs::read_to_string(sb.settings()).unwrap();
+    assert!(
+        now.starts_with("// edited by hand\n{\n  \"editor.tabSize\": 2,"),
+        "{now}"
+    );
+
+    let text = std::fs::read_to_string(sb.settings())
+        .unwrap()
+        .replace("\"hand\": \"connected\"", "\"hand\": \"disconnected\"");
+    save(&text);
+    sb.wait_status("hand", START, |s| s["status"] == "disconnected");
+    assert!(sb.settings_json()["codebuddy.mcp.servers"]
+        .get("hand")
+        .is_none());
+}
