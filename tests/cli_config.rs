@@ -310,3 +310,47 @@ fn on_a_terminal_connect_asks_for_the_missing_secret() {
     );
     assert_eq!(sb.json(&["status", "redis"])["status"], "connected");
 }
+
+#[test]
+fn a_server_that_prints_its_secret_does_not_leak_it_into_errors_or_logs() {
+    let sb = Sandbox::new();
+    let secret = "tok-leaky-8e21f0";
+    sb.ok(&[
+        "add",
+        "leaky",
+        "--env",
+        "LEAKY_TOKEN",
+        "--command",
+        "sh",
+        "-c",
+        "echo \"my token is $LEAKY_TOKEN\" >&2; exit 1",
+    ]);
+    let mut child = sb
+        .command()
+        .args(["secret", "set", "leaky", "LEAKY_TOKEN"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(secret.as_bytes())
+            .unwrap();
+    }
+    assert!(child.wait().unwrap().success());
+    let out = sb.run(&["connect", "leaky"]);
+    assert_eq!(code(&out), 6);
+    let message = stderr(&out);
+    assert!(message.contains("my token is ***"), "{message}");
+    assert!(!message.contains(secret), "{message}");
+    let log = sb.ok(&["logs", "leaky"]);
+    assert!(
+        log.contains("my token is ***") && !log.contains(secret),
+        "{log}"
+    );
+    let status = sb.ok(&["status", "leaky", "--json"]);
+    assert!(!status.contains(secret));
+}

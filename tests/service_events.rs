@@ -101,3 +101,34 @@ async fn a_missing_required_field_waits_in_configuring() {
     assert_eq!(info.status, Configuring);
     assert_eq!(info.missing, vec!["SLACK_BOT_TOKEN", "SLACK_TEAM_ID"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_event_carries_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = ConnectorService::start(Paths::in_dir(dir.path()), ServiceOptions::default())
+        .await
+        .unwrap();
+    let secret = "tok-events-33c9d1";
+    let custom = CustomConnector::from_flags(
+        Some("sh".into()),
+        None,
+        vec!["-c".into(), "echo \"token $EV_TOKEN\" >&2; exit 2".into()],
+        &["EV_TOKEN".into()],
+    )
+    .unwrap();
+    let secrets = [("EV_TOKEN".to_string(), secret.to_string())].into();
+    service.add("leaky", custom, secrets).await.unwrap();
+    let mut rx = service.subscribe();
+    let err = service
+        .connect("leaky", Default::default(), None)
+        .await
+        .unwrap_err();
+    assert!(!err.to_string().contains(secret), "{err}");
+    let mut seen = Vec::new();
+    while let Ok(event) = rx.try_recv() {
+        seen.push(serde_json::to_string(&event).unwrap());
+    }
+    assert!(seen.len() >= 2, "{seen:?}");
+    assert!(seen.iter().any(|e| e.contains("token ***")), "{seen:?}");
+    assert!(seen.iter().all(|e| !e.contains(secret)), "{seen:?}");
+}

@@ -74,6 +74,9 @@ pub struct LaunchPlan {
     pub args: Vec<String>,
     /// The child's environment additions, secrets included.
     pub env: BTreeMap<String, String>,
+    /// The secret values given to this server, so whatever it prints can
+    /// be scrubbed of them before it reaches a log or an error message.
+    pub secrets: Vec<String>,
 }
 
 impl std::fmt::Debug for LaunchPlan {
@@ -103,6 +106,14 @@ pub fn plan_launch(
     reference: &dyn Fn(&str) -> String,
 ) -> Result<LaunchPlan> {
     let declared: Vec<&str> = def.fields.iter().map(|f| f.name.as_str()).collect();
+    let secrets: Vec<String> = def
+        .fields
+        .iter()
+        .filter(|f| f.secret)
+        .filter_map(|f| values.get(&f.name))
+        .filter(|v| !v.is_empty())
+        .cloned()
+        .collect();
     let args = substitute_args(&def.args, &declared, values);
     // The config shows secrets as references, in arguments as in env.
     let shown_values: FieldValues = values
@@ -179,6 +190,7 @@ pub fn plan_launch(
                 },
                 args: Vec::new(),
                 env: BTreeMap::new(),
+                secrets,
             })
         }
         (Some(image), None, None) => {
@@ -205,6 +217,7 @@ pub fn plan_launch(
                 },
                 args,
                 env,
+                secrets,
             })
         }
         (None, Some(command), None) => Ok(LaunchPlan {
@@ -219,6 +232,7 @@ pub fn plan_launch(
             kind: LaunchKind::Native,
             args,
             env,
+            secrets,
         }),
         _ => Err(Error::InvalidInput(format!(
             "connector `{}` needs exactly one of an image, a command or a URL",

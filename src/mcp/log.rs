@@ -41,7 +41,14 @@ impl ServerLog {
 
     /// Reads `stream` to its end, keeping lines and appending them to `file`.
     /// Returns when the server closes stderr.
-    pub async fn follow(self, stream: impl AsyncRead + Unpin, file: Option<PathBuf>) {
+    /// Each value in `redact` is replaced by `***` first, so a server
+    /// that prints its own token does not put it in our log or errors.
+    pub async fn follow(
+        self,
+        stream: impl AsyncRead + Unpin,
+        file: Option<PathBuf>,
+        redact: Vec<String>,
+    ) {
         let mut out = match file {
             Some(path) => tokio::fs::OpenOptions::new()
                 .create(true)
@@ -59,12 +66,21 @@ impl ServerLog {
                 Ok(0) | Err(_) => break,
                 Ok(_) => {}
             }
+            let mut text = String::from_utf8_lossy(&buf).into_owned();
+            for secret in &redact {
+                if text.contains(secret.as_str()) {
+                    text = text.replace(secret.as_str(), "***");
+                }
+            }
             if let Some(out) = out.as_mut() {
                 // A failing log file must not stop us draining the pipe.
-                let _ = out.write_all(&buf).await;
+                let _ = out.write_all(text.as_bytes()).await;
             }
-            buf.truncate(MAX_LINE_BYTES);
-            let line = String::from_utf8_lossy(&buf).trim_end().to_string();
+            let mut end = text.len().min(MAX_LINE_BYTES);
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            let line = text[..end].trim_end().to_string();
             if !line.is_empty() {
                 self.push(line);
             }

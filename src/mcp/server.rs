@@ -262,7 +262,11 @@ async fn start_local(plan: &LaunchPlan, opts: StartOptions<'_>) -> Result<Runnin
     };
     let (mut process, pipes) = ServerProcess::spawn(plan, &ctx)?;
     let log = ServerLog::default();
-    let stderr_task = tokio::spawn(log.clone().follow(pipes.stderr, opts.log_file.clone()));
+    let stderr_task = tokio::spawn(log.clone().follow(
+        pipes.stderr,
+        opts.log_file.clone(),
+        plan.secrets.clone(),
+    ));
     let progress = ProgressRoutes::default();
     let handler = Handler {
         connector: opts.connector.to_string(),
