@@ -443,6 +443,15 @@ impl ConnectorService {
         Ok(list)
     }
 
+    /// The MCP sessions of every connected server (skills have none), for
+    /// what the gateway aggregates besides tools: resources and prompts.
+    pub fn mcp_peers(&self) -> Vec<(String, rmcp::service::Peer<rmcp::RoleClient>)> {
+        self.registry()
+            .iter()
+            .filter_map(|(name, e)| e.state.server().map(|s| (name.clone(), s.peer().clone())))
+            .collect()
+    }
+
     /// The tools of a connector that are disabled.
     pub fn disabled_tools(&self, name: &str) -> Result<Vec<String>> {
         self.with_entry(name, |e| e.disabled_tools.iter().cloned().collect())

@@ -10,6 +10,7 @@
 //! (the service's gateway socket, bridged to stdio by `switchboard
 //! gateway`, and Streamable HTTP) live in `gateway/serve.rs`.
 
+mod catalogs;
 pub mod names;
 mod serve;
 
@@ -17,8 +18,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
-    PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse,
+    Implementation, ListPromptsResult, ListResourcesResult, ListToolsResult,
+    PaginatedRequestParams, ProgressNotificationParam, ReadResourceRequestParams,
+    ReadResourceResponse, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::{NotificationContext, Peer, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -138,6 +141,8 @@ impl ServerHandler for Gateway {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             ServerCapabilities::builder()
+                .enable_prompts()
+                .enable_resources()
                 .enable_tools()
                 .enable_tool_list_changed()
                 .build(),
@@ -179,6 +184,52 @@ impl ServerHandler for Gateway {
             })
             .collect();
         std::future::ready(Ok(ListToolsResult::with_all_items(tools)))
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        let peers = self.service.mcp_peers();
+        let prompts = catalogs::prompts(&peers, &self.options.separator).await;
+        Ok(ListPromptsResult::with_all_items(
+            prompts.into_iter().map(|(p, _, _)| p).collect(),
+        ))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let peers = self.service.mcp_peers();
+        catalogs::get_prompt(&peers, &self.options.separator, request)
+            .await
+            .map(Into::into)
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let peers = self.service.mcp_peers();
+        let resources = catalogs::resources(&peers).await;
+        Ok(ListResourcesResult::with_all_items(
+            resources.into_iter().map(|(r, _)| r).collect(),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let peers = self.service.mcp_peers();
+        catalogs::read_resource(&peers, request)
+            .await
+            .map(Into::into)
     }
 
     async fn call_tool(

@@ -322,3 +322,58 @@ async fn disabled_tools_are_hidden_and_refused() {
         .get("ev")
         .is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prompts_and_resources_of_servers_are_offered_too() {
+    let sb = sandbox_with_two_connectors();
+    let client = rmcp_client(&sb).await;
+    let prompts = client.peer().list_all_prompts().await.unwrap();
+    assert!(!prompts.is_empty(), "server-everything offers prompts");
+    assert!(
+        prompts.iter().all(|p| p.name.starts_with("ev__")),
+        "{prompts:?}"
+    );
+    let simple = prompts
+        .iter()
+        .find(|p| {
+            p.arguments
+                .as_ref()
+                .is_none_or(|a| a.iter().all(|x| x.required != Some(true)))
+        })
+        .expect("a prompt without required arguments");
+    let got = client
+        .peer()
+        .get_prompt(rmcp::model::GetPromptRequestParams::new(
+            simple.name.clone(),
+        ))
+        .await
+        .unwrap();
+    assert!(!got.messages.is_empty());
+
+    let resources = client.peer().list_all_resources().await.unwrap();
+    assert!(!resources.is_empty(), "server-everything offers resources");
+    assert!(resources[0]
+        .title
+        .as_deref()
+        .unwrap_or("")
+        .starts_with("[ev] "));
+    let read = client
+        .peer()
+        .read_resource(rmcp::model::ReadResourceRequestParams::new(
+            resources[0].uri.clone(),
+        ))
+        .await
+        .unwrap();
+    assert!(!read.contents.is_empty());
+    let err = client
+        .peer()
+        .read_resource(rmcp::model::ReadResourceRequestParams::new(
+            "nowhere://nothing",
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("no connected server lists"),
+        "{err}"
+    );
+}
