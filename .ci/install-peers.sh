@@ -8,8 +8,9 @@
 #
 # Steps:
 #   apt       Debian packages the rest needs (podman, runc, podman-docker,
-#             curl, binutils, python3-venv); `apt-get update` only if an
-#             install fails without it.
+#             curl, binutils, python3-venv, and chromium for the dashboard's
+#             browser tests); `apt-get update` only if an install fails
+#             without it.
 #   podman    tests/support/podman-service.sh: podman configured, its Docker
 #             API service on /run/podman/podman.sock, `docker` answering.
 #   npm       npm ci --prefix tests/peers (skipped while the lock is unchanged).
@@ -47,7 +48,7 @@ die() { printf 'install-peers: ERROR: %s\n' "$*" >&2; exit 1; }
 # --- apt ---------------------------------------------------------------------
 
 step_apt() {
-  local wanted=(podman runc podman-docker curl binutils) missing=() pkg
+  local wanted=(podman runc podman-docker curl binutils chromium) missing=() pkg
   python3 -c 'import ensurepip, venv' 2>/dev/null || wanted+=(python3-venv)
   for pkg in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -162,6 +162,7 @@ impl Client {
         cmd.arg("--settings")
             .arg(&self.paths.settings)
             .arg("serve")
+            .arg("--background")
             .env(HOME_ENV, &self.paths.home)
             .stdin(Stdio::null())
             .stdout(log)

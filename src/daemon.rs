@@ -16,15 +16,31 @@ use tokio_util::sync::CancellationToken;
 use crate::connector::{ConnectorService, ServiceOptions};
 use crate::error::{Error, Result};
 use crate::gateway::{serve_unix, Gateway, GatewayOptions};
+use crate::http::HttpOptions;
 use crate::ipc::{Hello, Request, Response, MAX_MESSAGE_BYTES};
 use crate::paths::Paths;
 
 /// How long one client may take to send its request.
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the HTTP server gets to close its connections at shutdown.
+const HTTP_STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Runs the service until it is told to stop. Fails at once if another
-/// service already owns this data dir.
+/// Runs the service until it is told to stop, with the HTTP server on its
+/// default options (loopback; `codebuddy.http.port`, else any free port).
+/// Fails at once if another service already owns this data dir.
 pub async fn serve(paths: Paths, options: ServiceOptions) -> Result<()> {
+    serve_with_http(paths, options, HttpOptions::default()).await
+}
+
+/// Runs the service until it is told to stop, its HTTP server (API,
+/// dashboard, gateway at `/mcp`) listening as `http` says. Fails at once
+/// if another service already owns this data dir, or if the HTTP server
+/// cannot listen (say, its port is taken).
+pub async fn serve_with_http(
+    paths: Paths,
+    options: ServiceOptions,
+    http: HttpOptions,
+) -> Result<()> {
     paths
         .ensure_home()
         .map_err(|e| Error::Internal(format!("cannot create {}: {e}", paths.home.display())))?;
@@ -43,7 +59,24 @@ pub async fn serve(paths: Paths, options: ServiceOptions) -> Result<()> {
     let stop = CancellationToken::new();
     let snapshot = crate::settings::SettingsStore::new(paths.settings.clone()).load()?;
     let gateway = Gateway::new(service.clone(), GatewayOptions::from_snapshot(&snapshot));
-    serve_unix(gateway, &paths.home, stop.clone()).await?;
+    serve_unix(gateway.clone(), &paths.home, stop.clone()).await?;
+    // The HTTP face, up before the socket answers, so a client that sees
+    // the service also finds its `http.json`.
+    let announce = http.announce;
+    let http = match crate::http::serve(service.clone(), gateway, http, stop.clone()).await {
+        Ok(handle) => handle,
+        Err(err) => {
+            stop.cancel();
+            service.shutdown().await;
+            return Err(err);
+        }
+    };
+    if announce {
+        println!("Dashboard: {}", http.dashboard_url());
+        if let Some(warning) = http.warning() {
+            eprintln!("warning: {warning}");
+        }
+    }
     let mut sigterm = signal(SignalKind::terminate())
         .map_err(|e| Error::Internal(format!("cannot watch SIGTERM: {e}")))?;
     let mut sigint = signal(SignalKind::interrupt())
@@ -66,6 +99,12 @@ pub async fn serve(paths: Paths, options: ServiceOptions) -> Result<()> {
     }
     tracing::info!("service stopping");
     stop.cancel();
+    if tokio::time::timeout(HTTP_STOP_TIMEOUT, http.stopped())
+        .await
+        .is_err()
+    {
+        tracing::warn!("the HTTP server did not stop in time; going on");
+    }
     drop(listener);
     let _ = std::fs::remove_file(&socket);
     service.shutdown().await;

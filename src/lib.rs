@@ -14,6 +14,7 @@ pub mod daemon;
 pub mod doctor;
 mod error;
 pub mod gateway;
+pub mod http;
 pub mod ipc;
 pub mod logview;
 pub mod mcp;

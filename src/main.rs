@@ -154,7 +154,21 @@ enum Command {
         /// Seconds a server may take to start, unless `connect --timeout` says otherwise.
         #[arg(long, value_name = "SECS")]
         start_timeout: Option<u64>,
+        /// The HTTP port (dashboard, API, gateway at /mcp); default `codebuddy.http.port`, else any free port.
+        #[arg(long, value_name = "N")]
+        port: Option<u16>,
+        /// The address to listen on; anything but loopback needs --allow-remote.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// Allow --bind to a non-loopback address (the token still guards every request).
+        #[arg(long)]
+        allow_remote: bool,
+        /// Started by the CLI in the background: print no dashboard link.
+        #[arg(long, hide = true)]
+        background: bool,
     },
+    /// Open the dashboard in the default browser, with its token.
+    Open,
     /// Stop the background service and every server it started.
     Shutdown,
     /// Print the config snippet that hooks an MCP client up to the gateway, or write it into the client's config.
@@ -406,12 +420,39 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             let info: ConnectorInfo = decode(client.call(&Request::Status { name }).await?)?;
             print(out, &info, || render::status(&info));
         }
-        Command::Serve { start_timeout } => {
+        Command::Serve {
+            start_timeout,
+            port,
+            bind,
+            allow_remote,
+            background,
+        } => {
             let mut options = ServiceOptions::default();
             if let Some(secs) = start_timeout {
                 options.start_timeout = Duration::from_secs(secs);
             }
-            switchboard::daemon::serve(paths, options).await?;
+            let http = switchboard::http::HttpOptions {
+                port,
+                bind,
+                allow_remote,
+                announce: !background,
+            };
+            switchboard::daemon::serve_with_http(paths, options, http).await?;
+        }
+        Command::Open => {
+            client.ensure_running().await?;
+            let Some((url, token)) = switchboard::http::read_endpoint(&paths) else {
+                return Err(Error::ServiceUnavailable {
+                    socket: paths.socket(),
+                    reason:
+                        "the service runs but has not published its dashboard address (http.json); \
+                             see `switchboard logs` or the service log"
+                            .into(),
+                });
+            };
+            let link = switchboard::http::dashboard_url(&url, &token);
+            switchboard::http::open_in_browser(&link)?;
+            println!("opened {url}");
         }
         Command::Shutdown => {
             if client.shutdown().await? {

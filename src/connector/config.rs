@@ -117,6 +117,17 @@ impl ConnectorService {
             e.session_values.remove(field);
             e.active()
         })?;
+        if def.field(field).is_none() {
+            let known: Vec<&str> = def.fields.iter().map(|f| f.name.as_str()).collect();
+            return Err(Error::InvalidInput(format!(
+                "`{name}` has no field `{field}`; its fields are: {}",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        }
         let store = self.secret_store()?;
         let (connector, key) = (name.to_string(), field.to_string());
         let removed_secret = tokio::task::spawn_blocking(move || store.remove(&connector, &key))
@@ -126,11 +137,6 @@ impl ConnectorService {
         let removed_plain = self
             .edit_settings(move |ed| ed.remove(&[CONFIG_KEY, &connector, &key]))
             .await?;
-        if def.field(field).is_none() && !removed_secret && !removed_plain {
-            return Err(Error::InvalidInput(format!(
-                "`{name}` has no field `{field}`"
-            )));
-        }
         Ok(removed_secret || removed_plain)
     }
 

@@ -9,7 +9,7 @@ use crate::catalog::ConnectorType;
 use crate::status::ConnectorStatus;
 
 /// A connector as the faces show it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConnectorInfo {
     /// The connector's id, as users type it.
     pub name: String,

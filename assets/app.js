@@ -1,0 +1,281 @@
+// Switchboard dashboard: every connector as a card, updated in place from
+// the event stream (so open panels and typed input survive live updates);
+// search; connect, disconnect and remove.
+import {
+  $, api, announce, cardId, cardOf, el, enc, hooks, showNotice, state, API, LOG_LINES_IN_ERROR,
+} from "./core.js";
+import { appendLog, loadTools, openDetails, setupAddDialog, toggleDetails } from "./panels.js";
+
+// --- list and cards -----------------------------------------------------------
+
+async function loadAll() {
+  const list = await api("GET", "/connectors");
+  const names = new Set(list.map((i) => i.name));
+  for (const name of [...state.infos.keys()]) {
+    if (!names.has(name)) {
+      state.infos.delete(name);
+      cardOf(name)?.remove();
+    }
+  }
+  state.order = list.map((i) => i.name);
+  for (const info of list) state.infos.set(info.name, info);
+  const container = $("#cards");
+  for (const info of list) {
+    let card = cardOf(info.name);
+    if (!card) card = buildCard(info);
+    container.append(card); // keeps list order
+    updateCard(info);
+  }
+  applySearch();
+}
+
+async function refresh(name) {
+  try {
+    const info = await api("GET", `/connectors/${enc(name)}`);
+    state.infos.set(name, info);
+    if (!cardOf(name)) {
+      state.order.push(name);
+      $("#cards").append(buildCard(info));
+    }
+    updateCard(info);
+    applySearch();
+  } catch (err) {
+    if (err.status === 404) {
+      state.infos.delete(name);
+      cardOf(name)?.remove();
+      applySearch();
+    }
+  }
+}
+
+
+function hue(name) {
+  let h = 0;
+  for (const ch of name) h = (h * 31 + ch.charCodeAt(0)) % 360;
+  return h;
+}
+
+function buildCard(info) {
+  const id = cardId(info.name);
+  const avatar = el("div", { class: "avatar", "aria-hidden": "true" });
+  avatar.style.setProperty("--hue", hue(info.name));
+  if (typeof info.icon === "string" && /^(data:image\/|\/)/.test(info.icon)) {
+    avatar.append(el("img", { src: info.icon, alt: "" }));
+  } else {
+    avatar.textContent = (info.display_name || info.name).trim().charAt(0).toUpperCase();
+  }
+  const card = el("article", { class: "card", id, "data-name": info.name, "aria-labelledby": id + "-title" },
+    el("div", { class: "card-head" },
+      avatar,
+      el("div", { class: "card-title" },
+        el("h2", { id: id + "-title" }),
+        el("p", { class: "meta" }, el("span", { class: "type" }), " · ", el("span", { class: "backend" }))),
+      el("span", { class: "badge" })),
+    el("p", { class: "desc" }),
+    el("p", { class: "missing", hidden: true }),
+    el("div", { class: "problem", hidden: true },
+      el("p", { class: "problem-text" }),
+      el("pre", { class: "problem-log", "aria-label": "Last log lines", hidden: true })),
+    el("div", { class: "card-actions" },
+      el("button", { type: "button", class: "primary act-connect", onclick: () => connect(info.name) }, "Connect"),
+      el("button", { type: "button", class: "act-disconnect", onclick: () => disconnect(info.name) }, "Disconnect"),
+      el("span", { class: "busy-note", hidden: true }, el("span", { class: "spinner", "aria-hidden": "true" }), el("span", { class: "busy-text" })),
+      el("span", { class: "grow" }),
+      el("button", { type: "button", class: "act-details", "aria-expanded": "false", "aria-controls": id + "-details", onclick: () => toggleDetails(info.name) }, "Details"),
+      info.builtin ? null : el("button", { type: "button", class: "danger act-remove", onclick: () => removeConnector(info.name) }, "Remove")),
+    el("div", { class: "details", id: id + "-details", hidden: true },
+      el("section", { class: "config-panel", "aria-label": "Configuration" }, el("h3", {}, "Configuration"), el("div", { class: "config-body" })),
+      el("section", { class: "tools-panel", "aria-label": "Tools" }, el("h3", { class: "tools-title" }, "Tools"), el("div", { class: "tools-body" })),
+      el("section", { class: "logs-panel", "aria-label": "Log" }, el("h3", {}, "Log"), el("pre", { class: "log", tabindex: "0" }))));
+  return card;
+}
+
+function updateCard(info) {
+  const card = cardOf(info.name);
+  if (!card) return;
+  const busy = state.busy.get(info.name);
+  const starting = info.status === "configuring" && !(info.missing && info.missing.length);
+  $("h2", card).textContent = info.display_name || info.name;
+  $(".type", card).textContent = info.type;
+  $(".backend", card).textContent = info.backend;
+  $(".desc", card).textContent = info.description || "";
+  const badge = $(".badge", card);
+  badge.dataset.status = info.status;
+  badge.textContent = info.status;
+  badge.setAttribute("aria-label", `Status: ${info.status}`);
+  const missing = $(".missing", card);
+  if (info.missing && info.missing.length) {
+    missing.hidden = false;
+    missing.textContent = `Needs ${info.missing.join(", ")}: set ${info.missing.length > 1 ? "them" : "it"} under Details.`;
+  } else {
+    missing.hidden = true;
+  }
+  const problem = $(".problem", card);
+  if (info.status === "error") {
+    problem.hidden = false;
+    $(".problem-text", problem).textContent = info.error || "It failed (no reason was given).";
+    loadProblemLog(info.name);
+  } else {
+    problem.hidden = true;
+  }
+  const running = info.status === "connected" || starting;
+  const connectButton = $(".act-connect", card);
+  const disconnectButton = $(".act-disconnect", card);
+  connectButton.hidden = info.status === "connected";
+  connectButton.textContent = info.status === "error" ? "Retry" : "Connect";
+  disconnectButton.hidden = !running && info.status !== "error";
+  for (const button of card.querySelectorAll(".card-actions button")) {
+    if (!button.classList.contains("act-details")) button.disabled = Boolean(busy);
+  }
+  const note = $(".busy-note", card);
+  const busyText = busy || (starting ? "Starting…" : "");
+  note.hidden = !busyText;
+  $(".busy-text", note).textContent = busyText;
+  card.setAttribute("aria-busy", busyText ? "true" : "false");
+  if (!$(".details", card).hidden) loadTools(info.name);
+}
+
+async function loadProblemLog(name) {
+  const card = cardOf(name);
+  if (!card) return;
+  try {
+    const logs = await api("GET", `/connectors/${enc(name)}/logs?lines=${LOG_LINES_IN_ERROR}`);
+    const pre = $(".problem-log", card);
+    pre.textContent = logs.lines.join("\n");
+    pre.hidden = logs.lines.length === 0;
+  } catch {
+    // The reason above is what matters; the log is extra.
+  }
+}
+
+// --- search -------------------------------------------------------------------
+
+function applySearch() {
+  const words = $("#search").value.toLowerCase().split(/\s+/).filter(Boolean);
+  let shown = 0;
+  const counts = { connected: 0, error: 0 };
+  for (const name of state.order) {
+    const info = state.infos.get(name);
+    const card = cardOf(name);
+    if (!info || !card) continue;
+    counts[info.status] = (counts[info.status] || 0) + 1;
+    const text = [info.name, info.display_name, info.description, info.backend, info.type, info.status, info.error || ""]
+      .join(" ").toLowerCase();
+    const match = words.every((w) => text.includes(w));
+    card.hidden = !match;
+    if (match) shown += 1;
+  }
+  $("#empty").hidden = shown > 0 || state.order.length === 0;
+  $("#summary").textContent = `${state.infos.size} connectors · ${counts.connected} connected` +
+    (counts.error ? ` · ${counts.error} in error` : "") +
+    (words.length ? ` · ${shown} shown` : "");
+}
+
+// --- actions --------------------------------------------------------------------
+
+async function withBusy(name, label, action) {
+  state.busy.set(name, label);
+  const info = state.infos.get(name);
+  if (info) updateCard(info);
+  try {
+    return await action();
+  } finally {
+    state.busy.delete(name);
+    await refresh(name);
+  }
+}
+
+async function connect(name) {
+  await withBusy(name, "Connecting…", async () => {
+    try {
+      const info = await api("POST", `/connectors/${enc(name)}/connect`);
+      state.infos.set(name, info);
+    } catch (err) {
+      // The card shows `error` or `configuring` with the reason itself.
+      if (!["start_failed", "needs_configuration"].includes(err.code)) showNotice(`${name}: ${err.message}`);
+      if (err.code === "needs_configuration") openDetails(name);
+    }
+  });
+}
+
+async function disconnect(name) {
+  await withBusy(name, "Disconnecting…", async () => {
+    try {
+      await api("POST", `/connectors/${enc(name)}/disconnect`);
+    } catch (err) {
+      showNotice(`${name}: ${err.message}`);
+    }
+  });
+}
+
+async function removeConnector(name) {
+  if (!window.confirm(`Remove the connector “${name}”? It is disconnected first.`)) return;
+  try {
+    await api("DELETE", `/connectors/${enc(name)}`);
+    announce(`${name} removed`);
+  } catch (err) {
+    showNotice(`${name}: ${err.message}`);
+  }
+  await refresh(name);
+}
+
+// --- events ------------------------------------------------------------------------
+
+function setLive(stateName, text) {
+  const live = $("#live");
+  live.dataset.state = stateName;
+  live.textContent = text;
+}
+
+function connectEvents() {
+  const source = new EventSource(API + "/events");
+  source.addEventListener("open", () => {
+    setLive("live", "Live");
+    // Anything missed while away is in the full state.
+    loadAll().catch((err) => showNotice(err.message));
+  });
+  source.addEventListener("error", () => setLive("down", "Reconnecting…"));
+  source.addEventListener("status", (event) => {
+    const data = JSON.parse(event.data);
+    const info = state.infos.get(data.connector);
+    if (info) {
+      info.status = data.new;
+      info.error = data.new === "error" ? data.reason : undefined;
+      updateCard(info);
+      applySearch();
+    }
+    const display = (info && info.display_name) || data.connector;
+    announce(`${display} is now ${data.new}`);
+    refresh(data.connector);
+  });
+  source.addEventListener("tools_changed", (event) => {
+    const data = JSON.parse(event.data);
+    refresh(data.connector);
+  });
+  source.addEventListener("log", (event) => {
+    const data = JSON.parse(event.data);
+    appendLog(data.connector, data.line);
+  });
+  source.addEventListener("resync", () => {
+    loadAll().catch((err) => showNotice(err.message));
+  });
+}
+
+hooks.refresh = refresh;
+
+// --- start -----------------------------------------------------------------------------
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("#search").addEventListener("input", applySearch);
+  $("#notice-close").addEventListener("click", () => { $("#notice").hidden = true; });
+  document.addEventListener("keydown", (event) => {
+    const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement?.tagName);
+    if (event.key === "/" && !typing) {
+      event.preventDefault();
+      $("#search").focus();
+    }
+  });
+  setupAddDialog();
+  loadAll().catch((err) => showNotice(err.message));
+  connectEvents();
+});
