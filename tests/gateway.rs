@@ -377,3 +377,43 @@ async fn prompts_and_resources_of_servers_are_offered_too() {
         "{err}"
     );
 }
+
+/// The gateway's Streamable HTTP address and token, from the running
+/// service's data dir.
+fn http_endpoint(sb: &Sandbox) -> (String, String) {
+    sb.ok(&["list"]);
+    let endpoint: Value =
+        serde_json::from_str(&std::fs::read_to_string(sb.home().join("http.json")).unwrap())
+            .unwrap();
+    let token = std::fs::read_to_string(sb.home().join("http-token")).unwrap();
+    (
+        endpoint["mcp_url"].as_str().unwrap().to_string(),
+        token.trim().to_string(),
+    )
+}
+
+#[test]
+fn the_typescript_sdk_client_over_streamable_http() {
+    let sb = sandbox_with_two_connectors();
+    let (url, token) = http_endpoint(&sb);
+    let mut cmd = Command::new("node");
+    cmd.arg(repo().join("tests/peers/gateway-check.mjs"))
+        .args([CALLS, "http", &url, &token]);
+    let report = run_client(cmd, || {
+        sb.ok(&["connect", "tm"]);
+    });
+    check_client_report(&report);
+}
+
+#[test]
+fn the_python_sdk_client_over_streamable_http() {
+    let sb = sandbox_with_two_connectors();
+    let (url, token) = http_endpoint(&sb);
+    let mut cmd = Command::new(repo().join("tests/peers/.venv/bin/python"));
+    cmd.arg(repo().join("tests/peers/gateway_check.py"))
+        .args([CALLS, "--http", &url, &token]);
+    let report = run_client(cmd, || {
+        sb.ok(&["connect", "tm"]);
+    });
+    check_client_report(&report);
+}
