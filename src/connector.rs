@@ -87,6 +87,9 @@ struct Inner {
     registry: Mutex<BTreeMap<String, Entry>>,
     /// Status and tool-list changes, for every face that subscribes.
     events: broadcast::Sender<ConnectorEvent>,
+    /// Log messages servers send (`notifications/message`), by connector,
+    /// for the gateway to pass on to its clients.
+    server_logs: broadcast::Sender<(String, crate::mcp::LogMessage)>,
     /// Handed to each server's supervisor; drained by the event loop.
     server_events: mpsc::UnboundedSender<ServerEvent>,
     /// Numbers each start, so events from an older start are ignored.
@@ -256,6 +259,7 @@ impl ConnectorService {
             }
         }
         let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let (server_logs, _) = broadcast::channel(EVENT_BUFFER);
         let (server_tx, server_rx) = mpsc::unbounded_channel();
         let service = ConnectorService {
             inner: Arc::new(Inner {
@@ -264,6 +268,7 @@ impl ConnectorService {
                 options,
                 registry: Mutex::new(registry),
                 events,
+                server_logs,
                 server_events: server_tx,
                 generation: AtomicU64::new(1),
                 engine: OnceCell::new(),
@@ -289,6 +294,11 @@ impl ConnectorService {
     /// Subscribes to status and tool-list events.
     pub fn subscribe(&self) -> broadcast::Receiver<ConnectorEvent> {
         self.inner.events.subscribe()
+    }
+
+    /// Subscribes to the log messages servers send.
+    pub fn subscribe_server_logs(&self) -> broadcast::Receiver<(String, crate::mcp::LogMessage)> {
+        self.inner.server_logs.subscribe()
     }
 
     /// Every connector, built-in first in catalog order, then custom ones.

@@ -89,12 +89,45 @@ impl Gateway {
             sessions: Arc::default(),
         };
         gateway.follow_events();
+        gateway.follow_server_logs();
         gateway
     }
 
     /// The tools offered now, qualified.
     pub fn tools(&self) -> Vec<QualifiedTool> {
         qualify_tools(self.service.gateway_tools(), &self.options.separator)
+    }
+
+    /// Passes the servers' log messages on to every session, the logger
+    /// named after the connector. (Deprecated by the 2026 protocol, still
+    /// sent by today's servers; see `mcp::LogMessage`.)
+    #[allow(deprecated)]
+    fn follow_server_logs(&self) {
+        let mut logs = self.service.subscribe_server_logs();
+        let sessions = Arc::downgrade(&self.sessions);
+        tokio::spawn(async move {
+            loop {
+                let (connector, mut params) = match logs.recv().await {
+                    Ok(message) => message,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                };
+                let Some(sessions) = sessions.upgrade() else {
+                    break;
+                };
+                params.logger = Some(match params.logger.take() {
+                    Some(logger) => format!("{connector}/{logger}"),
+                    None => connector,
+                });
+                let peers: Vec<Peer<RoleServer>> = match sessions.lock() {
+                    Ok(list) => list.clone(),
+                    Err(_) => Vec::new(),
+                };
+                for peer in peers {
+                    let _ = peer.notify_logging_message(params.clone()).await;
+                }
+            }
+        });
     }
 
     /// Sends `tools/list_changed` to every session when the set of tools
@@ -138,9 +171,11 @@ impl Gateway {
 }
 
 impl ServerHandler for Gateway {
+    #[allow(deprecated)]
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             ServerCapabilities::builder()
+                .enable_logging()
                 .enable_prompts()
                 .enable_resources()
                 .enable_tools()

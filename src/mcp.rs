@@ -33,5 +33,5 @@ pub async fn engine_probe() -> Option<String> {
 }
 pub use log::ServerLog;
 pub use remote::{connect_remote, guess_transport, RemoteError, RemoteTransport};
-pub use server::{start_server, RunningServer, ServerEvent, StartOptions, ToolCaller};
+pub use server::{start_server, LogMessage, RunningServer, ServerEvent, StartOptions, ToolCaller};
 pub use supervisor::{Health, HealthPolicy};

@@ -128,6 +128,7 @@ fn the_python_sdk_client_over_stdio() {
 #[derive(Clone, Default)]
 struct Recorder {
     progress: Arc<Mutex<Vec<f64>>>,
+    loggers: Arc<Mutex<Vec<String>>>,
 }
 
 impl ClientHandler for Recorder {
@@ -137,6 +138,17 @@ impl ClientHandler for Recorder {
         _context: NotificationContext<RoleClient>,
     ) -> impl std::future::Future<Output = ()> + Send + '_ {
         self.progress.lock().unwrap().push(params.progress);
+        std::future::ready(())
+    }
+
+    #[allow(deprecated)]
+    fn on_logging_message(
+        &self,
+        params: switchboard::mcp::LogMessage,
+        _context: NotificationContext<RoleClient>,
+    ) -> impl std::future::Future<Output = ()> + Send + '_ {
+        let logger = params.logger.unwrap_or_default();
+        self.loggers.lock().unwrap().push(logger);
         std::future::ready(())
     }
 }
@@ -416,4 +428,28 @@ fn the_python_sdk_client_over_streamable_http() {
         sb.ok(&["connect", "tm"]);
     });
     check_client_report(&report);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_log_messages_reach_gateway_clients() {
+    let sb = sandbox_with_two_connectors();
+    let client = rmcp_client(&sb).await;
+    client
+        .peer()
+        .call_tool(params("ev__toggle-simulated-logging", json!({})))
+        .await
+        .unwrap();
+    let loggers = client.service().loggers.clone();
+    let heard = tokio::task::spawn_blocking(move || {
+        poll(Duration::from_secs(30), || {
+            loggers
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| l == "ev" || l.starts_with("ev/"))
+        })
+    })
+    .await
+    .unwrap();
+    assert!(heard, "no log message from `ev` reached the client");
 }

@@ -580,6 +580,9 @@ impl ConnectorService {
                             }
                         }
                     }
+                    ServerEvent::Logging { connector, params } => {
+                        let _ = service.inner.server_logs.send((connector, params));
+                    }
                     ServerEvent::Healthy {
                         connector,
                         generation,

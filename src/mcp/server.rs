@@ -33,8 +33,14 @@ const STDERR_DRAIN: Duration = Duration::from_millis(500);
 /// Docker's exit code when the engine itself failed (image missing, bad flag).
 const ENGINE_FAILURE_EXIT: i32 = 125;
 
+/// A server's log message (`notifications/message`). The 2026 protocol
+/// deprecates it (SEP-2577), but the servers people run today still send
+/// it, and the gateway passes it on, so the allowance is confined here.
+#[allow(deprecated)]
+pub type LogMessage = rmcp::model::LoggingMessageNotificationParam;
+
 /// What a server's supervisor reports to the connector core.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ServerEvent {
     /// The server died, or stopped answering pings and was killed;
     /// `reason` says how, for a person.
@@ -47,6 +53,11 @@ pub enum ServerEvent {
     ToolsChanged { connector: String, generation: u64 },
     /// The server answered its first health ping: it is up for real.
     Healthy { connector: String, generation: u64 },
+    /// The server sent a log message (`notifications/message`).
+    Logging {
+        connector: String,
+        params: LogMessage,
+    },
 }
 
 /// Everything [`start_server`] needs besides the plan.
@@ -193,6 +204,19 @@ impl ClientHandler for Handler {
         let _ = self.events.send(ServerEvent::ToolsChanged {
             connector: self.connector.clone(),
             generation: self.generation,
+        });
+        std::future::ready(())
+    }
+
+    #[allow(deprecated)]
+    fn on_logging_message(
+        &self,
+        params: LogMessage,
+        _context: NotificationContext<RoleClient>,
+    ) -> impl std::future::Future<Output = ()> + Send + '_ {
+        let _ = self.events.send(ServerEvent::Logging {
+            connector: self.connector.clone(),
+            params,
         });
         std::future::ready(())
     }
