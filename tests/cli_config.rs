@@ -354,3 +354,22 @@ fn a_server_that_prints_its_secret_does_not_leak_it_into_errors_or_logs() {
     let status = sb.ok(&["status", "leaky", "--json"]);
     assert!(!status.contains(secret));
 }
+
+#[test]
+fn without_a_container_engine_a_database_connector_offers_its_skill() {
+    let sb = Sandbox::new();
+    let out = sb.run_env(
+        &["connect", "postgres"],
+        &[
+            ("POSTGRES_URL", PG_URL),
+            ("SWITCHBOARD_CONTAINER_ENGINE", "/nonexistent/docker"),
+        ],
+    );
+    assert_eq!(code(&out), 7, "{}", stderr(&out));
+    let message = stderr(&out);
+    assert!(message.contains("no container engine"), "{message}");
+    assert!(
+        message.contains("switchboard connect postgres --backend skill"),
+        "{message}"
+    );
+}
