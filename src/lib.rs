@@ -16,6 +16,7 @@ mod error;
 pub mod gateway;
 pub mod http;
 pub mod ipc;
+mod jsonc;
 pub mod logview;
 pub mod mcp;
 pub mod paths;

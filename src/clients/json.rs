@@ -10,14 +10,13 @@
 //! JSONC by design; the others are plain JSON to their clients, but refusing a comment there
 //! would not help the user, and an edit never adds one.
 
-use std::collections::VecDeque;
 use std::path::Path;
 
+use crate::jsonc::{find_prop, node_to_value, parse_options, trailing_comma_mode, walk};
 use jsonc_parser::cst::{
     CstContainerNode, CstInputValue, CstNode, CstObject, CstObjectProp, CstRootNode,
     TrailingCommaMode,
 };
-use jsonc_parser::ParseOptions;
 use serde_json::Value;
 
 use super::{ClientConfigError, Node};
@@ -231,75 +230,6 @@ impl Doc {
             }
         }
     }
-}
-
-/// Comments and trailing commas, nothing looser: what VS Code accepts in its JSONC files.
-fn parse_options() -> ParseOptions {
-    ParseOptions {
-        allow_comments: true,
-        allow_trailing_commas: true,
-        allow_loose_object_property_names: false,
-        allow_missing_commas: false,
-        allow_single_quoted_strings: false,
-        allow_hexadecimal_numbers: false,
-        allow_unary_plus_numbers: false,
-        allow_bare_decimal_point_numbers: false,
-        allow_non_finite_numbers: false,
-        allow_extended_string_escapes: false,
-    }
-}
-
-/// Whether the file ends multi-line objects and arrays with a comma, judged on the first
-/// multi-line container (outermost first), as `settings.rs` does.
-fn trailing_comma_mode(root: &CstRootNode) -> TrailingCommaMode {
-    let mut pending = VecDeque::from([CstContainerNode::Root(root.clone())]);
-    while let Some(node) = pending.pop_front() {
-        let children = node.children();
-        if children.iter().any(CstNode::is_newline) {
-            let last_has_comma = match &node {
-                CstContainerNode::Object(object) => object
-                    .properties()
-                    .last()
-                    .map(|prop| prop.trailing_comma().is_some()),
-                CstContainerNode::Array(array) => array
-                    .elements()
-                    .last()
-                    .map(|elem| elem.trailing_comma().is_some()),
-                _ => None,
-            };
-            match last_has_comma {
-                Some(true) => return TrailingCommaMode::IfMultiline,
-                Some(false) => return TrailingCommaMode::Never,
-                None => {}
-            }
-        }
-        pending.extend(children.into_iter().filter_map(|child| match child {
-            CstNode::Container(container) => Some(container),
-            CstNode::Leaf(_) => None,
-        }));
-    }
-    TrailingCommaMode::Never
-}
-
-fn walk(object: CstObject, keys: &[&str]) -> Option<CstObject> {
-    keys.iter().try_fold(object, |object, key| {
-        find_prop(&object, key)?.object_value()
-    })
-}
-
-/// The last property named `name`: with duplicate keys, JSON parsers keep the last one.
-fn find_prop(object: &CstObject, name: &str) -> Option<CstObjectProp> {
-    object
-        .properties()
-        .into_iter()
-        .rev()
-        .find(|prop| prop.decoded_name().as_deref() == Some(name))
-}
-
-fn node_to_value(node: &CstNode) -> Option<Value> {
-    // The node's text is a complete JSONC value; reparsing it reuses the library's number and
-    // escape handling.
-    jsonc_parser::parse_to_serde_value(&node.to_string(), &parse_options()).ok()
 }
 
 fn to_input(node: &Node) -> CstInputValue {

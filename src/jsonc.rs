@@ -1,0 +1,85 @@
+//! Shared helpers for editing JSON-with-comments through jsonc-parser's
+//! CST, used by the settings store and by the MCP client config files:
+//! the parse options VS Code accepts, finding properties the way JSON
+//! parsers do, and matching a file's trailing-comma style.
+
+use std::collections::VecDeque;
+
+use jsonc_parser::cst::{
+    CstContainerNode, CstNode, CstObject, CstObjectProp, CstRootNode, TrailingCommaMode,
+};
+use jsonc_parser::ParseOptions;
+use serde_json::Value;
+
+/// What VS Code accepts in settings.json: comments and trailing commas, nothing looser. A file
+/// VS Code flags as broken is one we must not rewrite.
+pub(crate) fn parse_options() -> ParseOptions {
+    ParseOptions {
+        allow_comments: true,
+        allow_trailing_commas: true,
+        allow_loose_object_property_names: false,
+        allow_missing_commas: false,
+        allow_single_quoted_strings: false,
+        allow_hexadecimal_numbers: false,
+        allow_unary_plus_numbers: false,
+        allow_bare_decimal_point_numbers: false,
+        allow_non_finite_numbers: false,
+        allow_extended_string_escapes: false,
+    }
+}
+
+/// Whether the file ends multi-line objects and arrays with a comma, judged like jsonc-parser
+/// does (first multi-line container, outermost first) but on newlines, since one-line
+/// containers never get trailing commas anyway.
+pub(crate) fn trailing_comma_mode(root: &CstRootNode) -> TrailingCommaMode {
+    let mut pending = VecDeque::from([CstContainerNode::Root(root.clone())]);
+    while let Some(node) = pending.pop_front() {
+        let children = node.children();
+        if children.iter().any(CstNode::is_newline) {
+            let last_has_comma = match &node {
+                CstContainerNode::Object(object) => object
+                    .properties()
+                    .last()
+                    .map(|prop| prop.trailing_comma().is_some()),
+                CstContainerNode::Array(array) => array
+                    .elements()
+                    .last()
+                    .map(|elem| elem.trailing_comma().is_some()),
+                _ => None,
+            };
+            match last_has_comma {
+                Some(true) => return TrailingCommaMode::IfMultiline,
+                Some(false) => return TrailingCommaMode::Never,
+                None => {}
+            }
+        }
+        pending.extend(children.into_iter().filter_map(|child| match child {
+            CstNode::Container(container) => Some(container),
+            CstNode::Leaf(_) => None,
+        }));
+    }
+    TrailingCommaMode::Never
+}
+
+/// Follows `keys` down from `object` through nested objects.
+pub(crate) fn walk(object: CstObject, keys: &[&str]) -> Option<CstObject> {
+    keys.iter().try_fold(object, |object, key| {
+        find_prop(&object, key)?.object_value()
+    })
+}
+
+/// The last property named `name`: with duplicate keys, JSON parsers (VS Code's included) keep
+/// the last one.
+pub(crate) fn find_prop(object: &CstObject, name: &str) -> Option<CstObjectProp> {
+    object
+        .properties()
+        .into_iter()
+        .rev()
+        .find(|prop| prop.decoded_name().as_deref() == Some(name))
+}
+
+pub(crate) fn node_to_value(node: &CstNode) -> Option<Value> {
+    // The node's text is a complete JSONC value, comments included; reparsing it reuses the
+    // library's number and escape handling instead of duplicating it here.
+    jsonc_parser::parse_to_serde_value(&node.to_string(), &parse_options()).ok()
+}
