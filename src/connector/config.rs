@@ -71,17 +71,7 @@ impl ConnectorService {
     ) -> Result<super::ConnectorInfo> {
         let def = self.with_entry(name, |e| e.active())?;
         for field in values.keys() {
-            if def.field(field).is_none() {
-                let known: Vec<&str> = def.fields.iter().map(|f| f.name.as_str()).collect();
-                return Err(Error::InvalidInput(format!(
-                    "`{name}` has no field `{field}`; its fields are: {}",
-                    if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                )));
-            }
+            check_field(name, &def, field)?;
         }
         let store = self.secret_store()?;
         let mut plain = Vec::new();
@@ -117,17 +107,7 @@ impl ConnectorService {
             e.session_values.remove(field);
             e.active()
         })?;
-        if def.field(field).is_none() {
-            let known: Vec<&str> = def.fields.iter().map(|f| f.name.as_str()).collect();
-            return Err(Error::InvalidInput(format!(
-                "`{name}` has no field `{field}`; its fields are: {}",
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                }
-            )));
-        }
+        check_field(name, &def, field)?;
         let store = self.secret_store()?;
         let (connector, key) = (name.to_string(), field.to_string());
         let removed_secret = tokio::task::spawn_blocking(move || store.remove(&connector, &key))
@@ -236,6 +216,22 @@ impl ConnectorService {
             Err(message) => format!("unavailable: {message}"),
         }
     }
+}
+
+/// Refuses a field the connector does not have, naming the ones it has.
+fn check_field(name: &str, def: &ConnectorDefinition, field: &str) -> Result<()> {
+    if def.field(field).is_some() {
+        return Ok(());
+    }
+    let known: Vec<&str> = def.fields.iter().map(|f| f.name.as_str()).collect();
+    Err(Error::InvalidInput(format!(
+        "`{name}` has no field `{field}`; its fields are: {}",
+        if known.is_empty() {
+            "none".to_string()
+        } else {
+            known.join(", ")
+        }
+    )))
 }
 
 /// `mcp` or `skill`.

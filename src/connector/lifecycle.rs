@@ -197,8 +197,19 @@ impl ConnectorService {
                     return self.fail(name, err, trigger).await;
                 }
             };
+        self.settle_connected(name, generation, Running::Mcp(server), tools)
+            .await
+    }
+
+    /// The last step of every successful start: the tools, then `connected`.
+    async fn settle_connected(
+        &self,
+        name: &str,
+        generation: u64,
+        running: Running,
+        tools: Vec<rmcp::model::Tool>,
+    ) -> Result<ConnectorInfo> {
         self.with_entry(name, |entry| entry.tools = tools)?;
-        let running = Running::Mcp(server);
         self.transition(
             name,
             ConnectorState::Connected {
@@ -282,18 +293,8 @@ impl ConnectorService {
             self.inner.server_events.clone(),
         );
         let tools = running.tools();
-        self.with_entry(name, |entry| entry.tools = tools)?;
-        let running = Running::Skill(running);
-        self.transition(
-            name,
-            ConnectorState::Connected {
-                generation,
-                running,
-            },
-            true,
-        )
-        .await?;
-        self.info(name)
+        self.settle_connected(name, generation, Running::Skill(running), tools)
+            .await
     }
 
     /// Disconnects a connector: stops its server (waiting until the process
