@@ -60,9 +60,27 @@ pub struct ConnectRequest {
     #[serde(default)]
     pub values: BTreeMap<String, String>,
     /// Seconds the server may take to start and answer MCP initialize.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_seconds")]
     #[schema(minimum = 1, maximum = 600)]
     pub timeout_secs: Option<u64>,
+}
+
+/// JSON Schema counts `64.0` as an integer, so the API takes it as one;
+/// a fraction is refused.
+fn whole_seconds<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<u64>, D::Error> {
+    let value: Option<serde_json::Number> = Deserialize::deserialize(de)?;
+    let Some(number) = value else {
+        return Ok(None);
+    };
+    if let Some(whole) = number.as_u64() {
+        return Ok(Some(whole));
+    }
+    match number.as_f64() {
+        Some(f) if f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(&f) => Ok(Some(f as u64)),
+        _ => Err(serde::de::Error::custom(format!(
+            "timeout_secs must be a whole number of seconds, not {number}"
+        ))),
+    }
 }
 
 /// New values for a connector's config fields.
