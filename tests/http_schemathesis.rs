@@ -94,7 +94,7 @@ fn schemathesis_finds_no_server_error_and_no_schema_violation() {
         .args(["--exclude-path", "/api/v1/events"])
         .args(["--phases", "examples,coverage,fuzzing"])
         .args(["--max-examples", "25", "--seed", "20261125"])
-        .args(["--workers", "2", "--request-timeout", "30"])
+        .args(["--workers", "1", "--request-timeout", "30"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
