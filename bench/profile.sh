@@ -68,7 +68,7 @@ EOF
 }
 run_calls() { # target args...
   "$LOADGEN" calls --label p --tool "$1" --warmup 0 --calls "$calls" --concurrency 0 "${@:2}" |
-    python3 -c 'import json,sys; d=json.load(sys.stdin)["latency"]; print(f"    p50 {d[\"p50_us\"]} µs, p99 {d[\"p99_us\"]} µs")' >&2
+    python3 -c 'import json,sys; d=json.load(sys.stdin)["latency"]; print("    p50", d["p50_us"], "µs, p99", d["p99_us"], "µs")' >&2
 }
 stat_service() { # file: attaches to the service for the duration of the command that follows
   perf stat -e task-clock,context-switches -p "$svc" -o "$1" &

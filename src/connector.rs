@@ -609,11 +609,15 @@ fn custom_connectors(snapshot: &SettingsSnapshot) -> Vec<(String, CustomConnecto
     map.iter()
         .filter_map(|(name, value)| {
             match serde_json::from_value::<CustomConnector>(value.clone()) {
-                Ok(custom) if validate_name(name).is_ok() => Some((name.clone(), custom)),
-                Ok(_) => {
-                    tracing::warn!(connector = %name, "custom connector has an invalid name; ignored");
-                    None
-                }
+                Ok(custom) => match custom.to_definition(name).validate() {
+                    // Checked like `add` checks it: a hand-edited entry
+                    // must not smuggle, say, `--privileged` in as an image.
+                    Ok(()) => Some((name.clone(), custom)),
+                    Err(err) => {
+                        tracing::warn!(connector = %name, "custom connector is invalid ({err}); ignored");
+                        None
+                    }
+                },
                 Err(err) => {
                     tracing::warn!(connector = %name, "custom connector is malformed ({err}); ignored");
                     None
