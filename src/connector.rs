@@ -10,6 +10,7 @@
 
 mod config;
 mod custom;
+mod events;
 mod info;
 mod lifecycle;
 mod policy;

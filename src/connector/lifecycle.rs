@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::mpsc;
+
 use tokio_util::sync::CancellationToken;
 
 use super::running::{Running, RunningSkill};
@@ -15,15 +15,14 @@ use super::{ConnectorInfo, ConnectorService, SERVERS_KEY, STATES_KEY};
 use crate::catalog::{ConnectorDefinition, ConnectorType};
 use crate::error::{Error, Result};
 use crate::mcp::{
-    find_program, follow_container_events, plan_launch, reap_orphan_processes,
-    remove_orphan_containers, start_server, ContainerDeath, ContainerEngine, FieldValues,
-    LaunchKind, ServerEvent, StartOptions,
+    find_program, plan_launch, reap_orphan_processes, remove_orphan_containers, start_server,
+    ContainerEngine, FieldValues, LaunchKind, StartOptions,
 };
 use crate::settings::SettingsSnapshot;
 use crate::status::{ConnectorEvent, ConnectorStatus};
 
 /// How long listing a fresh server's tools may take.
-const LIST_TOOLS_TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const LIST_TOOLS_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl ConnectorService {
     /// Connects a connector: generates its server config, writes it to
@@ -377,7 +376,12 @@ impl ConnectorService {
     /// `codebuddy.mcp.servers`, which lists only servers that run; the
     /// persisted `error` status is what start-up sync retries. With
     /// `restart`, a restart is planned and the reason says when.
-    async fn record_failure(&self, name: &str, reason: String, restart: bool) -> Result<()> {
+    pub(super) async fn record_failure(
+        &self,
+        name: &str,
+        reason: String,
+        restart: bool,
+    ) -> Result<()> {
         let key = name.to_string();
         self.edit_settings(move |ed| {
             ed.remove(&[SERVERS_KEY, &key]);
@@ -506,130 +510,6 @@ impl ConnectorService {
             })
             .await
             .clone()
-    }
-
-    /// Turns each `die` event of one of our containers into the death of
-    /// the connector that runs it; the generation check makes the later
-    /// report from the `docker run` client's exit a no-op.
-    fn follow_containers(&self, engine: &ContainerEngine) {
-        let (tx, mut rx) = mpsc::unbounded_channel::<ContainerDeath>();
-        if let Err(err) = follow_container_events(engine, &self.inner.paths.home, tx) {
-            tracing::warn!(
-                "cannot follow container events ({err}); deaths are noticed when the client exits"
-            );
-            return;
-        }
-        let weak = std::sync::Arc::downgrade(&self.inner);
-        tokio::spawn(async move {
-            while let Some(death) = rx.recv().await {
-                let Some(inner) = weak.upgrade() else { break };
-                let service = ConnectorService { inner };
-                let owner =
-                    service
-                        .registry()
-                        .iter()
-                        .find_map(|(name, entry)| match &entry.state {
-                            ConnectorState::Connected { generation, .. }
-                                if entry.state.server().and_then(|s| s.container())
-                                    == Some(death.name.as_str()) =>
-                            {
-                                Some((name.clone(), *generation))
-                            }
-                            _ => None,
-                        });
-                if let Some((connector, generation)) = owner {
-                    let code = death
-                        .exit_code
-                        .map(|c| format!(" with code {c}"))
-                        .unwrap_or_default();
-                    let reason = format!(
-                        "its container {} was stopped from outside{code}",
-                        death.name
-                    );
-                    let _ = service.inner.server_events.send(ServerEvent::Exited {
-                        connector,
-                        generation,
-                        reason,
-                    });
-                }
-            }
-        });
-    }
-
-    /// Follows what supervisors report: a server that died moves to
-    /// `error`; a changed tool list is read again.
-    pub(super) fn spawn_event_loop(&self, mut rx: mpsc::UnboundedReceiver<ServerEvent>) {
-        // The loop holds only a weak handle, so it ends with the service.
-        let weak = std::sync::Arc::downgrade(&self.inner);
-        tokio::spawn(async move {
-            while let Some(event) = rx.recv().await {
-                let Some(inner) = weak.upgrade() else { break };
-                let service = ConnectorService { inner };
-                match event {
-                    ServerEvent::Exited {
-                        connector,
-                        generation,
-                        reason,
-                    } => {
-                        let current = service
-                            .with_entry(&connector, |e| !e.stopping && matches!(e.state, ConnectorState::Connected { generation: g, .. } if g == generation))
-                            .unwrap_or(false);
-                        if current {
-                            if let Err(err) = service.record_failure(&connector, reason, true).await
-                            {
-                                tracing::warn!(connector, "could not record a dead server: {err}");
-                            }
-                        }
-                    }
-                    ServerEvent::Logging { connector, params } => {
-                        let _ = service.inner.server_logs.send((connector, params));
-                    }
-                    ServerEvent::Healthy {
-                        connector,
-                        generation,
-                    } => {
-                        // Up for real: the next death starts a fresh series of restarts.
-                        let _ = service.with_entry(&connector, |e| {
-                            if matches!(e.state, ConnectorState::Connected { generation: g, .. } if g == generation) {
-                                e.restarts = 0;
-                            }
-                        });
-                    }
-                    ServerEvent::ToolsChanged {
-                        connector,
-                        generation,
-                    } => {
-                        tokio::spawn(
-                            async move { service.refresh_tools(&connector, generation).await },
-                        );
-                    }
-                }
-            }
-        });
-    }
-
-    async fn refresh_tools(&self, name: &str, generation: u64) {
-        let peer = self
-            .with_entry(name, |e| match &e.state {
-                ConnectorState::Connected { generation: g, .. } if *g == generation => {
-                    e.state.server().map(|s| s.peer().clone())
-                }
-                _ => None,
-            })
-            .ok()
-            .flatten();
-        let Some(peer) = peer else { return };
-        let Ok(Ok(tools)) = tokio::time::timeout(LIST_TOOLS_TIMEOUT, peer.list_all_tools()).await
-        else {
-            return;
-        };
-        let count = tools.len();
-        let _ = self.with_entry(name, |e| e.tools = tools);
-        let _ = self.inner.events.send(ConnectorEvent::ToolsChanged {
-            connector: name.to_string(),
-            count,
-            at: Utc::now(),
-        });
     }
 
     /// Start-up sync, as the product page describes it: the definitions are
