@@ -36,6 +36,9 @@ use crate::settings::SettingsSnapshot;
 use crate::status::{ConnectorEvent, ConnectorStatus};
 use names::{qualify_tools, QualifiedTool};
 
+/// How long a finished call waits for its progress to be passed on.
+const PROGRESS_DRAIN: Duration = Duration::from_secs(2);
+
 /// The settings key for the gateway's options.
 pub const GATEWAY_KEY: &str = "codebuddy.gateway";
 
@@ -283,15 +286,16 @@ impl ServerHandler for Gateway {
         };
         // Progress from the backend goes back under the client's own token,
         // in order, from one forwarding task.
+        let mut forwarder = None;
         let progress = context.meta.get_progress_token().map(|token| {
             let (tx, mut rx) = mpsc::unbounded_channel::<ProgressNotificationParam>();
             let peer = context.peer.clone();
-            tokio::spawn(async move {
+            forwarder = Some(tokio::spawn(async move {
                 while let Some(mut params) = rx.recv().await {
                     params.progress_token = token.clone();
                     let _ = peer.notify_progress(params).await;
                 }
-            });
+            }));
             tx
         });
         let timeout = Duration::from_secs(self.options.call_timeout_seconds.max(1));
@@ -306,6 +310,11 @@ impl ServerHandler for Gateway {
                 Some(timeout),
             )
             .await;
+        // Every sender is gone once the call returns: let the forwarder
+        // drain, so the client sees the last progress before the result.
+        if let Some(forwarder) = forwarder {
+            let _ = tokio::time::timeout(PROGRESS_DRAIN, forwarder).await;
+        }
         match result {
             Ok(result) => Ok(result.into()),
             Err(
