@@ -81,5 +81,32 @@ pub(crate) fn find_prop(object: &CstObject, name: &str) -> Option<CstObjectProp>
 pub(crate) fn node_to_value(node: &CstNode) -> Option<Value> {
     // The node's text is a complete JSONC value, comments included; reparsing it reuses the
     // library's number and escape handling instead of duplicating it here.
-    jsonc_parser::parse_to_serde_value(&node.to_string(), &parse_options()).ok()
+    parse_value(&node.to_string()).ok().flatten()
+}
+
+/// Parses JSONC text into a value; `None` for a text with no value at all. Unlike
+/// `jsonc_parser::parse_to_serde_value`, a number JSON allows but `f64` cannot hold (`1e400`)
+/// does not fail the whole file: it is read as the string of its text, since such a value can
+/// only be someone else's setting, and the editor keeps its bytes anyway.
+pub(crate) fn parse_value(text: &str) -> Result<Option<Value>, jsonc_parser::errors::ParseError> {
+    Ok(jsonc_parser::parse_to_value(text, &parse_options())?.map(to_serde))
+}
+
+fn to_serde(value: jsonc_parser::JsonValue) -> Value {
+    use jsonc_parser::JsonValue;
+    match value {
+        JsonValue::Null => Value::Null,
+        JsonValue::Boolean(b) => Value::Bool(b),
+        JsonValue::String(s) => Value::String(s.into_owned()),
+        JsonValue::Number(text) => serde_json::from_str::<serde_json::Number>(text)
+            .map(Value::Number)
+            .unwrap_or_else(|_| Value::String(text.to_string())),
+        JsonValue::Array(items) => Value::Array(items.into_iter().map(to_serde).collect()),
+        JsonValue::Object(object) => Value::Object(
+            object
+                .into_iter()
+                .map(|(k, v)| (k.into_owned(), to_serde(v)))
+                .collect(),
+        ),
+    }
 }

@@ -9,7 +9,7 @@ mod call;
 mod config;
 mod container_events;
 mod engine;
-mod log;
+pub(crate) mod log;
 mod orphans;
 mod process;
 mod remote;

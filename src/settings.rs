@@ -58,9 +58,12 @@ impl SettingsStore {
         }
         // The CST parse above already vetted the text, so this cannot fail in practice; the
         // error is still mapped rather than unwrapped.
-        let map: Map<String, Value> =
-            jsonc_parser::parse_to_serde_value(&doc.body, &parse_options())
-                .map_err(|err| malformed(&self.path, &err))?;
+        let map = match crate::jsonc::parse_value(&doc.body)
+            .map_err(|err| malformed(&self.path, &err))?
+        {
+            Some(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
         Ok(SettingsSnapshot { map })
     }
 
@@ -105,6 +108,9 @@ impl SettingsStore {
                 Ok(meta) => Some(meta.permissions()),
                 Err(_) => None,
             };
+            // Every write holds the lock, so a temp file found now is one a killed writer
+            // left behind.
+            remove_stale_temps(&target);
             write_atomically(&target, text.as_bytes(), permissions).map_err(|source| {
                 SettingsError::Write {
                     path: self.path.clone(),
@@ -354,6 +360,49 @@ fn write_target(path: &Path) -> PathBuf {
     }
 }
 
+/// The name of a temp file of a write to `target`: `.<name>.<pid>.<n>.tmp`.
+fn temp_name(target: &Path, pid: u32, n: u64) -> std::ffi::OsString {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(target.file_name().unwrap_or_default());
+    name.push(format!(".{pid}.{n}.tmp"));
+    name
+}
+
+/// Removes temp files of earlier writes to `target` that never finished (killed between
+/// creating and renaming them). Only names of exactly our pattern are touched. Best effort: a
+/// temp file left behind is clutter, not damage.
+fn remove_stale_temps(target: &Path) {
+    let (Some(dir), Some(file)) = (target.parent(), target.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!(".{}.", file.to_string_lossy());
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let is_ours = name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+            .and_then(|middle| middle.split_once('.'))
+            .is_some_and(|(pid, n)| {
+                !pid.is_empty()
+                    && !n.is_empty()
+                    && pid.bytes().all(|b| b.is_ascii_digit())
+                    && n.bytes().all(|b| b.is_ascii_digit())
+            });
+        if is_ours {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Replaces `target` with `contents` so that readers and crashes see either the old or the new
 /// file, never a partial one.
 fn write_atomically(
@@ -366,14 +415,11 @@ fn write_atomically(
         _ => Path::new("."),
     };
     fs::create_dir_all(dir)?;
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(target.file_name().unwrap_or_default());
-    temp_name.push(format!(
-        ".{}.{}.tmp",
+    let temp = dir.join(temp_name(
+        target,
         std::process::id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed),
     ));
-    let temp = dir.join(temp_name);
     let result = (|| {
         let mut file = OpenOptions::new()
             .write(true)

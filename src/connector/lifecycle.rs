@@ -322,24 +322,38 @@ impl ConnectorService {
             stopping.await;
         }
         let key = name.to_string();
-        self.edit_settings(move |ed| {
-            ed.remove(&[SERVERS_KEY, &key]);
-        })
-        .await?;
+        let removed = self
+            .edit_settings(move |ed| {
+                ed.remove(&[SERVERS_KEY, &key]);
+            })
+            .await;
         let already =
             self.with_entry(name, |e| e.state.status() == ConnectorStatus::Disconnected)?;
-        if already {
-            // Still record it, so a stale persisted status is corrected.
-            self.persist_status(name, ConnectorStatus::Disconnected)
-                .await?;
-        } else {
-            self.transition(name, ConnectorState::Disconnected, true)
-                .await?;
-        }
+        // The server is stopped whatever the file says: the status follows
+        // what runs even when the settings cannot be written (disk full, a
+        // read-only directory), and that failure is what the caller sees.
+        let recorded = match (&removed, already) {
+            (Ok(()), true) => {
+                // Still record it, so a stale persisted status is corrected.
+                self.persist_status(name, ConnectorStatus::Disconnected)
+                    .await
+            }
+            (Ok(()), false) => {
+                self.transition(name, ConnectorState::Disconnected, true)
+                    .await
+            }
+            (Err(_), true) => Ok(()),
+            (Err(_), false) => {
+                self.transition(name, ConnectorState::Disconnected, false)
+                    .await
+            }
+        };
         self.with_entry(name, |entry| {
             entry.tools.clear();
             entry.stopping = false;
         })?;
+        removed?;
+        recorded?;
         self.info(name)
     }
 
@@ -460,9 +474,13 @@ impl ConnectorService {
         })??;
         // Dropping the previous state stops whatever it owned.
         drop(previous);
-        if persist {
-            self.persist_status(name, new).await?;
-        }
+        // What runs has changed whether or not the file can record it, so the
+        // change is logged and announced first; a failed write is then reported.
+        let persisted = if persist {
+            self.persist_status(name, new).await
+        } else {
+            Ok(())
+        };
         tracing::info!(connector = name, %old, %new, reason = reason.as_deref().unwrap_or(""), "status");
         append_lifecycle(
             &self.inner.paths.connector_log(name),
@@ -481,7 +499,7 @@ impl ConnectorService {
             reason,
             at: Utc::now(),
         });
-        Ok(())
+        persisted
     }
 
     async fn persist_status(&self, name: &str, status: ConnectorStatus) -> Result<()> {
@@ -544,6 +562,7 @@ impl ConnectorService {
             })
             .cloned()
             .collect();
+        self.drop_stale_server_configs(snapshot, &wanted);
         for name in wanted {
             let service = self.clone();
             tokio::spawn(async move {
@@ -555,31 +574,78 @@ impl ConnectorService {
     }
 }
 
-/// Largest a connector's log grows before it is rotated to `NAME.log.1`.
-const MAX_LOG_BYTES: u64 = 5 * 1024 * 1024;
+impl ConnectorService {
+    /// Removes from `codebuddy.mcp.servers` the configs of connectors that
+    /// start-up sync will not start: a connect cut short by a crash wrote
+    /// one before its server ran, and that list holds only running servers.
+    /// Entries that name no connector are someone else's and stay.
+    fn drop_stale_server_configs(&self, snapshot: &SettingsSnapshot, wanted: &[String]) {
+        let stale: Vec<String> = snapshot
+            .get(&[SERVERS_KEY])
+            .and_then(|v| v.as_object())
+            .map(|servers| {
+                let registry = self.registry();
+                servers
+                    .keys()
+                    .filter(|name| registry.contains_key(*name) && !wanted.contains(name))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        if stale.is_empty() {
+            return;
+        }
+        let service = self.clone();
+        tokio::spawn(async move {
+            // Each connector's operation lock is held across the edit, so a
+            // connect begun meanwhile (which writes its config first) either
+            // finished before — and is no longer `disconnected` — or waits.
+            let mut held = Vec::new();
+            let mut names = Vec::new();
+            for name in &stale {
+                let Ok(ops) = service.with_entry(name, |e| e.ops.clone()) else {
+                    continue;
+                };
+                let guard = ops.lock_owned().await;
+                let idle = service
+                    .with_entry(name, |e| matches!(e.state, ConnectorState::Disconnected))
+                    .unwrap_or(false);
+                if idle {
+                    held.push(guard);
+                    names.push(name.clone());
+                }
+            }
+            let removed = service
+                .edit_settings(move |ed| {
+                    for name in &names {
+                        ed.remove(&[SERVERS_KEY, name]);
+                    }
+                })
+                .await;
+            drop(held);
+            match removed {
+                Ok(()) => {
+                    tracing::info!(connectors = ?stale, "removed configs of servers that do not run")
+                }
+                Err(err) => {
+                    tracing::warn!("could not remove configs of servers that do not run: {err}")
+                }
+            }
+        });
+    }
+}
 
 /// Appends a lifecycle line to a connector's log, beside its server's
-/// stderr, rotating the file when it has grown past its cap. A failure to
-/// log never fails the transition it records.
+/// stderr (rotated by size like it). A failure to log never fails the
+/// transition it records.
 fn append_lifecycle(path: &std::path::Path, line: &str) {
-    use std::io::Write;
-    if std::fs::metadata(path)
-        .map(|m| m.len() > MAX_LOG_BYTES)
-        .unwrap_or(false)
-    {
-        let _ = std::fs::rename(path, path.with_extension("log.1"));
-    }
-    let stamped = format!(
-        "[switchboard {}] {line}\n",
-        Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ")
+    crate::mcp::log::append_line(
+        path,
+        &format!(
+            "[switchboard {}] {line}",
+            Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        ),
     );
-    if let Ok(mut file) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    {
-        let _ = file.write_all(stamped.as_bytes());
-    }
 }
 
 /// Who asked for a start.

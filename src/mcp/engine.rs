@@ -39,12 +39,27 @@ impl ContainerEngine {
         None
     }
 
+    /// `rm` arguments that remove a container at once. The docker CLI's
+    /// `rm -f` kills at once but has no `-t`; Podman's waits for the stop
+    /// timeout unless given `-t 0`.
+    fn remove_args<'a>(&self, container: &'a str) -> Vec<&'a str> {
+        let podman = self
+            .program
+            .file_name()
+            .is_some_and(|name| name.to_string_lossy().starts_with("podman"));
+        if podman {
+            vec!["rm", "-f", "-t", "0", container]
+        } else {
+            vec!["rm", "-f", container]
+        }
+    }
+
     /// Removes a container by name, whatever state it is in. Used when a
     /// server stops: killing the `docker run` client alone can leave the
     /// container running.
     pub fn remove_detached(&self, container: &str) {
         let spawned = std::process::Command::new(&self.program)
-            .args(["rm", "-f", "-t", "0", container])
+            .args(self.remove_args(container))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -58,7 +73,7 @@ impl ContainerEngine {
     /// Removes a container and waits for the engine to confirm.
     pub async fn remove(&self, container: &str) {
         let status = Command::new(&self.program)
-            .args(["rm", "-f", "-t", "0", container])
+            .args(self.remove_args(container))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

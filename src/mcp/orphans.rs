@@ -71,31 +71,45 @@ pub fn reap_processes(home: &Path) -> usize {
 }
 
 /// Removes every container labelled with this data dir but started by
-/// another (dead) service. Returns the names removed.
+/// another (dead) service. Returns the ids of those removed.
 pub async fn remove_containers(engine: &ContainerEngine, home: &Path) -> Vec<String> {
-    let listing = tokio::process::Command::new(&engine.program)
-        .args([
+    // `ps --format` cannot read one label in a way both the docker CLI
+    // (labels as one string) and Podman (a map) accept; `inspect` can
+    // (`.Config.Labels` is a map in both). Full ids tie the two answers.
+    let home_filter = format!("label={}={}", super::process::HOME_LABEL, home.display());
+    let Some(ids) = engine_output(
+        engine,
+        &[
             "ps",
             "-a",
+            "--no-trunc",
             "--filter",
-            &format!("label={}={}", super::process::HOME_LABEL, home.display()),
+            &home_filter,
             "--format",
-            &format!("{{{{.Names}}}}\t{{{{index .Labels \"{SERVICE_LABEL}\"}}}}"),
-        ])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let Ok(Ok(output)) = tokio::time::timeout(LIST_TIMEOUT, listing).await else {
+            "{{.ID}}",
+        ],
+    )
+    .await
+    else {
         return Vec::new();
     };
+    let ids: Vec<&str> = ids.split_whitespace().collect();
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    let format = format!("{{{{.Id}}}}\t{{{{index .Config.Labels \"{SERVICE_LABEL}\"}}}}");
+    let mut args = vec!["inspect", "--format", format.as_str()];
+    args.extend(ids.iter().copied());
+    // A container gone between the two calls makes inspect fail for it
+    // alone; the others are still printed.
+    let owners = engine_output(engine, &args).await.unwrap_or_default();
     let me = std::process::id().to_string();
-    let stale: Vec<String> = String::from_utf8_lossy(&output.stdout)
+    let stale: Vec<String> = owners
         .lines()
         .filter_map(|line| line.split_once('\t'))
         .filter(|(_, service)| service.trim() != me)
-        .map(|(name, _)| name.trim().to_string())
-        .filter(|name| !name.is_empty())
+        .map(|(id, _)| id.trim().to_string())
+        .filter(|id| !id.is_empty())
         .collect();
     for name in &stale {
         engine.remove(name).await;
@@ -104,4 +118,19 @@ pub async fn remove_containers(engine: &ContainerEngine, home: &Path) -> Vec<Str
         tracing::warn!(containers = ?stale, "removed containers left behind by an earlier service");
     }
     stale
+}
+
+/// What `engine ARGS` printed, if it ran within the listing deadline
+/// (its exit status aside: `inspect` fails when one of several is gone).
+async fn engine_output(engine: &ContainerEngine, args: &[&str]) -> Option<String> {
+    let run = tokio::process::Command::new(&engine.program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    match tokio::time::timeout(LIST_TIMEOUT, run).await {
+        Ok(Ok(output)) => Some(String::from_utf8_lossy(&output.stdout).into_owned()),
+        _ => None,
+    }
 }
