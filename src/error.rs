@@ -43,6 +43,8 @@ pub enum ErrorCode {
     NeedsConfiguration,
     /// The secret store could not be opened, read or written.
     Secrets,
+    /// The HTTP port asked for is taken by another program.
+    PortInUse,
 }
 
 impl ErrorCode {
@@ -62,6 +64,7 @@ impl ErrorCode {
             ErrorCode::UnknownTool => 12,
             ErrorCode::NeedsConfiguration => 13,
             ErrorCode::Secrets => 14,
+            ErrorCode::PortInUse => 15,
         }
     }
 }
@@ -170,6 +173,10 @@ pub enum Error {
     #[error("{message}")]
     Remote { code: ErrorCode, message: String },
 
+    /// The HTTP server's port is taken; the message says how to choose another.
+    #[error("{message}")]
+    PortInUse { port: u16, message: String },
+
     #[error("{0}")]
     Internal(String),
 }
@@ -204,6 +211,7 @@ impl Error {
             Error::Settings(_) => ErrorCode::Settings,
             Error::ServiceUnavailable { .. } => ErrorCode::ServiceUnavailable,
             Error::Remote { code, .. } => *code,
+            Error::PortInUse { .. } => ErrorCode::PortInUse,
             Error::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -357,11 +357,14 @@ async fn port_from_settings(service: &ConnectorService) -> u16 {
 fn bind_error(bind: IpAddr, port: u16, err: std::io::Error) -> Error {
     let addr = security::authority(bind, port);
     match err.kind() {
-        std::io::ErrorKind::AddrInUse => Error::InvalidInput(format!(
-            "port {port} is already in use ({addr}), perhaps by another switchboard service: \
-             choose another with `switchboard serve --port N` or the `{PORT_KEY}` setting, \
-             or use 0 for any free port"
-        )),
+        std::io::ErrorKind::AddrInUse => Error::PortInUse {
+            port,
+            message: format!(
+                "port {port} is already in use ({addr}), perhaps by another switchboard service: \
+                 choose another with `switchboard serve --port N` or the `{PORT_KEY}` setting, \
+                 or use 0 for any free port"
+            ),
+        },
         std::io::ErrorKind::AddrNotAvailable => Error::InvalidInput(format!(
             "cannot listen on {addr}: this machine has no such address; check --bind"
         )),

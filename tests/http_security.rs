@@ -284,13 +284,32 @@ async fn a_taken_port_and_a_remote_address_are_refused_clearly() {
     let err = switchboard::http::serve(service.clone(), gateway.clone(), taken, stop.clone())
         .await
         .unwrap_err();
-    assert_eq!(err.code(), switchboard::ErrorCode::InvalidInput);
+    assert_eq!(err.code(), switchboard::ErrorCode::PortInUse);
+    assert_eq!(err.code().exit_code(), 15);
     let message = err.to_string();
     assert!(
         message.contains(&format!("port {} is already in use", server.port())),
         "{message}"
     );
     assert!(message.contains("--port"), "{message}");
+
+    // The same from the command line: its own exit code and one clear line.
+    let dir = tempfile::tempdir().unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--port", &server.port().to_string()])
+        .env("SWITCHBOARD_HOME", dir.path().join("home"))
+        .env("SWITCHBOARD_SETTINGS", dir.path().join("settings.json"))
+        .env("SWITCHBOARD_SECRET_STORE", "file")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(15), "{stderr}");
+    assert!(
+        stderr.contains(&format!("port {} is already in use", server.port())),
+        "{stderr}"
+    );
 
     let remote = HttpOptions {
         port: Some(0),

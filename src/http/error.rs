@@ -24,7 +24,7 @@ use crate::error::{Error, ErrorCode};
 /// matches on [`ErrorCode`] without a wildcard, so a new code fails to
 /// compile there until it is given a status; add it here at the same time
 /// (a test checks that every code here round-trips through serde).
-const SERVICE_CODES: [ErrorCode; 13] = [
+const SERVICE_CODES: [ErrorCode; 14] = [
     ErrorCode::Internal,
     ErrorCode::UnknownConnector,
     ErrorCode::AlreadyExists,
@@ -38,6 +38,7 @@ const SERVICE_CODES: [ErrorCode; 13] = [
     ErrorCode::UnknownTool,
     ErrorCode::NeedsConfiguration,
     ErrorCode::Secrets,
+    ErrorCode::PortInUse,
 ];
 
 /// Codes only the HTTP face produces.
@@ -64,9 +65,10 @@ pub(crate) fn service_status(code: ErrorCode) -> StatusCode {
         // The backend (a server or its launcher) failed, not this service.
         ErrorCode::StartFailed | ErrorCode::ToolFailed => StatusCode::BAD_GATEWAY,
         // Something this machine lacks or cannot reach right now.
-        ErrorCode::NoContainerEngine | ErrorCode::ServiceUnavailable | ErrorCode::Secrets => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
+        ErrorCode::NoContainerEngine
+        | ErrorCode::ServiceUnavailable
+        | ErrorCode::Secrets
+        | ErrorCode::PortInUse => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
