@@ -1,6 +1,8 @@
 //! Supervision against real servers: a killed server comes back after a
 //! backoff, one killed every time ends in `error` after the cap, and one
-//! that stops answering pings is caught within the ping deadline.
+//! that stops answering pings is caught within the ping deadline, and a
+//! skill whose database (a Redis of the test's own) goes away and comes
+//! back follows it: `error` with the reason, then `connected` again.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -200,4 +202,98 @@ async fn a_disconnect_wins_over_a_pending_restart() {
         .await
         .is_err());
     assert_eq!(svc.info("ev").unwrap().status, Disconnected);
+}
+
+/// A Redis server of the test's own on a free port, killed on drop.
+struct PrivateRedis {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl PrivateRedis {
+    fn start(port: u16) -> PrivateRedis {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server (Debian's redis-server package) on PATH");
+        let up = common::poll(Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        assert!(up, "redis-server did not listen on {port}");
+        PrivateRedis { child, port }
+    }
+
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_skill_whose_database_goes_away_is_an_error_and_comes_back_with_it() {
+    // Its own Redis, so stopping it disturbs no other test.
+    let port = PrivateRedis::free_port();
+    let redis = PrivateRedis::start(port);
+    let dir = tempfile::tempdir().unwrap();
+    let svc = service(
+        dir.path(),
+        r#"{"pingIntervalMs": 200, "pingTimeoutMs": 1000, "restartBackoffMs": 200, "maxRestarts": 20}"#,
+    )
+    .await;
+    svc.set_backend("redis", switchboard::catalog::ConnectorType::Skill)
+        .await
+        .unwrap();
+    let mut values = switchboard::mcp::FieldValues::new();
+    values.insert("url".into(), format!("redis://127.0.0.1:{port}"));
+    let info = svc.connect("redis", values, None).await.unwrap();
+    assert_eq!(info.status, Connected);
+    let mut rx = svc.subscribe();
+
+    // The database goes away: the health check notices within its interval
+    // and deadline, and says why.
+    drop(redis);
+    let wait = Duration::from_secs(20);
+    let (old, new, reason) = next_status(&mut rx, wait).await;
+    assert_eq!((old, new), (Connected, Error));
+    let reason = reason.unwrap();
+    eprintln!("when the database went away: {reason}");
+    assert!(reason.contains("restart 1 of 20"), "{reason}");
+
+    // It comes back on the same port: a restart finds it and reconnects.
+    let _redis = PrivateRedis::start(port);
+    let mut connected = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !connected && tokio::time::Instant::now() < deadline {
+        if let Ok((_, new, _)) = tokio::time::timeout(Duration::from_secs(5), async {
+            next_status(&mut rx, wait).await
+        })
+        .await
+        {
+            connected = new == Connected;
+        }
+    }
+    assert!(connected, "the skill did not come back with its database");
+    let answer = svc
+        .call(
+            "redis",
+            "get",
+            Some(serde_json::json!({"key": "sb_absent_key"})),
+        )
+        .await
+        .unwrap();
+    assert_ne!(answer.is_error, Some(true), "{answer:?}");
+    svc.disconnect("redis").await.unwrap();
 }
