@@ -221,29 +221,32 @@ fn a_server_that_never_reads_stdin_goes_to_error_after_a_missed_ping() {
     assert_consistent(&sb, &["calm", "deaf"]);
 }
 
-#[test]
-fn stderr_without_newlines_leaves_memory_bounded() {
-    let (sb, calm) = setup();
-    let done = sb.dir.path().join("stderr-done");
-    add_bad(
-        &sb,
-        "noisy",
-        "stderr_flood.py",
-        &["one-line", done.to_str().unwrap()],
-    );
-    let before = service_rss(&sb);
-    assert_eq!(sb.ok(&["connect", "noisy"]).trim(), "connected");
+/// Connects `name` to the stderr flooder in `mode`, waits until the
+/// service has read all of it, and checks `calm` still answers; returns the
+/// service's RSS before and at its peak.
+fn drain_stderr_flood(sb: &common::Sandbox, calm: u64, name: &str, mode: &str) -> (u64, u64) {
+    let done = sb.dir.path().join(format!("{name}-done"));
+    add_bad(sb, name, "stderr_flood.py", &[mode, done.to_str().unwrap()]);
+    let before = service_rss(sb);
+    assert_eq!(sb.ok(&["connect", name]).trim(), "connected");
     let mut peak = before;
-    // 200 MB of stderr without a newline, read to the end by the service.
     assert!(
         poll(Duration::from_secs(60), || {
-            peak = peak.max(service_rss(&sb));
+            peak = peak.max(service_rss(sb));
             done.exists()
         }),
         "the stderr flood was never drained"
     );
-    peak = peak.max(service_rss(&sb));
-    calm_answers(&sb, calm);
+    peak = peak.max(service_rss(sb));
+    calm_answers(sb, calm);
+    (before, peak)
+}
+
+#[test]
+fn stderr_without_newlines_leaves_memory_bounded() {
+    let (sb, calm) = setup();
+    // 200 MB of stderr without a newline, read to the end by the service.
+    let (before, peak) = drain_stderr_flood(&sb, calm, "noisy", "one-line");
     assert_eq!(sb.json(&["status", "noisy"])["status"], "connected");
     assert_rss_bounded(before, peak, "stderr flood");
     sb.ok(&["disconnect", "noisy"]);
@@ -253,25 +256,8 @@ fn stderr_without_newlines_leaves_memory_bounded() {
 #[test]
 fn a_chatty_stderr_does_not_grow_the_log_without_bound() {
     let (sb, calm) = setup();
-    let done = sb.dir.path().join("stderr-done");
-    add_bad(
-        &sb,
-        "chatty",
-        "stderr_flood.py",
-        &["lines", done.to_str().unwrap()],
-    );
-    let before = service_rss(&sb);
-    assert_eq!(sb.ok(&["connect", "chatty"]).trim(), "connected");
-    let mut peak = before;
     // 64 MB of 100-byte lines.
-    assert!(
-        poll(Duration::from_secs(60), || {
-            peak = peak.max(service_rss(&sb));
-            done.exists()
-        }),
-        "the stderr flood was never drained"
-    );
-    calm_answers(&sb, calm);
+    let (before, peak) = drain_stderr_flood(&sb, calm, "chatty", "lines");
     assert_rss_bounded(before, peak, "stderr lines");
     // The last lines are kept for `status` and errors, all of them bounded.
     let logs = sb.ok(&["logs", "chatty", "-n", "3"]);
