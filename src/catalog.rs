@@ -61,6 +61,10 @@ pub enum FieldTarget {
     Arg,
     /// Sent as an HTTP header (named by the field's `header`) to a remote server.
     Header,
+    /// The path of a file on this machine, mounted read-only into the
+    /// container at the field's `mount`; the server finds that path in an
+    /// environment variable named after the field. Container connectors only.
+    File,
 }
 
 /// One setting a connector needs from the person configuring it.
@@ -87,6 +91,20 @@ pub struct ConfigField {
     /// The HTTP header name, for fields whose target is `header`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub header: Option<String>,
+    /// Where in the container the file goes, for fields whose target is `file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mount: Option<String>,
+}
+
+/// A named volume mounted into a container connector: where a server keeps
+/// what must outlive the container (OAuth tokens saved by its `auth` step).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Volume {
+    /// The engine's volume name (`mcp-gdrive`), created on first use.
+    pub name: String,
+    /// The absolute path in the container.
+    pub target: String,
 }
 
 /// The definition of one connector, as written in the catalog file.
@@ -130,6 +148,9 @@ pub struct ConnectorDefinition {
     /// The settings the connector takes, in display order.
     #[serde(default, rename = "field")]
     pub fields: Vec<ConfigField>,
+    /// Named volumes mounted into the container (container connectors only).
+    #[serde(default, rename = "volume", skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<Volume>,
     /// A built-in skill that can serve this connector instead of (or, for
     /// `type = "skill"`, without) an MCP server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -213,6 +234,7 @@ const CONNECTOR_KEYS: &[&str] = &[
     "transport",
     "headers",
     "skill",
+    "volume",
 ];
 const SKILL_KEYS: &[&str] = &["name", "field"];
 const FIELD_KEYS: &[&str] = &[
@@ -223,6 +245,7 @@ const FIELD_KEYS: &[&str] = &[
     "target",
     "default",
     "header",
+    "mount",
 ];
 
 impl Catalog {
@@ -353,6 +376,17 @@ fn unknown_key(table: &toml::Table, allowed: &[&str], place: &str) -> Result<(),
         }),
         None => Ok(()),
     }
+}
+
+/// An absolute path inside a container that needs no quoting in a
+/// `--mount` option (no commas, no `=`, no spaces).
+fn is_container_path(path: &str) -> bool {
+    path.starts_with('/')
+        && path.len() > 1
+        && !path.split('/').any(|part| part == "..")
+        && path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-'))
 }
 
 /// Checks that `name` can be used as a connector name: 1 to 64 characters,
@@ -510,6 +544,51 @@ impl ConnectorDefinition {
                 "field `{}` goes to a header but names none; set `header`",
                 field.name
             )));
+        }
+        for field in self.fields.iter().filter(|f| f.target == FieldTarget::File) {
+            let Some(mount) = &field.mount else {
+                return Err(invalid(format!(
+                    "field `{}` is a file but names no `mount` (its path in the container)",
+                    field.name
+                )));
+            };
+            if self.image.is_none() {
+                return Err(invalid(format!(
+                    "field `{}` is a file, which only a container (`image`) can be given",
+                    field.name
+                )));
+            }
+            if !is_container_path(mount) {
+                return Err(invalid(format!(
+                    "field `{}` mounts at {mount:?}, which is not an absolute container path \
+                     of letters, digits and / . _ -",
+                    field.name
+                )));
+            }
+        }
+        for volume in &self.volumes {
+            if self.image.is_none() {
+                return Err(invalid(format!(
+                    "volume `{}` is for containers, but the connector has no `image`",
+                    volume.name
+                )));
+            }
+            let name_ok = volume
+                .name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric())
+                && volume
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+            if !name_ok || !is_container_path(&volume.target) {
+                return Err(invalid(format!(
+                    "volume {:?} at {:?}: use a name of letters, digits and _ . - and an \
+                     absolute container path",
+                    volume.name, volume.target
+                )));
+            }
         }
         if let Some(image) = &self.image {
             if image.starts_with('-') {

@@ -118,8 +118,9 @@ fn builtin_secret_fields_are_flagged_and_have_no_default() {
                 assert_eq!(f.default, None, "{}.{}", c.name, f.name);
             }
         }
-        // Fixed env values are never secrets.
-        for key in c.env.keys() {
+        // Fixed env values are never secrets (a path to where a server
+        // keeps its tokens is not one).
+        for key in c.env.keys().filter(|k| !k.ends_with("_PATH")) {
             assert!(
                 !credential_words.iter().any(|w| key.contains(w)),
                 "{}: env {key}",
@@ -419,4 +420,48 @@ fn databases_offer_a_skill_beside_their_image_and_sqlite_is_skill_only() {
     assert!(sqlite.for_backend(&ConnectorType::Mcp).is_none());
     let path = sqlite.for_backend(&ConnectorType::Skill).unwrap();
     assert!(path.field("path").unwrap().required);
+}
+
+#[test]
+fn oauth_servers_get_their_files_through_volumes_and_mounts() {
+    let catalog = builtin();
+    let gdrive = catalog.iter().find(|c| c.name == "gdrive").unwrap();
+    assert_eq!(gdrive.volumes.len(), 1);
+    assert_eq!(gdrive.volumes[0].target, "/gdrive-server");
+    let calendar = catalog
+        .iter()
+        .find(|c| c.name == "google-calendar")
+        .unwrap();
+    let creds = calendar
+        .fields
+        .iter()
+        .find(|f| f.name == "GOOGLE_OAUTH_CREDENTIALS")
+        .unwrap();
+    assert_eq!(creds.target, switchboard::catalog::FieldTarget::File);
+    assert!(calendar.env["GOOGLE_CALENDAR_MCP_TOKEN_PATH"].starts_with(&calendar.volumes[0].target));
+}
+
+#[test]
+fn rejects_file_fields_and_volumes_that_cannot_be_mounted() {
+    let base = |extra: &str| {
+        format!(
+            "[[connector]]\nname = \"x\"\ndisplay_name = \"X\"\ndescription = \"x\"\ntype = \"mcp\"\n{extra}"
+        )
+    };
+    let cases = [
+        // A file field needs a mount, and a container to mount it in.
+        ("image = \"mcp/x\"\n[[connector.field]]\nname = \"F\"\ndescription = \"f\"\ntarget = \"file\"\n", "names no `mount`"),
+        ("command = \"x\"\n[[connector.field]]\nname = \"F\"\ndescription = \"f\"\ntarget = \"file\"\nmount = \"/f\"\n", "only a container"),
+        ("image = \"mcp/x\"\n[[connector.field]]\nname = \"F\"\ndescription = \"f\"\ntarget = \"file\"\nmount = \"/a,readonly=false\"\n", "not an absolute container path"),
+        ("image = \"mcp/x\"\n[[connector.field]]\nname = \"F\"\ndescription = \"f\"\ntarget = \"file\"\nmount = \"relative\"\n", "not an absolute container path"),
+        ("image = \"mcp/x\"\n[[connector.volume]]\nname = \"a,src=/etc\"\ntarget = \"/v\"\n", "volume"),
+        ("image = \"mcp/x\"\n[[connector.volume]]\nname = \"v\"\ntarget = \"/../etc\"\n", "volume"),
+        ("command = \"x\"\n[[connector.volume]]\nname = \"v\"\ntarget = \"/v\"\n", "no `image`"),
+    ];
+    for (extra, expected) in cases {
+        let err = switchboard::Catalog::from_toml(&base(extra))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(expected), "{extra}: {err}");
+    }
 }

@@ -399,3 +399,79 @@ fn a_token_missing_refused_and_right_configuring_error_connected() {
     assert!(out.status.success());
     assert_eq!(sb.json(&["config", "github"])[0]["set"], false);
 }
+
+#[test]
+fn catalog_google_calendar_mounts_its_credentials_file_and_token_volume() {
+    // The test image is tagged mcp/google-calendar too: the catalog entry
+    // starts for real, with its mounts.
+    require_image();
+    let sb = Sandbox::new();
+    let creds = sb.dir.path().join("gcp-oauth.keys.json");
+    std::fs::write(&creds, r#"{"installed":{}}"#).unwrap();
+    let set = format!("GOOGLE_OAUTH_CREDENTIALS={}", creds.display());
+
+    // A file that is not there is refused before anything starts.
+    let out = sb.run(&[
+        "connect",
+        "google-calendar",
+        "--set",
+        "GOOGLE_OAUTH_CREDENTIALS=/no/such/gcp-oauth.keys.json",
+    ]);
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not an existing file"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = sb.run(&["connect", "google-calendar", "--set", &set]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let status = sb.json(&["status", "google-calendar"]);
+    assert_eq!(status["status"], "connected");
+    let container = status["container"].as_str().expect("container").to_string();
+    let mounts: serde_json::Value = serde_json::from_str(&docker(&[
+        "inspect",
+        "--format",
+        "{{json .Mounts}}",
+        &container,
+    ]))
+    .unwrap();
+    let mounts = mounts.as_array().unwrap();
+    let at = |dst: &str| {
+        mounts
+            .iter()
+            .find(|m| m["Destination"] == dst)
+            .unwrap_or_else(|| panic!("nothing mounted at {dst}: {mounts:?}"))
+    };
+    let file = at("/config/gcp-oauth.keys.json");
+    assert_eq!(file["Type"], "bind");
+    assert_eq!(file["Source"], creds.display().to_string());
+    assert_eq!(file["RW"], false, "{file}");
+    let tokens = at("/tokens");
+    assert_eq!(tokens["Type"], "volume");
+    assert_eq!(tokens["Name"], "mcp-google-calendar");
+    let env = docker(&["inspect", "--format", "{{json .Config.Env}}", &container]);
+    assert!(
+        env.contains("GOOGLE_OAUTH_CREDENTIALS=/config/gcp-oauth.keys.json"),
+        "{env}"
+    );
+    assert!(
+        env.contains("GOOGLE_CALENDAR_MCP_TOKEN_PATH=/tokens/tokens.json"),
+        "{env}"
+    );
+    // The written config can be run as it is by another client.
+    let settings = sb.settings_json();
+    let args = settings["codebuddy.mcp.servers"]["google-calendar"]["args"].to_string();
+    assert!(
+        args.contains(&format!(
+            "type=bind,src={},dst=/config/gcp-oauth.keys.json,readonly",
+            creds.display()
+        )),
+        "{args}"
+    );
+
+    sb.ok(&["disconnect", "google-calendar"]);
+    assert!(poll(Duration::from_secs(20), || !container_exists(
+        &container
+    )));
+}

@@ -207,7 +207,6 @@ async fn a_disconnect_wins_over_a_pending_restart() {
 /// A Redis server of the test's own on a free port, killed on drop.
 struct PrivateRedis {
     child: std::process::Child,
-    port: u16,
 }
 
 impl PrivateRedis {
@@ -223,7 +222,7 @@ impl PrivateRedis {
             std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
         });
         assert!(up, "redis-server did not listen on {port}");
-        PrivateRedis { child, port }
+        PrivateRedis { child }
     }
 
     fn free_port() -> u16 {

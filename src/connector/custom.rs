@@ -180,6 +180,7 @@ impl CustomConnector {
                     target: FieldTarget::Env,
                     default: None,
                     header: None,
+                    mount: None,
                 })
                 .chain(self.secret_headers.iter().map(|header| ConfigField {
                     name: header_field(header),
@@ -189,8 +190,10 @@ impl CustomConnector {
                     target: FieldTarget::Header,
                     default: None,
                     header: Some(header.clone()),
+                    mount: None,
                 }))
                 .collect(),
+            volumes: Vec::new(),
         }
     }
 }

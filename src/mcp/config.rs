@@ -50,6 +50,8 @@ pub enum LaunchKind {
     Container {
         /// The image to run.
         image: String,
+        /// `--mount` values: the connector's named volumes and its files.
+        mounts: Vec<String>,
     },
     /// A server reached over the network.
     Remote {
@@ -83,7 +85,7 @@ impl std::fmt::Debug for LaunchPlan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = match &self.kind {
             LaunchKind::Native => "native".to_string(),
-            LaunchKind::Container { image } => format!("container {image}"),
+            LaunchKind::Container { image, .. } => format!("container {image}"),
             LaunchKind::Remote { url, transport, .. } => format!("{transport} {url}"),
         };
         f.debug_struct("LaunchPlan")
@@ -92,6 +94,51 @@ impl std::fmt::Debug for LaunchPlan {
             .field("env", &self.env.keys().collect::<Vec<_>>())
             .finish()
     }
+}
+
+/// The `--mount` values of a container connector: its named volumes, and
+/// each `file` field given a value, bind-mounted read-only at the field's
+/// `mount`, whose container path the server gets in the field's variable.
+/// A file that does not exist, or whose path `--mount` cannot carry, is
+/// refused here rather than by the engine after a start.
+fn container_mounts(
+    def: &ConnectorDefinition,
+    values: &FieldValues,
+    env: &mut BTreeMap<String, String>,
+    config_env: &mut BTreeMap<String, String>,
+) -> Result<Vec<String>> {
+    let mut mounts: Vec<String> = def
+        .volumes
+        .iter()
+        .map(|v| format!("type=volume,src={},dst={}", v.name, v.target))
+        .collect();
+    for field in def.fields.iter().filter(|f| f.target == FieldTarget::File) {
+        let (Some(host), Some(mount)) = (values.get(&field.name), &field.mount) else {
+            continue;
+        };
+        let path = std::path::Path::new(host);
+        let fix = format!(
+            "give the absolute path of an existing file: `switchboard connect {} --set {}=/path/to/file`",
+            def.name, field.name
+        );
+        if !path.is_absolute() || !path.is_file() {
+            return Err(Error::InvalidInput(format!(
+                "`{}` is {host:?}, which is not an existing file on this machine; {fix}",
+                field.name
+            )));
+        }
+        if host.contains([',', '"', '\n', '\r']) {
+            return Err(Error::InvalidInput(format!(
+                "`{}` is {host:?}: a path with a comma, quote or newline cannot be mounted; \
+                 move or link the file elsewhere and {fix}",
+                field.name
+            )));
+        }
+        mounts.push(format!("type=bind,src={host},dst={mount},readonly"));
+        env.insert(field.name.clone(), mount.clone());
+        config_env.insert(field.name.clone(), mount.clone());
+    }
+    Ok(mounts)
 }
 
 /// Builds the launch plan for `def` with the given field values. Missing
@@ -194,9 +241,14 @@ pub fn plan_launch(
             })
         }
         (Some(image), None, None) => {
+            let mounts = container_mounts(def, values, &mut env, &mut config_env)?;
             // `-e NAME` without a value: the engine copies the value from
             // its own environment, so it never appears in `ps` output.
             let mut docker_args = vec!["run".to_string(), "-i".into(), "--rm".into()];
+            for mount in &mounts {
+                docker_args.push("--mount".into());
+                docker_args.push(mount.clone());
+            }
             for name in env.keys() {
                 docker_args.push("-e".into());
                 docker_args.push(name.clone());
@@ -214,6 +266,7 @@ pub fn plan_launch(
                 },
                 kind: LaunchKind::Container {
                     image: image.clone(),
+                    mounts,
                 },
                 args,
                 env,
@@ -296,5 +349,84 @@ mod tests {
                 "--literal={NOT_DECLARED}".to_string()
             ]
         );
+    }
+
+    fn calendar() -> ConnectorDefinition {
+        crate::catalog::Catalog::builtin()
+            .expect("built-in catalog")
+            .get("google-calendar")
+            .expect("google-calendar")
+            .clone()
+    }
+
+    #[test]
+    fn a_file_field_is_bind_mounted_read_only_and_named_by_its_container_path() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let creds = dir.path().join("gcp-oauth.keys.json");
+        std::fs::write(&creds, "{}").expect("write");
+        let host = creds.to_str().expect("utf-8 path");
+        let plan = plan_launch(
+            &calendar(),
+            &values(&[("GOOGLE_OAUTH_CREDENTIALS", host)]),
+            &|name| format!("${{env:{name}}}"),
+        )
+        .expect("plan");
+        let LaunchKind::Container { mounts, .. } = &plan.kind else {
+            panic!("not a container: {plan:?}");
+        };
+        assert_eq!(
+            mounts,
+            &vec![
+                "type=volume,src=mcp-google-calendar,dst=/tokens".to_string(),
+                format!("type=bind,src={host},dst=/config/gcp-oauth.keys.json,readonly"),
+            ]
+        );
+        assert_eq!(
+            plan.env["GOOGLE_OAUTH_CREDENTIALS"],
+            "/config/gcp-oauth.keys.json"
+        );
+        assert_eq!(
+            plan.env["GOOGLE_CALENDAR_MCP_TOKEN_PATH"],
+            "/tokens/tokens.json"
+        );
+        // The written config carries the same mounts, before the image.
+        let args = &plan.config.args;
+        let image_at = args
+            .iter()
+            .position(|a| a == "mcp/google-calendar")
+            .expect("image");
+        let mount_at = args
+            .iter()
+            .position(|a| a.starts_with("type=bind,"))
+            .expect("bind mount");
+        assert!(mount_at < image_at, "{args:?}");
+        assert_eq!(args[mount_at - 1], "--mount");
+    }
+
+    #[test]
+    fn a_file_that_is_missing_or_cannot_be_mounted_is_refused_before_a_start() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let odd = dir.path().join("a,b.json");
+        std::fs::write(&odd, "{}").expect("write");
+        let cases = [
+            ("/no/such/file.json".to_string(), "not an existing file"),
+            ("relative.json".to_string(), "not an existing file"),
+            (odd.display().to_string(), "cannot be mounted"),
+        ];
+        for (path, expected) in cases {
+            let err = plan_launch(
+                &calendar(),
+                &values(&[("GOOGLE_OAUTH_CREDENTIALS", &path)]),
+                &|name| name.to_string(),
+            )
+            .expect_err("refused");
+            assert_eq!(err.code(), crate::ErrorCode::InvalidInput);
+            let message = err.to_string();
+            assert!(message.contains(expected), "{path}: {message}");
+            assert!(
+                message.contains("--set GOOGLE_OAUTH_CREDENTIALS="),
+                "{message}"
+            );
+        }
     }
 }

@@ -67,7 +67,7 @@ impl ServerProcess {
                     "a remote server has no process to spawn".into(),
                 ))
             }
-            LaunchKind::Container { image } => {
+            LaunchKind::Container { image, mounts } => {
                 let engine = ctx.engine.ok_or(Error::NoContainerEngine)?;
                 let name = format!(
                     "switchboard-{}-{}-{}",
@@ -85,6 +85,9 @@ impl ServerProcess {
                         &format!("{}={}", super::orphans::SERVICE_LABEL, std::process::id()),
                     ])
                     .args(["--security-opt", "no-new-privileges"]);
+                for mount in mounts {
+                    cmd.args(["--mount", mount]);
+                }
                 for key in plan.env.keys() {
                     cmd.args(["-e", key]);
                 }

@@ -310,7 +310,7 @@ async fn start_local(plan: &LaunchPlan, opts: StartOptions<'_>) -> Result<Runnin
             process.stop(Duration::ZERO).await;
             return Err(match exit {
                 Ok(Ok(status)) => match (&plan.kind, status.code()) {
-                    (LaunchKind::Container { image }, Some(ENGINE_FAILURE_EXIT)) => {
+                    (LaunchKind::Container { image, .. }, Some(ENGINE_FAILURE_EXIT)) => {
                         Error::ImageUnavailable {
                             image: image.clone(),
                             code: ENGINE_FAILURE_EXIT,

@@ -5,8 +5,10 @@
 # the dependencies tests/peers/package-lock.json pins.
 #
 #   localhost/switchboard-test/everything:latest
-#   docker.io/mcp/github:latest   (same image; the catalog's github connector
-#                                  runs `docker run -i --rm mcp/github`)
+#   docker.io/mcp/github:latest   (a token check in front of the same server;
+#                                  the catalog's github connector runs it)
+#   docker.io/mcp/google-calendar:latest   (same image; the catalog's
+#                                  google-calendar connector, with its mounts)
 #
 # `docker run -i --rm --init IMAGE` speaks MCP over stdio (the default CMD is
 # `stdio`; pass `sse` or `streamableHttp` plus `-e PORT=...` for the others).
@@ -19,7 +21,9 @@
 set -euo pipefail
 
 readonly IMAGE=localhost/switchboard-test/everything:latest
-readonly ALIASES=()
+# The catalog's Google Calendar image: the same server, so that the catalog's
+# file and volume mounts are started for real.
+readonly ALIASES=(docker.io/mcp/google-calendar:latest)
 # The catalog's GitHub image: the same server behind a check that fails like the
 # real GitHub server when its token is missing or refused (tokens that start
 # with `ghp_valid` are accepted).
