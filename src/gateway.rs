@@ -7,10 +7,12 @@
 //! calls are routed to the backend with progress, cancellation and a
 //! per-call deadline; every session is told `tools/list_changed` when a
 //! connector connects, disconnects or changes its tools. The transports
-//! (the service's gateway socket, bridged to stdio by `switchboard
-//! gateway`, and Streamable HTTP) live in `gateway/serve.rs`.
+//! (the service's gateway socket, which `switchboard gateway` hands its
+//! stdio to, and Streamable HTTP) live in `gateway/serve.rs` and
+//! `gateway/handoff.rs`.
 
 mod catalogs;
+mod handoff;
 pub mod names;
 mod serve;
 

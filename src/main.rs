@@ -500,8 +500,11 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             }
         }
         Command::Gateway => {
-            client.ensure_running().await?;
-            switchboard::gateway::bridge_stdio(&paths.home).await?;
+            let hello = client.ensure_running().await?;
+            // A service of another version may not take handed-over
+            // stdio; bytes copied through the socket work with any.
+            let handoff = hello.version == env!("CARGO_PKG_VERSION");
+            switchboard::gateway::bridge_stdio(&paths.home, handoff).await?;
         }
         Command::Doctor(out) => {
             let report = switchboard::doctor::run(&paths).await;
