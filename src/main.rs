@@ -228,7 +228,11 @@ fn main() -> ExitCode {
 }
 
 fn init_tracing(serving: bool) {
-    let default = if serving { "info" } else { "warn" };
+    // rmcp logs every session's start and end and every notification
+    // (progress included) at info, and its per-session span is entered on
+    // every poll of every request task: noise in the service log, and a
+    // cost on every gateway call. Its warnings still show.
+    let default = if serving { "info,rmcp=warn" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()

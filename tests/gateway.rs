@@ -238,7 +238,20 @@ async fn progress_arrives_in_order_and_a_cancel_reaches_the_backend() {
         .await
         .unwrap();
     assert!(matches!(result, ServerResult::CallToolResult(_)));
+    // The gateway sends the last progress before the result, but this
+    // client (rmcp) hands notifications to a task of their own and the
+    // result straight to the caller: the last one may be recorded just
+    // after the call returns.
+    let progress = client.service().progress.clone();
+    let all_five = tokio::task::spawn_blocking(move || {
+        poll(Duration::from_secs(10), || {
+            progress.lock().unwrap().len() >= 5
+        })
+    })
+    .await
+    .unwrap();
     let seen = client.service().progress.lock().unwrap().clone();
+    assert!(all_five, "progress lost: {seen:?}");
     assert_eq!(seen, vec![1.0, 2.0, 3.0, 4.0, 5.0], "progress in order");
 
     let handle = client
