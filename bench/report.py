@@ -120,6 +120,11 @@ def main():
         if "echo" in section:
             targets += echo_targets(srows)
 
+    md.append("### Load: many client sessions at once")
+    md.append("")
+    md += load_table(by.get("load", []), targets)
+    md.append("")
+
     md.append("### Start-up")
     md.append("")
     md += startup_table(by.get("startup", []), targets)
@@ -189,6 +194,28 @@ def echo_targets(rows):
 
 def yes(ok):
     return "yes" if ok else "**no**"
+
+
+def load_table(rows, targets):
+    if not rows:
+        return ["(not measured)"]
+    out = [
+        "| run | sessions | seconds | calls | calls/s | p50 µs | p99 µs | p99/p50 | failed calls |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        if "failed" in r:
+            out.append(f"| {r['name']} | failed: {r['failed'][-160:]} |  |  |  |  |  |  |  |")
+            continue
+        lat = r["latency"]
+        out.append(
+            f"| {r['label']} | {r['sessions']} | {fmt(r['seconds'], 1)} | {fmt(r['calls'])} "
+            f"| {fmt(r['calls_per_s'])} | {fmt(lat.get('p50_us'), 1)} | {fmt(lat.get('p99_us'), 1)} "
+            f"| {fmt(ratio(lat.get('p99_us'), lat.get('p50_us')), 2)} | {r['errors']} |"
+        )
+        targets.append((f"{r['sessions']} sessions for {r['seconds']:.0f} s without a failed call, stdio",
+                        f"{r['errors']} failed of {r['calls'] + r['errors']:,}", yes(r["errors"] == 0)))
+    return out
 
 
 def startup_table(rows, targets):

@@ -2,7 +2,8 @@
 # Switchboard against the peers, in one run on this machine: tool-call
 # latency and throughput (direct, Switchboard over stdio and Streamable
 # HTTP, supergateway, mcp-proxy from PyPI and npm, mcp-hub, magg), start-up
-# with 1/15/50 connectors, memory, and the PostgreSQL skill against its
+# with 1/15/50 connectors, sustained load from 64 client sessions, memory,
+# and the PostgreSQL skill against its
 # driver. Prints Markdown tables and writes them into BENCHMARKS.md
 # (between its results markers; the prose around them is kept).
 #
@@ -13,7 +14,8 @@
 # Counts can be overridden: CALLS (timed sequential calls, 5000), WARMUP
 # (1000), TPUT_CALLS (calls per throughput run, 5000), SOAK_CALLS
 # (100000), STARTUP_RUNS (5), PHASE_SECONDS (60, the cap on any one
-# phase); BENCH_BIN_DIR skips the build and takes the four binaries from
+# phase), LOAD_SESSIONS (64) and LOAD_SECONDS (60) for the load run;
+# BENCH_BIN_DIR skips the build and takes the four binaries from
 # that directory. Needs cargo, node 20+ with npm, python3 >= 3.10 (magg needs
 # 3.12+, found on PATH or under pyenv; skipped otherwise). Installs the
 # peers into bench/.peers (gitignored) from npm and PyPI. Every process it
@@ -38,7 +40,9 @@ for arg in "$@"; do
 done
 if ((quick)); then
   : "${CALLS:=500}" "${WARMUP:=100}" "${TPUT_CALLS:=500}" "${SOAK_CALLS:=5000}" "${STARTUP_RUNS:=2}"
+  : "${LOAD_SECONDS:=10}"
 fi
+: "${LOAD_SESSIONS:=64}" "${LOAD_SECONDS:=60}"
 : "${CALLS:=5000}" "${WARMUP:=1000}" "${TPUT_CALLS:=5000}" "${SOAK_CALLS:=100000}" "${STARTUP_RUNS:=5}"
 : "${PHASE_SECONDS:=60}"
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/test}
@@ -405,6 +409,20 @@ contenders "calls: echo backend (rmcp, stdio)" e
 if [[ -n $EVERYTHING ]]; then
   backend=(node "$EVERYTHING" stdio)
   contenders "calls: server-everything backend (node, stdio)" ev
+fi
+
+# --- load ----------------------------------------------------------------------
+
+# Many clients at once, each its own `switchboard gateway` process and MCP
+# session, calling in a loop: what a busy machine sees (issue 10).
+say "load: $LOAD_SESSIONS gateway sessions over stdio for $LOAD_SECONDS s"
+section=load
+if json=$("$LOADGEN" sessions --label "$LOAD_SESSIONS sessions, stdio (switchboard gateway)" --tool e__echo \
+  --sessions "$LOAD_SESSIONS" --seconds "$LOAD_SECONDS" \
+  -- "$SB" --home "$box/home" --settings "$box/settings.json" gateway 2>"$work/load.err"); then
+  record load stdio "$json"
+else
+  record_fail load stdio "$(tail -5 "$work/load.err")"
 fi
 
 # --- memory --------------------------------------------------------------------

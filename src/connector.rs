@@ -419,6 +419,26 @@ impl ConnectorService {
             .collect()
     }
 
+    /// The first tool offered through the gateway (in the order of
+    /// [`Self::gateway_tools`]) for which `matches(connector, tool)` holds:
+    /// its connector and raw name. Finds a call's target without copying
+    /// the tool list.
+    pub fn find_gateway_tool(
+        &self,
+        matches: impl Fn(&str, &str) -> bool,
+    ) -> Option<(String, String)> {
+        self.registry()
+            .iter()
+            .filter(|(_, e)| e.state.running().is_some())
+            .find_map(|(name, e)| {
+                e.tools
+                    .iter()
+                    .filter(|t| !e.disabled_tools.contains(t.name.as_ref()))
+                    .find(|t| matches(name, &t.name))
+                    .map(|t| (name.clone(), t.name.to_string()))
+            })
+    }
+
     /// Enables or disables one tool of a connector, persisted under
     /// `codebuddy.connectors.disabledTools`. Returns the disabled set.
     pub async fn set_tool_enabled(

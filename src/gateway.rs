@@ -7,10 +7,12 @@
 //! calls are routed to the backend with progress, cancellation and a
 //! per-call deadline; every session is told `tools/list_changed` when a
 //! connector connects, disconnects or changes its tools. The transports
-//! (the service's gateway socket, bridged to stdio by `switchboard
-//! gateway`, and Streamable HTTP) live in `gateway/serve.rs`.
+//! (the service's gateway socket, which `switchboard gateway` hands its
+//! stdio to, and Streamable HTTP) live in `gateway/serve.rs` and
+//! `gateway/handoff.rs`.
 
 mod catalogs;
+mod handoff;
 pub mod names;
 mod serve;
 
@@ -18,8 +20,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse,
-    Implementation, ListPromptsResult, ListResourcesResult, ListToolsResult,
+    CallToolRequestParams, CallToolResponse, CallToolResult, GetPromptRequestParams,
+    GetPromptResponse, Implementation, ListPromptsResult, ListResourcesResult, ListToolsResult,
     PaginatedRequestParams, ProgressNotificationParam, ReadResourceRequestParams,
     ReadResourceResponse, ServerCapabilities, ServerConfig,
 };
@@ -173,6 +175,12 @@ impl Gateway {
     }
 }
 
+// Handlers that await a backend box their work: rmcp runs each request as
+// a task whose future is as large as the largest handler's, and copies it
+// whole when it spawns the task and again when it finishes. Inline, the
+// routed call's state (backend request, deadline, progress forwarding)
+// made those copies about half the service's instructions per call
+// (callgrind); boxed, they are a pointer.
 impl ServerHandler for Gateway {
     #[allow(deprecated)]
     fn get_info(&self) -> ServerConfig {
@@ -229,11 +237,14 @@ impl ServerHandler for Gateway {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
-        let peers = self.service.mcp_peers();
-        let prompts = catalogs::prompts(&peers, &self.options.separator).await;
-        Ok(ListPromptsResult::with_all_items(
-            prompts.into_iter().map(|(p, _, _)| p).collect(),
-        ))
+        Box::pin(async move {
+            let peers = self.service.mcp_peers();
+            let prompts = catalogs::prompts(&peers, &self.options.separator).await;
+            Ok(ListPromptsResult::with_all_items(
+                prompts.into_iter().map(|(p, _, _)| p).collect(),
+            ))
+        })
+        .await
     }
 
     async fn get_prompt(
@@ -241,10 +252,13 @@ impl ServerHandler for Gateway {
         request: GetPromptRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
-        let peers = self.service.mcp_peers();
-        catalogs::get_prompt(&peers, &self.options.separator, request)
-            .await
-            .map(Into::into)
+        Box::pin(async move {
+            let peers = self.service.mcp_peers();
+            catalogs::get_prompt(&peers, &self.options.separator, request)
+                .await
+                .map(Into::into)
+        })
+        .await
     }
 
     async fn list_resources(
@@ -252,11 +266,14 @@ impl ServerHandler for Gateway {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        let peers = self.service.mcp_peers();
-        let resources = catalogs::resources(&peers).await;
-        Ok(ListResourcesResult::with_all_items(
-            resources.into_iter().map(|(r, _)| r).collect(),
-        ))
+        Box::pin(async move {
+            let peers = self.service.mcp_peers();
+            let resources = catalogs::resources(&peers).await;
+            Ok(ListResourcesResult::with_all_items(
+                resources.into_iter().map(|(r, _)| r).collect(),
+            ))
+        })
+        .await
     }
 
     async fn read_resource(
@@ -264,10 +281,13 @@ impl ServerHandler for Gateway {
         request: ReadResourceRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        let peers = self.service.mcp_peers();
-        catalogs::read_resource(&peers, request)
-            .await
-            .map(Into::into)
+        Box::pin(async move {
+            let peers = self.service.mcp_peers();
+            catalogs::read_resource(&peers, request)
+                .await
+                .map(Into::into)
+        })
+        .await
     }
 
     async fn call_tool(
@@ -275,7 +295,22 @@ impl ServerHandler for Gateway {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let Some(target) = self.tools().into_iter().find(|q| q.name == request.name) else {
+        Box::pin(self.route_call(request, context)).await
+    }
+}
+
+impl Gateway {
+    /// Routes a `tools/call` to the backend that serves the tool.
+    async fn route_call(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let separator = &self.options.separator;
+        let target = self.service.find_gateway_tool(|connector, tool| {
+            names::is_qualified(&request.name, connector, tool, separator)
+        });
+        let Some((connector, raw_name)) = target else {
             return Err(McpError::invalid_params(
                 format!(
                     "unknown tool `{}`: list the tools again, its connector may have disconnected",
@@ -284,45 +319,68 @@ impl ServerHandler for Gateway {
                 None,
             ));
         };
-        // Progress from the backend goes back under the client's own token,
-        // in order, from one forwarding task.
-        let mut forwarder = None;
-        let progress = context.meta.get_progress_token().map(|token| {
-            let (tx, mut rx) = mpsc::unbounded_channel::<ProgressNotificationParam>();
-            let peer = context.peer.clone();
-            forwarder = Some(tokio::spawn(async move {
-                while let Some(mut params) = rx.recv().await {
-                    params.progress_token = token.clone();
-                    let _ = peer.notify_progress(params).await;
-                }
-            }));
-            tx
-        });
         let timeout = Duration::from_secs(self.options.call_timeout_seconds.max(1));
-        let result = self
-            .service
-            .call_routed(
-                &target.connector,
-                &target.raw_name,
-                request.arguments,
-                progress,
-                context.ct.clone(),
-                Some(timeout),
-            )
-            .await;
-        // Every sender is gone once the call returns: let the forwarder
-        // drain, so the client sees the last progress before the result.
-        if let Some(forwarder) = forwarder {
-            let _ = tokio::time::timeout(PROGRESS_DRAIN, forwarder).await;
-        }
-        match result {
-            Ok(result) => Ok(result.into()),
-            Err(
-                err @ (Error::NotConnected { .. }
-                | Error::UnknownTool { .. }
-                | Error::ToolDisabled { .. }),
-            ) => Err(McpError::invalid_params(err.to_string(), None)),
-            Err(err) => Err(McpError::internal_error(err.to_string(), None)),
-        }
+        let Some(token) = context.meta.get_progress_token() else {
+            let result = self
+                .service
+                .call_routed(
+                    &connector,
+                    &raw_name,
+                    request.arguments,
+                    None,
+                    context.ct.clone(),
+                    Some(timeout),
+                )
+                .await;
+            return gateway_result(result);
+        };
+        // Progress from the backend goes back under the client's own token,
+        // in order, forwarded by this task while the call runs (no task of
+        // its own: most calls report none).
+        let (tx, mut rx) = mpsc::unbounded_channel::<ProgressNotificationParam>();
+        let peer = context.peer.clone();
+        let forward = async move {
+            while let Some(mut params) = rx.recv().await {
+                params.progress_token = token.clone();
+                let _ = peer.notify_progress(params).await;
+            }
+        };
+        let call = self.service.call_routed(
+            &connector,
+            &raw_name,
+            request.arguments,
+            Some(tx),
+            context.ct.clone(),
+            Some(timeout),
+        );
+        let mut forward = std::pin::pin!(forward);
+        let result = match futures::future::select(std::pin::pin!(call), forward.as_mut()).await {
+            futures::future::Either::Left((result, forward)) => {
+                // Every sender is gone once the call returns: let the
+                // forwarding finish, so the client sees the last progress
+                // before the result. No timer is armed when it is done at
+                // once (the usual case).
+                let _ = tokio::time::timeout(PROGRESS_DRAIN, forward).await;
+                result
+            }
+            // Only ends once every sender is gone, i.e. with the call.
+            futures::future::Either::Right(((), call)) => call.await,
+        };
+        gateway_result(result)
+    }
+}
+
+/// A routed call's outcome as the gateway answers it.
+fn gateway_result(
+    result: crate::error::Result<CallToolResult>,
+) -> Result<CallToolResponse, McpError> {
+    match result {
+        Ok(result) => Ok(result.into()),
+        Err(
+            err @ (Error::NotConnected { .. }
+            | Error::UnknownTool { .. }
+            | Error::ToolDisabled { .. }),
+        ) => Err(McpError::invalid_params(err.to_string(), None)),
+        Err(err) => Err(McpError::internal_error(err.to_string(), None)),
     }
 }

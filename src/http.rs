@@ -209,7 +209,10 @@ pub async fn serve(
 
     let server_stop = stop.clone();
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
+        // A `Router` served as is is rebuilt (`with_state`, every route)
+        // for each connection; `into_make_service` shares the built one.
+        // rmcp's client opens a connection per call, so this was per call.
+        let served = axum::serve(listener, app.into_make_service())
             .with_graceful_shutdown(server_stop.cancelled_owned())
             .await;
         if let Err(err) = served {

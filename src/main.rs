@@ -228,7 +228,11 @@ fn main() -> ExitCode {
 }
 
 fn init_tracing(serving: bool) {
-    let default = if serving { "info" } else { "warn" };
+    // rmcp logs every session's start and end and every notification
+    // (progress included) at info, and its per-session span is entered on
+    // every poll of every request task: noise in the service log, and a
+    // cost on every gateway call. Its warnings still show.
+    let default = if serving { "info,rmcp=warn" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
@@ -500,8 +504,11 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             }
         }
         Command::Gateway => {
-            client.ensure_running().await?;
-            switchboard::gateway::bridge_stdio(&paths.home).await?;
+            let hello = client.ensure_running().await?;
+            // A service of another version may not take handed-over
+            // stdio; bytes copied through the socket work with any.
+            let handoff = hello.version == env!("CARGO_PKG_VERSION");
+            switchboard::gateway::bridge_stdio(&paths.home, handoff).await?;
         }
         Command::Doctor(out) => {
             let report = switchboard::doctor::run(&paths).await;

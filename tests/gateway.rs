@@ -3,7 +3,8 @@
 //! and a skill at once, call both, and hear `tools/list_changed` when a
 //! third connector connects; rmcp clients check isolation between
 //! concurrent clients, progress order, cancellation reaching the backend,
-//! the per-call timeout, and tool filtering.
+//! the per-call timeout, and tool filtering; raw clients check how
+//! `switchboard gateway` hands its stdio to the service and when it ends.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -237,7 +238,20 @@ async fn progress_arrives_in_order_and_a_cancel_reaches_the_backend() {
         .await
         .unwrap();
     assert!(matches!(result, ServerResult::CallToolResult(_)));
+    // The gateway sends the last progress before the result, but this
+    // client (rmcp) hands notifications to a task of their own and the
+    // result straight to the caller: the last one may be recorded just
+    // after the call returns.
+    let progress = client.service().progress.clone();
+    let all_five = tokio::task::spawn_blocking(move || {
+        poll(Duration::from_secs(10), || {
+            progress.lock().unwrap().len() >= 5
+        })
+    })
+    .await
+    .unwrap();
     let seen = client.service().progress.lock().unwrap().clone();
+    assert!(all_five, "progress lost: {seen:?}");
     assert_eq!(seen, vec![1.0, 2.0, 3.0, 4.0, 5.0], "progress in order");
 
     let handle = client
@@ -452,4 +466,114 @@ async fn server_log_messages_reach_gateway_clients() {
     .await
     .unwrap();
     assert!(heard, "no log message from `ev` reached the client");
+}
+
+const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}"#;
+
+/// A sandbox with only the SQLite skill connected (no test peers needed).
+fn sandbox_with_sqlite() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.ok(&["connect", "sqlite", "--set", "path=:memory:"]);
+    sb
+}
+
+/// Starts `switchboard gateway` with `stdin`, its stdout piped; its lines
+/// arrive on the channel, which disconnects at EOF.
+fn spawn_gateway(
+    sb: &Sandbox,
+    stdin: Stdio,
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    let argv = gateway_argv(sb);
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
+const WITHIN: Duration = Duration::from_secs(30);
+
+fn is_initialize_answer(line: &str) -> bool {
+    let answer: Value = serde_json::from_str(line).unwrap();
+    answer["id"] == 1 && answer["result"]["serverInfo"]["name"] == "switchboard"
+}
+
+#[test]
+fn closing_stdin_ends_the_session_and_the_gateway_command() {
+    use std::io::Write;
+    let sb = sandbox_with_sqlite();
+    let (mut child, lines) = spawn_gateway(&sb, Stdio::piped());
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{INITIALIZE}").unwrap();
+    assert!(is_initialize_answer(&lines.recv_timeout(WITHIN).unwrap()));
+    drop(stdin);
+    // The service closes the client's stdout, and the command exits 0.
+    assert_eq!(
+        lines.recv_timeout(WITHIN),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected)
+    );
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn killing_the_gateway_command_ends_its_session_at_the_service() {
+    use std::io::Write;
+    let sb = sandbox_with_sqlite();
+    let (mut child, lines) = spawn_gateway(&sb, Stdio::piped());
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{INITIALIZE}").unwrap();
+    assert!(is_initialize_answer(&lines.recv_timeout(WITHIN).unwrap()));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The service held the client's stdout; it lets go once it sees the
+    // command gone, though the client keeps its stdin open.
+    assert_eq!(
+        lines.recv_timeout(WITHIN),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected)
+    );
+    drop(stdin);
+}
+
+#[test]
+fn stdin_from_a_file_is_copied_through_the_socket() {
+    let sb = sandbox_with_sqlite();
+    let input = sb.dir.path().join("requests.jsonl");
+    std::fs::write(&input, format!("{INITIALIZE}\n")).unwrap();
+    let (mut child, lines) = spawn_gateway(&sb, Stdio::from(std::fs::File::open(&input).unwrap()));
+    assert!(is_initialize_answer(&lines.recv_timeout(WITHIN).unwrap()));
+    assert_eq!(
+        lines.recv_timeout(WITHIN),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected)
+    );
+    assert!(child.wait().unwrap().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_socket_still_speaks_plain_mcp() {
+    let sb = sandbox_with_sqlite();
+    let stream = tokio::net::UnixStream::connect(sb.home().join("gateway.sock"))
+        .await
+        .unwrap();
+    let client = ().serve(stream).await.unwrap();
+    let tools = client.peer().list_all_tools().await.unwrap();
+    assert!(tools.iter().any(|t| t.name == "sqlite__query"), "{tools:?}");
+    let result = client
+        .peer()
+        .call_tool(params("sqlite__query", json!({"sql": "select 1 as n"})))
+        .await
+        .unwrap();
+    assert_ne!(result.is_error, Some(true));
 }

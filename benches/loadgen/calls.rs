@@ -138,7 +138,7 @@ async fn throughput_run(
     })
 }
 
-async fn call(
+pub async fn call(
     peer: &Peer<RoleClient>,
     params: &CallToolRequestParams,
     timeout: Duration,
@@ -151,7 +151,7 @@ async fn call(
 
 /// The tool named `wanted`, or the only one that ends with it after a
 /// separator (`ev__echo`, `ev_echo`, `ev-echo`, `ev.echo`).
-fn pick_tool(tools: &[Tool], wanted: &str) -> anyhow::Result<String> {
+pub fn pick_tool(tools: &[Tool], wanted: &str) -> anyhow::Result<String> {
     if let Some(tool) = tools.iter().find(|t| t.name == wanted) {
         return Ok(tool.name.to_string());
     }

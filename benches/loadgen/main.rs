@@ -7,6 +7,9 @@
 //! - `calls`  — `tools/call` latency (p50/p90/p99 of sequential calls after a
 //!   warm-up) and throughput at several concurrencies, against a server
 //!   over stdio (a command line) or Streamable HTTP (a URL and a token).
+//! - `sessions` — many client connections at once (64 `switchboard
+//!   gateway` processes, say), each calling in a loop for a fixed time:
+//!   calls, rate, p50/p99 and failures under sustained load.
 //! - `backend-start` — how long a stdio server takes to start on its own
 //!   (spawn, `initialize`, `tools/list`), one at a time and all at once.
 //! - `startup` — `switchboard serve` from spawn to its gateway answering
@@ -19,6 +22,7 @@
 mod calls;
 mod client;
 mod quick;
+mod sessions;
 mod startup;
 mod stats;
 
@@ -45,6 +49,8 @@ struct Cli {
 enum Command {
     /// Latency and throughput of one tool against one server.
     Calls(CallsArgs),
+    /// Sustained load from many separate client sessions.
+    Sessions(SessionsArgs),
     /// Start-up time of a stdio server on its own.
     BackendStart(BackendStartArgs),
     /// Start-up time of `switchboard serve` restoring its connectors.
@@ -144,6 +150,30 @@ pub struct CallsArgs {
 }
 
 #[derive(Args)]
+pub struct SessionsArgs {
+    /// A name for the report.
+    #[arg(long)]
+    label: String,
+    /// The tool (matched as for `calls`).
+    #[arg(long, default_value = "echo")]
+    tool: String,
+    /// The arguments, as a JSON object.
+    #[arg(long, default_value = r#"{"message":"hi"}"#)]
+    arguments: String,
+    /// Client sessions, each its own connection (a process for stdio).
+    #[arg(long, default_value_t = 64)]
+    sessions: usize,
+    /// How long the sessions call, in seconds.
+    #[arg(long, default_value_t = 60)]
+    seconds: u64,
+    /// How long one call may take before it counts as an error.
+    #[arg(long, default_value_t = 10)]
+    call_timeout_seconds: u64,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+#[derive(Args)]
 pub struct BackendStartArgs {
     /// How many servers.
     #[arg(long, default_value_t = 15)]
@@ -179,6 +209,21 @@ fn main() -> anyhow::Result<()> {
                         phase: Duration::from_secs(args.phase_seconds),
                         call_timeout: Duration::from_secs(args.call_timeout_seconds),
                         wait_tool: Duration::from_secs(args.wait_tool_seconds),
+                    },
+                )
+                .await
+            }
+            Some(Command::Sessions(args)) => {
+                let target = args.target.target()?;
+                sessions::run(
+                    &args.label,
+                    &target,
+                    &sessions::Plan {
+                        tool: args.tool,
+                        arguments: serde_json::from_str(&args.arguments)?,
+                        sessions: args.sessions.max(1),
+                        duration: Duration::from_secs(args.seconds),
+                        call_timeout: Duration::from_secs(args.call_timeout_seconds),
                     },
                 )
                 .await

@@ -80,16 +80,31 @@ pub fn qualify(connector: &str, tool: &str, separator: &str) -> String {
     format!("{}_{hex}", &full[..keep])
 }
 
+/// Whether `name` is what [`qualify`] makes of these parts, without
+/// building it (the gateway checks this for every tool on every call).
+pub fn is_qualified(name: &str, connector: &str, tool: &str, separator: &str) -> bool {
+    let parts = || {
+        connector
+            .chars()
+            .chain(separator.chars())
+            .chain(tool.chars())
+    };
+    if parts().count() > MAX_TOOL_NAME {
+        return name.len() == MAX_TOOL_NAME && qualify(connector, tool, separator) == name;
+    }
+    name.bytes().map(char::from).eq(parts().map(sanitize_char))
+}
+
 fn sanitize(part: &str) -> String {
-    part.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    part.chars().map(sanitize_char).collect()
+}
+
+fn sanitize_char(c: char) -> char {
+    if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+        c
+    } else {
+        '_'
+    }
 }
 
 #[cfg(test)]
@@ -126,6 +141,36 @@ mod tests {
         assert!(a
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'));
+    }
+
+    #[test]
+    fn is_qualified_agrees_with_qualify() {
+        let long = "x".repeat(80);
+        let cases = [
+            ("github", "create_issue", "__"),
+            ("my.server", "get/thing", "__"),
+            ("a", "b", "."),
+            ("conn", long.as_str(), "__"),
+            ("é", "ü", "__"),
+        ];
+        for (connector, tool, separator) in cases {
+            let name = qualify(connector, tool, separator);
+            assert!(is_qualified(&name, connector, tool, separator), "{name}");
+            assert!(!is_qualified(
+                &format!("{name}x"),
+                connector,
+                tool,
+                separator
+            ));
+            assert!(!is_qualified(&name[1..], connector, tool, separator));
+        }
+        assert!(!is_qualified(
+            "github_create_issue",
+            "github",
+            "create_issue",
+            "__"
+        ));
+        assert!(!is_qualified("a__c", "a", "b", "__"));
     }
 
     #[test]
