@@ -17,6 +17,7 @@ mod policy;
 mod running;
 mod state;
 mod watch;
+mod writer;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
@@ -83,6 +84,8 @@ pub struct ConnectorService {
 struct Inner {
     paths: Paths,
     settings: SettingsStore,
+    /// Every settings edit of ours, group-committed (see `writer`).
+    writer: writer::SettingsWriter,
     options: ServiceOptions,
     /// Connectors by name. Locked only for short, non-async sections.
     registry: Mutex<BTreeMap<String, Entry>>,
@@ -265,6 +268,7 @@ impl ConnectorService {
         let service = ConnectorService {
             inner: Arc::new(Inner {
                 paths,
+                writer: writer::SettingsWriter::start(settings.clone()),
                 settings,
                 options,
                 registry: Mutex::new(registry),
@@ -581,22 +585,13 @@ impl ConnectorService {
         }
     }
 
-    /// Runs a settings edit off the async threads (it takes a file lock).
+    /// Runs a settings edit off the async threads (it takes a file lock),
+    /// batched with any edits made meanwhile; returns once it is on disk.
     async fn edit_settings<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut SettingsEditor) -> T + Send + 'static,
     ) -> Result<T> {
-        let store = self.inner.settings.clone();
-        let outcome = tokio::task::spawn_blocking(move || {
-            store.edit(|ed| Ok::<T, std::convert::Infallible>(f(ed)))
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("settings task failed: {e}")))?;
-        match outcome {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(never)) => match never {},
-            Err(err) => Err(err.into()),
-        }
+        self.inner.writer.edit(f).await
     }
 }
 

@@ -132,3 +132,70 @@ async fn no_event_carries_a_secret() {
     assert!(seen.iter().any(|e| e.contains("token ***")), "{seen:?}");
     assert!(seen.iter().all(|e| !e.contains(secret)), "{seen:?}");
 }
+
+/// Connectors started together (as start-up sync starts them) all reach
+/// `connected`; their statuses, written by one group-committed writer,
+/// are all on disk, the user's own bytes kept; and a new service restores
+/// every one of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_connectors_at_once_are_all_persisted_and_restored() {
+    const N: usize = 6;
+    let dir = tempfile::tempdir().unwrap();
+    let paths = Paths::in_dir(dir.path());
+    let mine = "// mine\n{\n  \"editor.tabSize\": 2, // keep\n";
+    std::fs::write(&paths.settings, format!("{mine}}}\n")).unwrap();
+    let names: Vec<String> = (0..N).map(|i| format!("ev{i}")).collect();
+
+    let service = ConnectorService::start(paths.clone(), ServiceOptions::default())
+        .await
+        .unwrap();
+    for name in &names {
+        let custom = CustomConnector::from_flags(
+            Some("node".into()),
+            None,
+            vec![server_everything(), "stdio".into()],
+            &[],
+        )
+        .unwrap();
+        service.add(name, custom, Default::default()).await.unwrap();
+    }
+    let connects = names
+        .iter()
+        .map(|name| service.connect(name, Default::default(), None));
+    for info in futures::future::join_all(connects).await {
+        assert_eq!(info.unwrap().status, Connected);
+    }
+    let text = std::fs::read_to_string(&paths.settings).unwrap();
+    assert!(
+        text.starts_with("// mine\n{\n  \"editor.tabSize\": 2,") && text.contains("// keep"),
+        "{text}"
+    );
+    let settings: serde_json::Value =
+        jsonc_parser::parse_to_serde_value(&text, &Default::default()).unwrap();
+    for name in &names {
+        assert_eq!(
+            settings["codebuddy.connectors.states"][name.as_str()],
+            "connected"
+        );
+        assert!(settings["codebuddy.mcp.servers"][name.as_str()].is_object());
+    }
+    service.shutdown().await;
+    drop(service);
+
+    let service = ConnectorService::start(paths, ServiceOptions::default())
+        .await
+        .unwrap();
+    let mut rx = service.subscribe();
+    let all_connected = |service: &ConnectorService| {
+        names
+            .iter()
+            .all(|name| service.info(name).unwrap().status == Connected)
+    };
+    while !all_connected(&service) {
+        tokio::time::timeout(Duration::from_secs(60), rx.recv())
+            .await
+            .expect("every connector restored within the deadline")
+            .expect("channel open");
+    }
+    service.shutdown().await;
+}

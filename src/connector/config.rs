@@ -185,6 +185,11 @@ impl ConnectorService {
             .map_err(|e| Error::Internal(format!("secret store task failed: {e}")))??;
             values.extend(found);
         }
+        // Reading settings costs a parse of the whole file; a connector
+        // with no plain fields (most custom commands) has nothing there.
+        if def.fields.iter().all(|f| f.secret) {
+            return Ok(values);
+        }
         let snapshot = super::load_blocking(self.inner.settings.clone()).await?;
         if let Some(serde_json::Value::Object(map)) = snapshot.get(&[CONFIG_KEY, name]) {
             for field in def.fields.iter().filter(|f| !f.secret) {

@@ -23,6 +23,9 @@ use crate::status::{ConnectorEvent, ConnectorStatus};
 
 /// How long listing a fresh server's tools may take.
 pub(super) const LIST_TOOLS_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest start-up sync waits for the restored connectors before it
+/// probes the container engine and removes a crashed service's containers.
+const ENGINE_PROBE_DELAY: Duration = Duration::from_secs(2);
 
 impl ConnectorService {
     /// Connects a connector: generates its server config, writes it to
@@ -539,10 +542,6 @@ impl ConnectorService {
         // We hold the data dir's lock, so anything marked as started by
         // another service of this data dir is an orphan of a crash.
         reap_orphan_processes(&self.inner.paths.home);
-        if find_program("docker").is_some() || find_program("podman").is_some() {
-            let service = self.clone();
-            tokio::spawn(async move { service.engine().await });
-        }
         let wanted: Vec<String> = self
             .registry()
             .keys()
@@ -563,12 +562,28 @@ impl ConnectorService {
             .cloned()
             .collect();
         self.drop_stale_server_configs(snapshot, &wanted);
-        for name in wanted {
+        let starts: Vec<_> = wanted
+            .into_iter()
+            .map(|name| {
+                let service = self.clone();
+                tokio::spawn(async move {
+                    if let Err(err) = service.connect(&name, FieldValues::new(), None).await {
+                        tracing::warn!(connector = %name, "could not restore: {err}");
+                    }
+                })
+            })
+            .collect();
+        if find_program("docker").is_some() || find_program("podman").is_some() {
+            // Probing the engine, listing its containers and following its
+            // events cost processes and CPU that the restored starts need
+            // more; a connector that runs in a container probes at once
+            // (the probe is shared), so only the clean-up of a crashed
+            // service's containers waits, and never past ENGINE_PROBE_DELAY.
             let service = self.clone();
             tokio::spawn(async move {
-                if let Err(err) = service.connect(&name, FieldValues::new(), None).await {
-                    tracing::warn!(connector = %name, "could not restore: {err}");
-                }
+                let settled = futures::future::join_all(starts);
+                let _ = tokio::time::timeout(ENGINE_PROBE_DELAY, settled).await;
+                service.engine().await
             });
         }
     }
