@@ -16,6 +16,7 @@ use std::fs::{self, File, OpenOptions, Permissions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use crate::jsonc::{find_prop, node_to_value, parse_options, trailing_comma_mode, walk};
 use jsonc_parser::cst::{
@@ -114,7 +115,7 @@ impl SettingsStore {
             write_atomically(&target, text.as_bytes(), permissions).map_err(|source| {
                 SettingsError::Write {
                     path: self.path.clone(),
-                    source,
+                    source: Arc::new(source),
                 }
             })?;
         }
@@ -127,7 +128,7 @@ impl SettingsStore {
         let lock_path = self.path.with_file_name(name);
         let lock_err = |source| SettingsError::Lock {
             path: lock_path.clone(),
-            source,
+            source: Arc::new(source),
         };
         if let Some(dir) = self.path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(lock_err)?;
@@ -263,8 +264,9 @@ impl SettingsEditor {
     }
 }
 
-/// Why reading or editing the settings file failed.
-#[derive(Debug, thiserror::Error)]
+/// Why reading or editing the settings file failed. `Clone`, so that one failed write can
+/// answer every edit it held (the I/O errors are shared).
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum SettingsError {
     /// The file is not valid JSON with comments; `line` and `column` are 1-based.
     #[error(
@@ -287,16 +289,25 @@ pub enum SettingsError {
     NotAnObject { path: PathBuf },
     /// The file exists but could not be read (permissions, not UTF-8, ...).
     #[error("could not read settings file {path}: {source}")]
-    Read { path: PathBuf, source: io::Error },
+    Read {
+        path: PathBuf,
+        source: Arc<io::Error>,
+    },
     /// The new contents could not be written; the old file is still in place.
     #[error("could not write settings file {path}: {source} (the file was left unchanged)")]
-    Write { path: PathBuf, source: io::Error },
+    Write {
+        path: PathBuf,
+        source: Arc<io::Error>,
+    },
     /// The lock file guarding concurrent edits could not be created or locked.
     #[error(
         "could not lock {path}, which guards edits of the settings file against other processes: {source}. \
          Check that its directory exists and is writable; the settings file was left unchanged"
     )]
-    Lock { path: PathBuf, source: io::Error },
+    Lock {
+        path: PathBuf,
+        source: Arc<io::Error>,
+    },
 }
 
 /// The file's text split into what the CST sees and the byte order mark it cannot parse.
@@ -344,7 +355,7 @@ fn read_settings(path: &Path) -> Result<Option<String>, SettingsError> {
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(SettingsError::Read {
             path: path.to_path_buf(),
-            source,
+            source: Arc::new(source),
         }),
     }
 }

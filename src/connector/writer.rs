@@ -14,8 +14,6 @@
 //! byte we do not own is kept and a kill at any point leaves either the old
 //! or the new file.
 
-use std::io;
-
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{Error, Result};
@@ -137,55 +135,14 @@ fn write_batch(store: &SettingsStore, jobs: Vec<Box<dyn Edit>>) {
         job.refuse(each(&outcome));
     }
     for job in applied {
-        job.settle(
-            outcome
-                .as_ref()
-                .map(|_| ())
-                .map_err(copy_error)
-                .map_err(Error::from),
-        );
+        job.settle(outcome.clone().map_err(Error::from));
     }
 }
 
 fn each(outcome: &std::result::Result<(), SettingsError>) -> Error {
     match outcome {
-        Err(err) => Error::Settings(copy_error(err)),
+        Err(err) => Error::Settings(err.clone()),
         Ok(()) => Error::Internal("a settings edit was left out of its write".into()),
-    }
-}
-
-/// The same error for each caller of a failed write (`SettingsError`
-/// holds an `io::Error`, which is not `Clone`).
-fn copy_error(err: &SettingsError) -> SettingsError {
-    let copy_io = |source: &io::Error| match source.raw_os_error() {
-        Some(code) => io::Error::from_raw_os_error(code),
-        None => io::Error::new(source.kind(), source.to_string()),
-    };
-    match err {
-        SettingsError::Malformed {
-            path,
-            line,
-            column,
-            message,
-        } => SettingsError::Malformed {
-            path: path.clone(),
-            line: *line,
-            column: *column,
-            message: message.clone(),
-        },
-        SettingsError::NotAnObject { path } => SettingsError::NotAnObject { path: path.clone() },
-        SettingsError::Read { path, source } => SettingsError::Read {
-            path: path.clone(),
-            source: copy_io(source),
-        },
-        SettingsError::Write { path, source } => SettingsError::Write {
-            path: path.clone(),
-            source: copy_io(source),
-        },
-        SettingsError::Lock { path, source } => SettingsError::Lock {
-            path: path.clone(),
-            source: copy_io(source),
-        },
     }
 }
 
