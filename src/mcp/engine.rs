@@ -70,6 +70,22 @@ impl ContainerEngine {
         }
     }
 
+    /// What `ENGINE ARGS` printed, if it ran within `deadline` (its exit
+    /// status aside: `inspect` fails when one of several containers is gone
+    /// but still prints the others).
+    pub async fn output(&self, args: &[&str], deadline: Duration) -> Option<String> {
+        let run = Command::new(&self.program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        match tokio::time::timeout(deadline, run).await {
+            Ok(Ok(output)) => Some(String::from_utf8_lossy(&output.stdout).into_owned()),
+            _ => None,
+        }
+    }
+
     /// Removes a container and waits for the engine to confirm.
     pub async fn remove(&self, container: &str) {
         let status = Command::new(&self.program)

@@ -8,7 +8,6 @@
 //! knows any other owner pid is dead, so what carries it is an orphan.
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use super::engine::ContainerEngine;
@@ -77,20 +76,16 @@ pub async fn remove_containers(engine: &ContainerEngine, home: &Path) -> Vec<Str
     // (labels as one string) and Podman (a map) accept; `inspect` can
     // (`.Config.Labels` is a map in both). Full ids tie the two answers.
     let home_filter = format!("label={}={}", super::process::HOME_LABEL, home.display());
-    let Some(ids) = engine_output(
-        engine,
-        &[
-            "ps",
-            "-a",
-            "--no-trunc",
-            "--filter",
-            &home_filter,
-            "--format",
-            "{{.ID}}",
-        ],
-    )
-    .await
-    else {
+    let listing = [
+        "ps",
+        "-a",
+        "--no-trunc",
+        "--filter",
+        &home_filter,
+        "--format",
+        "{{.ID}}",
+    ];
+    let Some(ids) = engine.output(&listing, LIST_TIMEOUT).await else {
         return Vec::new();
     };
     let ids: Vec<&str> = ids.split_whitespace().collect();
@@ -102,7 +97,7 @@ pub async fn remove_containers(engine: &ContainerEngine, home: &Path) -> Vec<Str
     args.extend(ids.iter().copied());
     // A container gone between the two calls makes inspect fail for it
     // alone; the others are still printed.
-    let owners = engine_output(engine, &args).await.unwrap_or_default();
+    let owners = engine.output(&args, LIST_TIMEOUT).await.unwrap_or_default();
     let me = std::process::id().to_string();
     let stale: Vec<String> = owners
         .lines()
@@ -118,19 +113,4 @@ pub async fn remove_containers(engine: &ContainerEngine, home: &Path) -> Vec<Str
         tracing::warn!(containers = ?stale, "removed containers left behind by an earlier service");
     }
     stale
-}
-
-/// What `engine ARGS` printed, if it ran within the listing deadline
-/// (its exit status aside: `inspect` fails when one of several is gone).
-async fn engine_output(engine: &ContainerEngine, args: &[&str]) -> Option<String> {
-    let run = tokio::process::Command::new(&engine.program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    match tokio::time::timeout(LIST_TIMEOUT, run).await {
-        Ok(Ok(output)) => Some(String::from_utf8_lossy(&output.stdout).into_owned()),
-        _ => None,
-    }
 }
