@@ -65,24 +65,9 @@ pub async fn get_prompt(
             None,
         ));
     };
-    let Some((_, peer)) = peers.iter().find(|(name, _)| *name == connector) else {
-        return Err(McpError::invalid_params(
-            format!("`{connector}` disconnected"),
-            None,
-        ));
-    };
+    let peer = peer_of(peers, &connector)?;
     request.name = raw;
-    match tokio::time::timeout(BACKEND_TIMEOUT, peer.get_prompt(request)).await {
-        Ok(Ok(result)) => Ok(result),
-        Ok(Err(err)) => Err(McpError::internal_error(
-            format!("{connector}: {err}"),
-            None,
-        )),
-        Err(_) => Err(McpError::internal_error(
-            format!("{connector} did not answer"),
-            None,
-        )),
-    }
+    answer(&connector, peer.get_prompt(request)).await
 }
 
 /// The resources of every server that offers them, with their owners.
@@ -129,13 +114,29 @@ pub async fn read_resource(
             None,
         ));
     };
-    let Some((_, peer)) = peers.iter().find(|(name, _)| *name == connector) else {
-        return Err(McpError::invalid_params(
-            format!("`{connector}` disconnected"),
-            None,
-        ));
-    };
-    match tokio::time::timeout(BACKEND_TIMEOUT, peer.read_resource(request)).await {
+    let peer = peer_of(peers, &connector)?;
+    answer(&connector, peer.read_resource(request)).await
+}
+
+/// The session of `connector`, which listed what is asked for but may have
+/// gone since.
+fn peer_of<'a>(
+    peers: &'a [(String, Peer<RoleClient>)],
+    connector: &str,
+) -> Result<&'a Peer<RoleClient>, McpError> {
+    peers
+        .iter()
+        .find(|(name, _)| name == connector)
+        .map(|(_, peer)| peer)
+        .ok_or_else(|| McpError::invalid_params(format!("`{connector}` disconnected"), None))
+}
+
+/// A backend's answer within the deadline, its failures named after it.
+async fn answer<T>(
+    connector: &str,
+    request: impl std::future::Future<Output = Result<T, rmcp::ServiceError>>,
+) -> Result<T, McpError> {
+    match tokio::time::timeout(BACKEND_TIMEOUT, request).await {
         Ok(Ok(result)) => Ok(result),
         Ok(Err(err)) => Err(McpError::internal_error(
             format!("{connector}: {err}"),
