@@ -34,6 +34,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::Router;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -212,6 +213,15 @@ pub async fn serve(
         // A `Router` served as is is rebuilt (`with_state`, every route)
         // for each connection; `into_make_service` shares the built one.
         // rmcp's client opens a connection per call, so this was per call.
+        // Without TCP_NODELAY the last small write of a response (the
+        // chunk that ends an SSE body) waits for the client's delayed ACK:
+        // ~40 ms per call for a client that keeps its connection and reads
+        // each response to its end. hyper does not set it; node does.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!("cannot set TCP_NODELAY on an accepted connection: {err}");
+            }
+        });
         let served = axum::serve(listener, app.into_make_service())
             .with_graceful_shutdown(server_stop.cancelled_owned())
             .await;
