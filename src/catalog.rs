@@ -50,6 +50,9 @@ pub enum ConnectorType {
     Mcp,
     /// A skill built into switchboard.
     Skill,
+    /// The service's own hosted MCP server, reached by URL (a backend
+    /// choice only: a definition's `type` is `mcp` or `skill`).
+    Remote,
 }
 
 /// Where the value of a [`ConfigField`] goes when the connector is started.
@@ -157,6 +160,28 @@ pub struct ConnectorDefinition {
     /// `type = "skill"`, without) an MCP server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skill: Option<SkillBackend>,
+    /// The service's own hosted MCP server, which can serve this connector
+    /// instead of its image (`--backend remote`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<RemoteBackend>,
+}
+
+/// A vendor's hosted MCP server behind a connector, as its documentation
+/// gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteBackend {
+    /// The server's URL (https).
+    pub url: String,
+    /// `http` (Streamable HTTP) or `sse`.
+    pub transport: String,
+    /// How it authenticates: `oauth` (a sign-in) or `token` (a header).
+    pub auth: String,
+    /// The vendor's page that documents the URL (https).
+    pub source: String,
+    /// Fields it takes (a token header, for `auth = "token"`).
+    #[serde(default, rename = "field")]
+    pub fields: Vec<ConfigField>,
 }
 
 /// A built-in skill behind a connector, with the fields it takes.
@@ -454,6 +479,9 @@ impl ConnectorDefinition {
         if self.skill.is_some() {
             out.push(ConnectorType::Skill);
         }
+        if self.remote.is_some() {
+            out.push(ConnectorType::Remote);
+        }
         out
     }
 
@@ -466,6 +494,19 @@ impl ConnectorDefinition {
                 let mut def = self.clone();
                 def.kind = ConnectorType::Mcp;
                 def
+            }),
+            ConnectorType::Remote => self.remote.as_ref().map(|remote| ConnectorDefinition {
+                kind: ConnectorType::Mcp,
+                image: None,
+                command: None,
+                url: Some(remote.url.clone()),
+                transport: Some(remote.transport.clone()),
+                headers: BTreeMap::new(),
+                args: Vec::new(),
+                env: BTreeMap::new(),
+                fields: remote.fields.clone(),
+                volumes: Vec::new(),
+                ..self.clone()
             }),
             ConnectorType::Skill => self.skill.as_ref().map(|skill| ConnectorDefinition {
                 kind: ConnectorType::Skill,

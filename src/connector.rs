@@ -15,6 +15,7 @@ mod info;
 mod lifecycle;
 mod policy;
 mod running;
+mod signin;
 mod state;
 mod watch;
 mod writer;
@@ -33,6 +34,7 @@ pub use config::{backend_name, FieldStatus, BACKEND_KEY, CONFIG_KEY};
 pub use custom::{header_field, CustomConnector};
 pub use info::ConnectorInfo;
 pub use policy::{Supervision, SUPERVISION_KEY};
+pub use signin::LogoutOutcome;
 pub use state::transition_allowed;
 
 use crate::catalog::{validate_name, Catalog, ConnectorDefinition};
@@ -106,6 +108,8 @@ struct Inner {
     watch: Mutex<Option<watch::SettingsWatch>>,
     /// Where secret field values live; the error says why it cannot open.
     secrets: std::result::Result<Arc<dyn crate::secrets::SecretStore>, String>,
+    /// Sign-ins to remote servers (`mcp::auth`) and who may open a browser.
+    sign_ins: signin::SignIns,
 }
 
 /// One connector in the registry.
@@ -206,6 +210,7 @@ impl Entry {
                 .and_then(|s| s.health().last_ping())
                 .map(|d| d.as_secs_f64() * 1000.0),
             docs: def.docs.clone(),
+            auth: None,
         }
     }
 }
@@ -249,6 +254,7 @@ impl ConnectorService {
             let chosen = match chosen {
                 Some("skill") => Some(crate::catalog::ConnectorType::Skill),
                 Some("mcp") => Some(crate::catalog::ConnectorType::Mcp),
+                Some("remote") => Some(crate::catalog::ConnectorType::Remote),
                 _ => None,
             };
             if let Some(backend) = chosen.filter(|b| entry.definition.backends().contains(b)) {
@@ -265,6 +271,8 @@ impl ConnectorService {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let (server_logs, _) = broadcast::channel(EVENT_BUFFER);
         let (server_tx, server_rx) = mpsc::unbounded_channel();
+        let secrets = open_secret_store(&paths_home).await;
+        let (auth_hub, auth_rx) = crate::mcp::auth::AuthHub::new(secrets.as_ref().ok().cloned());
         let service = ConnectorService {
             inner: Arc::new(Inner {
                 paths,
@@ -278,11 +286,13 @@ impl ConnectorService {
                 generation: AtomicU64::new(1),
                 engine: OnceCell::new(),
                 supervision: Supervision::from_snapshot(&snapshot),
-                secrets: open_secret_store(&paths_home).await,
+                secrets,
                 watch: Mutex::new(None),
+                sign_ins: signin::SignIns::new(auth_hub),
             }),
         };
         service.spawn_event_loop(server_rx);
+        service.spawn_auth_loop(auth_rx);
         service.sync_at_start(&snapshot);
         let watch = service.watch_settings();
         if let Ok(mut slot) = service.inner.watch.lock() {
@@ -310,6 +320,9 @@ impl ConnectorService {
     pub fn list(&self) -> Vec<ConnectorInfo> {
         let registry = self.registry();
         let mut infos: Vec<ConnectorInfo> = registry.values().map(Entry::info).collect();
+        for info in &mut infos {
+            info.auth = self.inner.sign_ins.hub.status(&info.name);
+        }
         let order = |name: &str| registry.get(name).map(|e| !e.builtin).unwrap_or(true);
         infos.sort_by_key(|i| order(&i.name));
         // Keep built-ins in catalog order rather than alphabetical.
@@ -327,7 +340,9 @@ impl ConnectorService {
 
     /// One connector.
     pub fn info(&self, name: &str) -> Result<ConnectorInfo> {
-        self.with_entry(name, |entry| entry.info())
+        let mut info = self.with_entry(name, |entry| entry.info())?;
+        info.auth = self.inner.sign_ins.hub.status(name);
+        Ok(info)
     }
 
     /// The tools of a connected connector.

@@ -186,7 +186,33 @@ async fn dispatch(
             values,
             timeout_secs,
         } => service
-            .connect(&name, values, timeout_secs.map(Duration::from_secs))
+            .connect_signing_in(&name, values, timeout_secs.map(Duration::from_secs))
+            .await
+            .and_then(to_value),
+        Request::Login {
+            name,
+            scopes,
+            open_browser,
+        } => service
+            .login(&name, scopes, open_browser)
+            .await
+            .and_then(to_value),
+        Request::WaitSignIn { name, timeout_secs } => service
+            .wait_sign_in(
+                &name,
+                timeout_secs
+                    .map(Duration::from_secs)
+                    .unwrap_or(switchboard_auth_timeout()),
+            )
+            .await
+            .and_then(to_value),
+        Request::Logout { name } => service.logout(&name).await.and_then(to_value),
+        Request::SetOAuthClient {
+            name,
+            client_id,
+            client_secret,
+        } => service
+            .set_oauth_client(&name, client_id, client_secret)
             .await
             .and_then(to_value),
         Request::Config { name } => service.config(&name).await.and_then(to_value),
@@ -231,6 +257,11 @@ async fn dispatch(
             message: err.to_string(),
         },
     }
+}
+
+/// How long `WaitSignIn` waits when the caller does not say.
+fn switchboard_auth_timeout() -> Duration {
+    crate::mcp::auth::SIGN_IN_TIMEOUT
 }
 
 fn to_value(value: impl serde::Serialize) -> Result<serde_json::Value> {

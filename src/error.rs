@@ -45,6 +45,10 @@ pub enum ErrorCode {
     Secrets,
     /// The HTTP port asked for is taken by another program.
     PortInUse,
+    /// A sign-in to a remote server failed or was refused.
+    SignInFailed,
+    /// The remote server wants a sign-in; the connector waits in `configuring`.
+    SignInRequired,
 }
 
 impl ErrorCode {
@@ -65,6 +69,8 @@ impl ErrorCode {
             ErrorCode::NeedsConfiguration => 13,
             ErrorCode::Secrets => 14,
             ErrorCode::PortInUse => 15,
+            ErrorCode::SignInFailed => 16,
+            ErrorCode::SignInRequired => 17,
         }
     }
 }
@@ -160,6 +166,27 @@ pub enum Error {
         hint: String,
     },
 
+    /// The server wants a sign-in and one was started; the connector waits
+    /// in `configuring`.
+    #[error("{}", if *opened {
+        format!("`{name}` needs a sign-in: finish it in the browser that opened ({url})")
+    } else {
+        format!("`{name}` needs a sign-in: open {url} in a browser; `{name}` waits in `configuring` until then (`switchboard login {name} --no-browser` prints the address and waits)")
+    })]
+    SignInPending {
+        name: String,
+        url: String,
+        opened: bool,
+    },
+
+    /// The server wants a sign-in and nobody is there to start one.
+    #[error("`{name}` needs a sign-in: {reason}")]
+    SignInNeeded { name: String, reason: String },
+
+    /// A sign-in failed, was refused, or timed out.
+    #[error("signing in to `{name}` failed: {message}")]
+    SignInFailed { name: String, message: String },
+
     #[error("the connector catalog is invalid: {0}")]
     Catalog(#[from] CatalogError),
 
@@ -207,6 +234,8 @@ impl Error {
             }
             Error::ToolDisabled { .. } => ErrorCode::UnknownTool,
             Error::NeedsConfiguration { .. } => ErrorCode::NeedsConfiguration,
+            Error::SignInPending { .. } | Error::SignInNeeded { .. } => ErrorCode::SignInRequired,
+            Error::SignInFailed { .. } => ErrorCode::SignInFailed,
             Error::Catalog(_) => ErrorCode::Internal,
             Error::Settings(_) => ErrorCode::Settings,
             Error::ServiceUnavailable { .. } => ErrorCode::ServiceUnavailable,

@@ -78,6 +78,34 @@ pub enum Request {
         #[serde(default)]
         arguments: Option<serde_json::Value>,
     },
+    /// Start a sign-in to a remote server (cancelling one under way);
+    /// answers with the page to open (`mcp::auth::Started`).
+    Login {
+        name: String,
+        /// Scopes to ask for; empty lets the server's metadata choose.
+        #[serde(default)]
+        scopes: Vec<String>,
+        /// Whether the service should start a browser on the page.
+        #[serde(default)]
+        open_browser: bool,
+    },
+    /// Wait for a connector's sign-in to end (and the connect it leads to).
+    WaitSignIn {
+        name: String,
+        #[serde(default)]
+        timeout_secs: Option<u64>,
+    },
+    /// Revoke and delete a connector's tokens.
+    Logout { name: String },
+    /// Use a pre-registered OAuth client for a connector's sign-ins; the
+    /// secret goes to the secret store.
+    SetOAuthClient {
+        name: String,
+        #[serde(default)]
+        client_id: Option<String>,
+        #[serde(default)]
+        client_secret: Option<String>,
+    },
     /// Stop every server and the service itself.
     Shutdown,
 }

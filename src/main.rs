@@ -4,6 +4,7 @@
 
 mod clientcmd;
 mod configure;
+mod logincmd;
 mod render;
 
 use std::collections::BTreeMap;
@@ -50,6 +51,17 @@ struct Output {
     json: bool,
 }
 
+/// A pre-registered OAuth client for a remote connector's sign-ins.
+#[derive(Args, Clone, Default)]
+struct OAuthClientFlags {
+    /// The client id registered with the server's authorization server (skips registration).
+    #[arg(long, value_name = "ID")]
+    client_id: Option<String>,
+    /// Read that client's secret from this environment variable (stored in the secret store).
+    #[arg(long, value_name = "VAR", requires = "client_id")]
+    client_secret_from_env: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// List every connector with its type, backend and status.
@@ -78,6 +90,8 @@ enum Command {
         #[arg(long = "env", value_name = "KEY[=VALUE]")]
         env: Vec<String>,
         #[command(flatten)]
+        oauth: OAuthClientFlags,
+        #[command(flatten)]
         out: Output,
         /// Arguments for the command or image.
         #[arg(
@@ -92,9 +106,11 @@ enum Command {
     /// Start a connector's server and wait until it answers.
     Connect {
         name: String,
-        /// Run it as an MCP server (`mcp`) or with the built-in skill (`skill`); the choice is kept.
-        #[arg(long, value_name = "mcp|skill")]
+        /// Where it runs: `docker` (or `mcp`) for its server image, `remote` for the service's hosted server, `skill` for the built-in skill; the choice is kept.
+        #[arg(long, value_name = "docker|remote|skill")]
         backend: Option<String>,
+        #[command(flatten)]
+        oauth: OAuthClientFlags,
         /// Store a field's value, `FIELD=VALUE` (repeatable); secret fields go to the secret store.
         #[arg(long = "set", value_name = "FIELD=VALUE")]
         sets: Vec<String>,
@@ -140,6 +156,24 @@ enum Command {
         tool: String,
         /// The arguments as a JSON object, e.g. '{"message":"hi"}'.
         arguments: Option<String>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Sign in to a remote connector's server (OAuth), again or with other scopes.
+    Login {
+        name: String,
+        /// Print the sign-in address instead of opening a browser, and wait.
+        #[arg(long)]
+        no_browser: bool,
+        /// A scope to ask for (repeatable); by default the server's metadata chooses.
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Sign out of a remote connector: revoke its tokens at the server where it can, delete them here.
+    Logout {
+        name: String,
         #[command(flatten)]
         out: Output,
     },
@@ -262,9 +296,11 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             transport,
             headers,
             env,
+            oauth,
             out,
             args,
         } => {
+            let remote = url.is_some();
             let (connector, secrets) = match url {
                 Some(url) => CustomConnector::remote(url, transport, &headers)?,
                 None => (
@@ -272,12 +308,24 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
                     BTreeMap::new(),
                 ),
             };
+            if !remote && oauth.client_id.is_some() {
+                return Err(Error::InvalidInput(
+                    "`--client-id` is for remote servers (`--url`)".into(),
+                ));
+            }
             let request = Request::Add {
-                name,
+                name: name.clone(),
                 connector,
                 secrets,
             };
             let info: ConnectorInfo = decode(client.call(&request).await?)?;
+            logincmd::set_client(
+                &client,
+                &name,
+                oauth.client_id,
+                oauth.client_secret_from_env,
+            )
+            .await?;
             print(out, &info, || {
                 format!("added {} ({})", info.name, info.backend)
             });
@@ -289,6 +337,7 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
         Command::Connect {
             name,
             backend,
+            oauth,
             sets,
             secrets_from_env,
             timeout,
@@ -298,11 +347,12 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             stored.extend(configure::secrets_from_env(&secrets_from_env)?);
             if let Some(backend) = backend {
                 let backend = match backend.as_str() {
-                    "mcp" => switchboard::ConnectorType::Mcp,
+                    "mcp" | "docker" => switchboard::ConnectorType::Mcp,
                     "skill" => switchboard::ConnectorType::Skill,
+                    "remote" => switchboard::ConnectorType::Remote,
                     other => {
                         return Err(Error::InvalidInput(format!(
-                            "unknown backend `{other}`: use `mcp` or `skill`"
+                            "unknown backend `{other}`: use `docker`, `remote` or `skill`"
                         )))
                     }
                 };
@@ -312,6 +362,13 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
                 };
                 client.call(&request).await?;
             }
+            logincmd::set_client(
+                &client,
+                &name,
+                oauth.client_id,
+                oauth.client_secret_from_env,
+            )
+            .await?;
             if !stored.is_empty() {
                 let request = Request::SetConfig {
                     name: name.clone(),
@@ -419,6 +476,21 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             if failed {
                 return Ok(exit(ErrorCode::ToolFailed));
             }
+        }
+        Command::Login {
+            name,
+            no_browser,
+            scopes,
+            out,
+        } => {
+            let info = logincmd::login(&client, &name, scopes, no_browser).await?;
+            print(out, &info, || {
+                format!("signed in; {} is {}", info.name, info.status)
+            });
+        }
+        Command::Logout { name, out } => {
+            let outcome = logincmd::logout(&client, &name).await?;
+            print(out, &outcome, || logincmd::describe_logout(&name, &outcome));
         }
         Command::Status { name, out } => {
             let info: ConnectorInfo = decode(client.call(&Request::Status { name }).await?)?;

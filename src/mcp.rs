@@ -5,6 +5,7 @@
 //! The connector core owns every [`RunningServer`]; dropping one stops its
 //! server, process group and container.
 
+pub mod auth;
 mod call;
 mod config;
 mod container_events;
@@ -32,6 +33,8 @@ pub async fn engine_probe() -> Option<String> {
         .map(|e| e.program.display().to_string())
 }
 pub use log::ServerLog;
-pub use remote::{connect_remote, guess_transport, RemoteError, RemoteTransport};
+pub use remote::{
+    connect_remote, connect_remote_signed, guess_transport, RemoteError, RemoteTransport,
+};
 pub use server::{start_server, LogMessage, RunningServer, ServerEvent, StartOptions, ToolCaller};
 pub use supervisor::{Health, HealthPolicy};

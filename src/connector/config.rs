@@ -244,5 +244,6 @@ pub fn backend_name(backend: &ConnectorType) -> String {
     match backend {
         ConnectorType::Mcp => "mcp".into(),
         ConnectorType::Skill => "skill".into(),
+        ConnectorType::Remote => "remote".into(),
     }
 }

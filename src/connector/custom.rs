@@ -169,6 +169,7 @@ impl CustomConnector {
             args: self.args.clone(),
             env: self.env.clone(),
             skill: None,
+            remote: None,
             fields: self
                 .pass_env
                 .iter()

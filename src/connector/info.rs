@@ -65,4 +65,7 @@ pub struct ConnectorInfo {
     /// Where its documentation lives.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub docs: Option<String>,
+    /// Its sign-in, for a remote server that signs in (no token ever shows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<crate::mcp::auth::AuthStatus>,
 }

@@ -164,6 +164,7 @@ impl ConnectorService {
             timeout: timeout.unwrap_or(self.inner.options.start_timeout),
             health: self.inner.supervision.health(),
             events: self.inner.server_events.clone(),
+            auth: self.remote_auth(name, &plan),
         };
         let started = tokio::select! {
             started = start_server(&plan, options) => started,
@@ -174,6 +175,11 @@ impl ConnectorService {
         };
         let server = match started {
             Ok(server) => server,
+            Err(Error::RemoteServer(crate::mcp::RemoteError::SignInRequired {
+                challenge, ..
+            })) => {
+                return self.sign_in_required(name, &definition, challenge).await;
+            }
             Err(err) => {
                 let err = refused_credential(name, &definition, err);
                 return self.fail(name, err, trigger).await;
@@ -459,7 +465,12 @@ impl ConnectorService {
     /// swaps the state, persists the status (when asked) and publishes the
     /// event. A `Starting` state is not persisted: a crash mid-start leaves
     /// the previous status on disk, never a half state.
-    async fn transition(&self, name: &str, next: ConnectorState, persist: bool) -> Result<()> {
+    pub(super) async fn transition(
+        &self,
+        name: &str,
+        next: ConnectorState,
+        persist: bool,
+    ) -> Result<()> {
         let new = next.status();
         let reason = next.reason().map(str::to_string);
         let (old, previous) = self.with_entry(name, |entry| {

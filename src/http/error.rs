@@ -24,7 +24,7 @@ use crate::error::{Error, ErrorCode};
 /// matches on [`ErrorCode`] without a wildcard, so a new code fails to
 /// compile there until it is given a status; add it here at the same time
 /// (a test checks that every code here round-trips through serde).
-const SERVICE_CODES: [ErrorCode; 14] = [
+const SERVICE_CODES: [ErrorCode; 16] = [
     ErrorCode::Internal,
     ErrorCode::UnknownConnector,
     ErrorCode::AlreadyExists,
@@ -39,6 +39,8 @@ const SERVICE_CODES: [ErrorCode; 14] = [
     ErrorCode::NeedsConfiguration,
     ErrorCode::Secrets,
     ErrorCode::PortInUse,
+    ErrorCode::SignInFailed,
+    ErrorCode::SignInRequired,
 ];
 
 /// Codes only the HTTP face produces.
@@ -57,13 +59,16 @@ pub(crate) fn service_status(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::Internal | ErrorCode::Settings => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::UnknownConnector | ErrorCode::UnknownTool => StatusCode::NOT_FOUND,
-        ErrorCode::AlreadyExists | ErrorCode::NotConnected | ErrorCode::NeedsConfiguration => {
-            StatusCode::CONFLICT
-        }
+        ErrorCode::AlreadyExists
+        | ErrorCode::NotConnected
+        | ErrorCode::NeedsConfiguration
+        | ErrorCode::SignInRequired => StatusCode::CONFLICT,
         // The request was read; its values are what cannot be used.
         ErrorCode::InvalidInput => StatusCode::UNPROCESSABLE_ENTITY,
         // The backend (a server or its launcher) failed, not this service.
-        ErrorCode::StartFailed | ErrorCode::ToolFailed => StatusCode::BAD_GATEWAY,
+        ErrorCode::StartFailed | ErrorCode::ToolFailed | ErrorCode::SignInFailed => {
+            StatusCode::BAD_GATEWAY
+        }
         // Something this machine lacks or cannot reach right now.
         ErrorCode::NoContainerEngine
         | ErrorCode::ServiceUnavailable

@@ -95,12 +95,17 @@ pub(crate) fn add_common_responses(document: &mut utoipa::openapi::OpenApi) {
 
 /// Every value of [`ConnectorType`], for its schema. `variant_name`
 /// matches without a wildcard, so a new variant fails to compile there.
-const CONNECTOR_TYPES: [ConnectorType; 2] = [ConnectorType::Mcp, ConnectorType::Skill];
+const CONNECTOR_TYPES: [ConnectorType; 3] = [
+    ConnectorType::Mcp,
+    ConnectorType::Skill,
+    ConnectorType::Remote,
+];
 
 fn variant_name(kind: &ConnectorType) -> &'static str {
     match kind {
         ConnectorType::Mcp => "mcp",
         ConnectorType::Skill => "skill",
+        ConnectorType::Remote => "remote",
     }
 }
 

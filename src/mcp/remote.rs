@@ -13,10 +13,12 @@ mod streamable;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use rmcp::service::{ClientInitializeError, RunningService};
+use rmcp::transport::auth::AuthError;
 use rmcp::transport::streamable_http_client::{
     StreamableHttpClientTransportConfig, StreamableHttpError,
 };
@@ -24,6 +26,7 @@ use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use url::Url;
 
+use super::auth::{ConnectorAuth, SignedClient};
 use super::sse::{SseClientTransport, SseTransportError};
 use streamable::StatusKeepingClient;
 
@@ -135,6 +138,18 @@ pub enum RemoteError {
     /// The server speaks the transport but the MCP handshake failed.
     #[error("MCP initialize failed: {message}")]
     Handshake { message: String },
+
+    /// The server wants a sign-in (or a wider one) and we have no usable
+    /// token: `challenge` is its `WWW-Authenticate`, when it sent one.
+    #[error("{url} asks for a sign-in: run `switchboard login NAME`")]
+    SignInRequired {
+        url: String,
+        challenge: Option<String>,
+    },
+
+    /// The sign-in's token could not be had for a passing reason.
+    #[error("{message}")]
+    Token { message: String },
 }
 
 /// Connects to the MCP server at `url` over `transport` and completes the MCP
@@ -150,6 +165,20 @@ pub async fn connect_remote<H: ClientHandler>(
     handler: H,
     timeout: Duration,
 ) -> Result<RunningService<RoleClient, H>, RemoteError> {
+    connect_remote_signed(url, transport, headers, handler, timeout, None).await
+}
+
+/// [`connect_remote`] for a connector that signs in: every request carries
+/// the token of `auth` (refreshed as needed), and a 401 with no usable
+/// token is [`RemoteError::SignInRequired`] with the server's challenge.
+pub async fn connect_remote_signed<H: ClientHandler>(
+    url: &str,
+    transport: RemoteTransport,
+    headers: &BTreeMap<String, String>,
+    handler: H,
+    timeout: Duration,
+    auth: Option<Arc<ConnectorAuth>>,
+) -> Result<RunningService<RoleClient, H>, RemoteError> {
     let parsed = parse_url(url)?;
     let ctx = Context {
         url: shown_url(&parsed),
@@ -157,6 +186,7 @@ pub async fn connect_remote<H: ClientHandler>(
         sends_authorization: headers
             .keys()
             .any(|name| name.eq_ignore_ascii_case("authorization")),
+        signs_in: auth.is_some(),
         timeout,
     };
     let client = build_client(headers)?;
@@ -164,16 +194,25 @@ pub async fn connect_remote<H: ClientHandler>(
     let connecting = async {
         match transport {
             RemoteTransport::Sse => {
-                let sse = SseClientTransport::connect(client, parsed, timeout)
+                let sse = SseClientTransport::connect(client, parsed, timeout, auth)
                     .await
                     .map_err(|e| ctx.classify_sse(&e))?;
                 handler.serve(sse).await.map_err(|e| ctx.classify_init(&e))
             }
             RemoteTransport::StreamableHttp => {
                 let config = StreamableHttpClientTransportConfig::with_uri(parsed.as_str());
-                let http =
-                    StreamableHttpClientTransport::with_client(StatusKeepingClient(client), config);
-                handler.serve(http).await.map_err(|e| ctx.classify_init(&e))
+                let client = StatusKeepingClient(client);
+                match auth {
+                    Some(auth) => {
+                        let signed = SignedClient::new(client, auth);
+                        let http = StreamableHttpClientTransport::with_client(signed, config);
+                        handler.serve(http).await.map_err(|e| ctx.classify_init(&e))
+                    }
+                    None => {
+                        let http = StreamableHttpClientTransport::with_client(client, config);
+                        handler.serve(http).await.map_err(|e| ctx.classify_init(&e))
+                    }
+                }
             }
         }
     };
@@ -274,6 +313,9 @@ struct Context {
     url: String,
     transport: RemoteTransport,
     sends_authorization: bool,
+    /// Whether the connector signs in (then a 401 or 403 with a challenge
+    /// is a sign-in to run, not a credential to replace).
+    signs_in: bool,
     timeout: Duration,
 }
 
@@ -300,6 +342,22 @@ impl Context {
         }
     }
 
+    fn sign_in(&self, challenge: Option<String>) -> RemoteError {
+        RemoteError::SignInRequired {
+            url: self.url.clone(),
+            challenge,
+        }
+    }
+
+    fn token(&self, error: &super::auth::TokenError) -> RemoteError {
+        match error {
+            super::auth::TokenError::SignInAgain { .. } => self.sign_in(None),
+            other => RemoteError::Token {
+                message: other.to_string(),
+            },
+        }
+    }
+
     fn classify_sse(&self, error: &SseTransportError) -> RemoteError {
         match error {
             SseTransportError::Request(e) => self.classify_reqwest(e),
@@ -308,6 +366,11 @@ impl Context {
             | SseTransportError::NoEndpoint { .. }
             | SseTransportError::BadEndpoint { .. } => self.not_mcp(error.to_string()),
             SseTransportError::Timeout { .. } => self.timed_out(),
+            SseTransportError::AuthRequired { challenge }
+            | SseTransportError::InsufficientScope { challenge } => {
+                self.sign_in(Some(challenge.clone()))
+            }
+            SseTransportError::Token(e) => self.token(e),
         }
     }
 
@@ -315,8 +378,18 @@ impl Context {
         match error {
             StreamableHttpError::Client(e) => self.classify_reqwest(e),
             StreamableHttpError::HttpStatus(e) => self.http(e.status),
+            StreamableHttpError::AuthRequired(e) if self.signs_in => {
+                self.sign_in(Some(e.www_authenticate_header.clone()))
+            }
+            StreamableHttpError::InsufficientScope(e) if self.signs_in => {
+                self.sign_in(Some(e.www_authenticate_header.clone()))
+            }
             StreamableHttpError::AuthRequired(_) => self.http(401),
             StreamableHttpError::InsufficientScope(_) => self.http(403),
+            StreamableHttpError::Auth(AuthError::AuthorizationRequired) => self.sign_in(None),
+            StreamableHttpError::Auth(e) => RemoteError::Token {
+                message: e.to_string(),
+            },
             StreamableHttpError::UnexpectedContentType(content_type) => self.not_mcp(format!(
                 "it answered with content type {}, not JSON or an event stream",
                 content_type.as_deref().unwrap_or("(none)")

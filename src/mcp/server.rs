@@ -20,7 +20,7 @@ use super::config::{LaunchKind, LaunchPlan};
 use super::engine::ContainerEngine;
 use super::log::ServerLog;
 use super::process::{LaunchContext, ServerProcess};
-use super::remote::{connect_remote, RemoteTransport};
+use super::remote::{connect_remote_signed, RemoteTransport};
 use super::supervisor::{supervise, Health, HealthPolicy, Supervised};
 use crate::error::{stderr_suffix, Error, Result};
 
@@ -78,6 +78,8 @@ pub struct StartOptions<'a> {
     pub health: HealthPolicy,
     /// Where supervision events go.
     pub events: mpsc::UnboundedSender<ServerEvent>,
+    /// The connector's sign-in, for a remote server that uses one.
+    pub auth: Option<Arc<super::auth::ConnectorAuth>>,
 }
 
 /// A connected MCP server.
@@ -266,7 +268,15 @@ async fn start_remote(
         events: opts.events.clone(),
         progress: progress.clone(),
     };
-    let service = connect_remote(url, transport, headers, handler, opts.timeout).await?;
+    let service = connect_remote_signed(
+        url,
+        transport,
+        headers,
+        handler,
+        opts.timeout,
+        opts.auth.clone(),
+    )
+    .await?;
     Ok(supervised(
         service,
         None,

@@ -7,19 +7,26 @@
 //! carries one JSON-RPC message for us. [`SseClientTransport`] owns the event
 //! stream: dropping or closing it closes the `GET`, which is how the server
 //! learns the session is over.
+//!
+//! With a sign-in ([`ConnectorAuth`]), the `GET` and every `POST` carry the
+//! connector's current access token; a 401 gets one refresh and one retry,
+//! a 403 `insufficient_scope` asks for a step-up.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
-use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, WWW_AUTHENTICATE};
 use rmcp::model::ServerJsonRpcMessage;
 use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
 use rmcp::RoleClient;
 use sse_stream::{Sse, SseStream};
 use url::Url;
+
+use super::auth::{ConnectorAuth, TokenError};
 
 /// The media type of an event stream.
 const EVENT_STREAM: &str = "text/event-stream";
@@ -53,6 +60,15 @@ pub enum SseTransportError {
     /// No `endpoint` event arrived within the deadline.
     #[error("no `endpoint` event within {after:?}")]
     Timeout { after: Duration },
+    /// The server wants a sign-in (401 with `WWW-Authenticate`).
+    #[error("the server asks for a sign-in")]
+    AuthRequired { challenge: String },
+    /// The server wants wider scopes (403 `insufficient_scope`).
+    #[error("the server needs wider scopes than the sign-in has")]
+    InsufficientScope { challenge: String },
+    /// No token could be had for the request.
+    #[error("{0}")]
+    Token(TokenError),
 }
 
 /// The client side of one HTTP+SSE session.
@@ -66,6 +82,8 @@ pub struct SseClientTransport {
     /// Carries the caller's headers as defaults, so the `GET` and every
     /// `POST` send them without this type ever seeing their values.
     client: reqwest::Client,
+    /// The connector's sign-in, when it has one: the token source.
+    auth: Option<Arc<ConnectorAuth>>,
 }
 
 impl std::fmt::Debug for SseClientTransport {
@@ -86,20 +104,21 @@ impl SseClientTransport {
         client: reqwest::Client,
         sse_url: Url,
         deadline: Duration,
+        auth: Option<Arc<ConnectorAuth>>,
     ) -> Result<Self, SseTransportError> {
-        let opening = Self::open(client, sse_url);
+        let opening = Self::open(client, sse_url, auth);
         tokio::time::timeout(deadline, opening)
             .await
             .map_err(|_| SseTransportError::Timeout { after: deadline })?
     }
 
-    async fn open(client: reqwest::Client, sse_url: Url) -> Result<Self, SseTransportError> {
-        let response = client
-            .get(sse_url.clone())
-            .header(ACCEPT, EVENT_STREAM)
-            .send()
-            .await
-            .map_err(SseTransportError::Request)?;
+    async fn open(
+        client: reqwest::Client,
+        sse_url: Url,
+        auth: Option<Arc<ConnectorAuth>>,
+    ) -> Result<Self, SseTransportError> {
+        let get = client.get(sse_url.clone()).header(ACCEPT, EVENT_STREAM);
+        let response = signed_send(get, auth.as_deref()).await?;
         let status = response.status();
         if !status.is_success() {
             return Err(SseTransportError::Status {
@@ -134,6 +153,7 @@ impl SseClientTransport {
             events: Some(events),
             endpoint,
             client,
+            auth,
         })
     }
 }
@@ -152,8 +172,9 @@ impl Transport<RoleClient> for SseClientTransport {
         // The builder serialises now, so the future owns everything it needs
         // and sends may run concurrently, as rmcp expects.
         let request = self.client.post(self.endpoint.clone()).json(&item);
+        let auth = self.auth.clone();
         async move {
-            let response = request.send().await.map_err(SseTransportError::Request)?;
+            let response = signed_send(request, auth.as_deref()).await?;
             let status = response.status();
             if status.is_success() {
                 Ok(())
@@ -193,6 +214,67 @@ impl Transport<RoleClient> for SseClientTransport {
         // Dropping the body closes the GET; the server ends the session.
         self.events = None;
         Ok(())
+    }
+}
+
+/// Sends `request` with the connector's token (if it has a sign-in): a 401
+/// gets one refresh and one retry; a 401 without a token sent, or a 403
+/// `insufficient_scope`, comes back as the error that names it.
+async fn signed_send(
+    request: reqwest::RequestBuilder,
+    auth: Option<&ConnectorAuth>,
+) -> Result<reqwest::Response, SseTransportError> {
+    let Some(auth) = auth else {
+        return request.send().await.map_err(SseTransportError::Request);
+    };
+    let token = auth
+        .access_token()
+        .await
+        .map_err(SseTransportError::Token)?;
+    // Kept for the one retry; a request with a streaming body cannot be
+    // cloned, and ours never has one.
+    let retry = request.try_clone();
+    let first = match &token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    };
+    let response = first.send().await.map_err(SseTransportError::Request)?;
+    let challenge = || {
+        response
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    match response.status() {
+        reqwest::StatusCode::UNAUTHORIZED => {
+            let (Some(sent), Some(retry)) = (token, retry) else {
+                return match challenge() {
+                    Some(challenge) => Err(SseTransportError::AuthRequired { challenge }),
+                    None => Ok(response),
+                };
+            };
+            let fresh = auth
+                .after_unauthorized(&sent)
+                .await
+                .map_err(SseTransportError::Token)?;
+            retry
+                .bearer_auth(fresh)
+                .send()
+                .await
+                .map_err(SseTransportError::Request)
+        }
+        reqwest::StatusCode::FORBIDDEN => match challenge() {
+            Some(challenge)
+                if rmcp::transport::WWWAuthenticateParams::parse(&challenge, response.url())
+                    .is_insufficient_scope() =>
+            {
+                auth.insufficient_scope(&challenge);
+                Err(SseTransportError::InsufficientScope { challenge })
+            }
+            _ => Ok(response),
+        },
+        _ => Ok(response),
     }
 }
 

@@ -14,11 +14,13 @@ use std::sync::Arc;
 
 use futures::stream::BoxStream;
 use futures::StreamExt;
-use reqwest::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{
+    HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use rmcp::model::{ClientJsonRpcMessage, ClientRequest, JsonRpcMessage, ServerJsonRpcMessage};
 use rmcp::transport::streamable_http_client::{
-    HttpStatusError, SseError, StreamableHttpClient, StreamableHttpError,
-    StreamableHttpPostResponse, StreamableHttpResponseLimits,
+    AuthRequiredError, HttpStatusError, InsufficientScopeError, SseError, StreamableHttpClient,
+    StreamableHttpError, StreamableHttpPostResponse, StreamableHttpResponseLimits,
 };
 use sse_stream::{Sse, SseStream};
 
@@ -191,6 +193,31 @@ async fn post_initialize(
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let is_json = content_type.as_deref().is_some_and(is_json);
 
+    // A challenge is kept as rmcp's own client keeps it, so a sign-in can
+    // start from it.
+    let challenge = response
+        .headers()
+        .get(WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    match (status, challenge) {
+        (reqwest::StatusCode::UNAUTHORIZED, Some(header)) => {
+            return Err(StreamableHttpError::AuthRequired(AuthRequiredError::new(
+                header,
+            )))
+        }
+        (reqwest::StatusCode::FORBIDDEN, Some(header)) => {
+            let url = url::Url::parse(uri).ok();
+            let params = url.map(|u| rmcp::transport::WWWAuthenticateParams::parse(&header, &u));
+            if params.as_ref().is_some_and(|p| p.is_insufficient_scope()) {
+                let scope = params.and_then(|p| p.scope);
+                return Err(StreamableHttpError::InsufficientScope(
+                    InsufficientScopeError::new(header, scope),
+                ));
+            }
+        }
+        _ => {}
+    }
     if !status.is_success() {
         let retry_after = response
             .headers()
