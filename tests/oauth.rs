@@ -178,3 +178,103 @@ fn without_a_browser_connect_does_not_block_and_login_no_browser_waits() {
     assert_eq!(peer.stats()["authorizations"], 2, "{}", peer.stats());
     sb.ok(&["call", "tracker", "whoami"]);
 }
+
+#[test]
+fn a_grant_revoked_at_the_server_ends_in_configuring_sign_in_again() {
+    let peer = OAuthPeer::start(3600, "");
+    let sb = oauth_support::signing_sandbox();
+    sb.ok(&["add", "tracker", "--url", &peer.mcp]);
+    assert_eq!(sb.ok(&["connect", "tracker"]).trim(), "connected");
+    peer.revoke_all();
+    // 401 invalid_token → one refresh → invalid_grant → sign in again.
+    let out = sb.run(&["call", "tracker", "whoami"]);
+    assert!(!out.status.success());
+    let status = sb.wait_status("tracker", DEADLINE, |s| s["status"] == "configuring");
+    let reason = status["error"].as_str().unwrap();
+    assert!(
+        reason.contains("sign in again: `switchboard login tracker`"),
+        "{status}"
+    );
+    assert_eq!(status["auth"]["signed_in"], false, "{status}");
+    // No loop: one refresh tried, no restarts, still waiting a moment later.
+    let refreshes = peer.stats()["refreshes"].clone();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(peer.stats()["refreshes"], refreshes);
+    let status = sb.json(&["status", "tracker"]);
+    assert_eq!(status["status"], "configuring", "{status}");
+    assert_eq!(status["restarts"], 0, "{status}");
+    // Signing in again brings it back.
+    let info = sb.json(&["login", "tracker"]);
+    assert_eq!(info["status"], "connected", "{info}");
+    sb.ok(&["call", "tracker", "whoami"]);
+}
+
+#[test]
+fn insufficient_scope_steps_up_keeping_the_old_grant_until_the_new_arrives() {
+    let peer = OAuthPeer::start(3600, "");
+    let sb = oauth_support::signing_sandbox();
+    sb.ok(&["add", "tracker", "--url", &peer.mcp]);
+    assert_eq!(sb.ok(&["connect", "tracker"]).trim(), "connected");
+    let status = sb.json(&["status", "tracker"]);
+    assert!(
+        !status["auth"]["scopes"].to_string().contains("admin"),
+        "{status}"
+    );
+    // 403 insufficient_scope: this call fails, a step-up sign-in starts.
+    let out = sb.run(&["call", "tracker", "admin-op"]);
+    assert!(!out.status.success());
+    // The old grant still serves calls meanwhile, and afterwards.
+    sb.ok(&["call", "tracker", "whoami"]);
+    sb.wait_status("tracker", DEADLINE, |s| {
+        s["auth"]["scopes"].to_string().contains("admin")
+    });
+    assert_eq!(sb.ok(&["call", "tracker", "admin-op"]).trim(), "admin done");
+    assert_eq!(sb.json(&["status", "tracker"])["status"], "connected");
+    assert_eq!(peer.stats()["authorizations"], 2, "{}", peer.stats());
+}
+
+#[test]
+fn an_sse_server_signs_in_and_refreshes_too() {
+    let peer = OAuthPeer::start(4, "");
+    let sb = oauth_support::signing_sandbox();
+    sb.ok(&["add", "feed", "--url", &peer.sse]);
+    assert_eq!(sb.ok(&["connect", "feed"]).trim(), "connected");
+    sb.ok(&["call", "feed", "whoami"]);
+    wait_expired(&sb, "feed");
+    assert_eq!(
+        sb.ok(&["call", "feed", "echo", r#"{"text":"late"}"#])
+            .trim(),
+        "late"
+    );
+    assert!(peer.stats()["refreshes"].as_u64().unwrap() >= 1);
+}
+
+/// Each bad server: a clear `error` naming the problem, and no token stored.
+#[test]
+fn bad_servers_are_each_a_clear_error_and_store_nothing() {
+    let cases = [
+        ("no_s256", "PKCE with S256"),
+        ("iss_mismatch", "not from the authorization server"),
+        ("state_mismatch", "`state` we did not send"),
+        ("prm_redirect", "sign-in metadata"),
+        ("prm_other_origin", "not acceptable"),
+        ("as_down", "could not read the server's sign-in metadata"),
+    ];
+    for (bad, expected) in cases {
+        let peer = OAuthPeer::start(3600, bad);
+        let sb = oauth_support::signing_sandbox();
+        sb.ok(&["add", "tracker", "--url", &peer.mcp]);
+        let out = sb.run(&["connect", "tracker"]);
+        assert!(!out.status.success(), "{bad}: connect succeeded");
+        let status = sb.wait_status("tracker", DEADLINE, |s| s["status"] == "error");
+        let reason = status["error"].as_str().unwrap_or_default();
+        assert!(reason.contains(expected), "{bad}: {reason}");
+        assert_eq!(status["auth"]["signed_in"], false, "{bad}: {status}");
+        assert!(
+            peer.tokens_seen().is_empty(),
+            "{bad}: a token reached the server"
+        );
+        let stats = peer.stats();
+        assert_eq!(stats["refreshes"], 0, "{bad}: {stats}");
+    }
+}

@@ -123,7 +123,8 @@ provider.use(async (ctx, next) => {
   }
   await next();
   if (ctx.path === "/token/revocation" && ctx.status === 200) stats.revocations++;
-  if (BAD === "no_s256" && ctx.path === "/.well-known/openid-configuration" && ctx.body) {
+  const metadataPath = ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"].includes(ctx.path);
+  if (BAD === "no_s256" && metadataPath && ctx.body) {
     ctx.body = { ...ctx.body, code_challenge_methods_supported: ["plain"] };
   }
   const location = ctx.response.get("location");
