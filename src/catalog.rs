@@ -262,6 +262,7 @@ const CONNECTOR_KEYS: &[&str] = &[
     "headers",
     "skill",
     "volume",
+    "remote",
 ];
 const SKILL_KEYS: &[&str] = &["name", "field"];
 const FIELD_KEYS: &[&str] = &[

@@ -465,3 +465,24 @@ fn rejects_file_fields_and_volumes_that_cannot_be_mounted() {
         assert!(err.contains(expected), "{extra}: {err}");
     }
 }
+
+/// Vendors' hosted servers sit beside the image, each with the page that
+/// documents it; `--backend remote` runs the definition by URL.
+#[test]
+fn hosted_servers_are_a_remote_backend_with_their_source() {
+    let catalog = switchboard::Catalog::builtin().unwrap();
+    let mut remote = Vec::new();
+    for def in catalog.iter() {
+        let Some(backend) = &def.remote else { continue };
+        remote.push(def.name.clone());
+        assert!(backend.source.starts_with("https://"), "{}", def.name);
+        assert!(def.image.is_some(), "{} keeps its image", def.name);
+        let run = def
+            .for_backend(&switchboard::ConnectorType::Remote)
+            .unwrap();
+        assert_eq!(run.url.as_deref(), Some(backend.url.as_str()));
+        assert!(run.image.is_none() && run.volumes.is_empty());
+        assert!(def.backends().contains(&switchboard::ConnectorType::Remote));
+    }
+    assert_eq!(remote, vec!["jira", "linear"]);
+}

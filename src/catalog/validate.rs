@@ -195,6 +195,33 @@ impl ConnectorDefinition {
                 }
             }
         }
+        if let Some(remote) = &self.remote {
+            let https = |text: &str| {
+                url::Url::parse(text).is_ok_and(|u| u.scheme() == "https" && u.host_str().is_some())
+            };
+            if !https(&remote.url) || !https(&remote.source) {
+                return Err(invalid(format!(
+                    "remote url {:?} and source {:?} must both be https URLs (the source documents the url)",
+                    remote.url, remote.source
+                )));
+            }
+            if remote
+                .transport
+                .parse::<crate::mcp::RemoteTransport>()
+                .is_err()
+            {
+                return Err(invalid(format!(
+                    "remote transport {:?} is not `http` or `sse`",
+                    remote.transport
+                )));
+            }
+            if !matches!(remote.auth.as_str(), "oauth" | "token") {
+                return Err(invalid(format!(
+                    "remote auth {:?} is not `oauth` or `token`",
+                    remote.auth
+                )));
+            }
+        }
         if self.kind == ConnectorType::Skill && self.skill.is_none() {
             return Err(invalid(
                 "a skill connector needs a `[connector.skill]` table naming the skill".to_string(),
