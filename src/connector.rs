@@ -571,6 +571,8 @@ impl ConnectorService {
             });
         }
         self.disconnect(name).await?;
+        // Its sign-in goes with it: revoked where the server can, deleted here.
+        self.inner.sign_ins.hub.forget(name).await;
         let key = name.to_string();
         self.edit_settings(move |ed| {
             ed.remove(&[CUSTOM_KEY, &key]);
