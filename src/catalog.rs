@@ -34,10 +34,18 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+mod kind;
 mod validate;
+
+pub use kind::FieldKind;
 
 /// The text of `catalog/connectors.toml`, compiled in.
 const BUILTIN_TOML: &str = include_str!("../catalog/connectors.toml");
+
+/// The skills built into this program (`src/skills/`), by the name a
+/// definition's `[connector.skill]` gives. Kept here, with the data that
+/// names them, so the skills depend on the catalog and not the other way.
+pub const SKILLS: &[&str] = &["postgres", "mysql", "redis", "sqlite"];
 
 /// Longest allowed connector name, in bytes.
 const MAX_NAME_LEN: usize = 64;
@@ -73,7 +81,7 @@ pub enum FieldTarget {
 }
 
 /// One setting a connector needs from the person configuring it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigField {
     /// The field's name; also the environment variable name for
     /// [`FieldTarget::Env`] fields. Must match `[A-Z_][A-Z0-9_]*`.
@@ -99,6 +107,23 @@ pub struct ConfigField {
     /// Where in the container the file goes, for fields whose target is `file`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mount: Option<String>,
+    /// What kind of value it takes; every value is checked against it
+    /// before it is stored (see [`FieldKind`]).
+    #[serde(default)]
+    pub kind: FieldKind,
+    /// The smallest value of a `number` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<u64>,
+    /// The largest value of a `number` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u64>,
+    /// The values an `enum` field takes; for a `path`, literal values
+    /// accepted besides a path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<String>,
+    /// The schemes a `url` field accepts (any, when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schemes: Vec<String>,
 }
 
 /// A named volume mounted into a container connector: where a server keeps
@@ -188,7 +213,7 @@ pub struct RemoteBackend {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SkillBackend {
-    /// The skill's name in [`crate::skills::SKILLS`].
+    /// The skill's name, one of [`SKILLS`].
     pub name: String,
     /// Its settings (lowercase names such as `url`), in display order.
     #[serde(default, rename = "field")]
@@ -274,6 +299,11 @@ const FIELD_KEYS: &[&str] = &[
     "default",
     "header",
     "mount",
+    "kind",
+    "min",
+    "max",
+    "choices",
+    "schemes",
 ];
 
 impl Catalog {

@@ -32,6 +32,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use rmcp::model::{CallToolResult, JsonObject, Tool};
 
+mod config;
 mod mysql;
 mod postgres;
 mod redis;
@@ -58,19 +59,22 @@ pub trait Skill: Send + Sync {
 }
 
 /// The skills this build has: "postgres", "mysql", "redis", "sqlite".
-pub const SKILLS: &[&str] = &["postgres", "mysql", "redis", "sqlite"];
+pub use crate::catalog::SKILLS;
+pub(crate) use config::SkillConfig;
 
-/// Opens a skill by name with its config field values (field name -> value).
-/// Connects and performs check() before returning.
+/// Opens a skill by name with its config field values (field name -> value),
+/// read through the catalog's definition of the skill's fields (defaults,
+/// kinds, ranges). Connects and performs check() before returning.
 pub async fn open(
     skill: &str,
     values: &BTreeMap<String, String>,
 ) -> Result<Box<dyn Skill>, SkillError> {
+    let config = SkillConfig::for_skill(skill, values)?;
     match skill {
-        "postgres" => Ok(Box::new(postgres::PostgresSkill::open(values).await?)),
-        "mysql" => Ok(Box::new(mysql::MysqlSkill::open(values).await?)),
-        "redis" => Ok(Box::new(redis::RedisSkill::open(values).await?)),
-        "sqlite" => Ok(Box::new(sqlite::SqliteSkill::open(values).await?)),
+        "postgres" => Ok(Box::new(postgres::PostgresSkill::open(&config).await?)),
+        "mysql" => Ok(Box::new(mysql::MysqlSkill::open(&config).await?)),
+        "redis" => Ok(Box::new(redis::RedisSkill::open(&config).await?)),
+        "sqlite" => Ok(Box::new(sqlite::SqliteSkill::open(&config).await?)),
         other => Err(SkillError::UnknownSkill {
             name: other.to_string(),
         }),
@@ -107,65 +111,6 @@ pub enum SkillError {
 
 /// How long connecting (TCP, TLS-less handshake, authentication) may take.
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Returns a required field's value, or [`SkillError::MissingField`].
-pub(crate) fn required<'a>(
-    values: &'a BTreeMap<String, String>,
-    field: &str,
-) -> Result<&'a str, SkillError> {
-    match values.get(field).map(|v| v.trim()) {
-        Some(value) if !value.is_empty() => Ok(value),
-        _ => Err(SkillError::MissingField {
-            field: field.to_string(),
-        }),
-    }
-}
-
-/// Reads a `"true"`/`"false"` field (also `1`/`0`, `yes`/`no`).
-pub(crate) fn bool_field(
-    values: &BTreeMap<String, String>,
-    field: &str,
-    default: bool,
-) -> Result<bool, SkillError> {
-    let Some(raw) = values.get(field).map(|v| v.trim().to_ascii_lowercase()) else {
-        return Ok(default);
-    };
-    match raw.as_str() {
-        "" => Ok(default),
-        "true" | "1" | "yes" | "on" => Ok(true),
-        "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(SkillError::BadConfig {
-            field: field.to_string(),
-            problem: format!("expected true or false, got `{raw}`"),
-        }),
-    }
-}
-
-/// Reads a whole-number field that must lie in `range`.
-pub(crate) fn number_field(
-    values: &BTreeMap<String, String>,
-    field: &str,
-    default: u64,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<u64, SkillError> {
-    let Some(raw) = values.get(field).map(|v| v.trim()) else {
-        return Ok(default);
-    };
-    if raw.is_empty() {
-        return Ok(default);
-    }
-    match raw.parse::<u64>() {
-        Ok(n) if range.contains(&n) => Ok(n),
-        _ => Err(SkillError::BadConfig {
-            field: field.to_string(),
-            problem: format!(
-                "expected a whole number from {} to {}, got `{raw}`",
-                range.start(),
-                range.end()
-            ),
-        }),
-    }
-}
 
 /// Masks credentials in text that may quote a connection string: the
 /// password of `scheme://user:password@host` becomes `***`, as does the value
@@ -262,27 +207,5 @@ mod tests {
             scrub_secrets("postgres://db/app?user=bob&Password=pw&x=1"),
             "postgres://db/app?user=bob&Password=***&x=1"
         );
-    }
-
-    #[test]
-    fn fields_parse_with_defaults_and_reject_nonsense() {
-        let mut values = BTreeMap::new();
-        assert!(!bool_field(&values, "allow_writes", false).unwrap_or(true));
-        values.insert("allow_writes".to_string(), "TRUE".to_string());
-        assert!(bool_field(&values, "allow_writes", false).unwrap_or(false));
-        values.insert("allow_writes".to_string(), "maybe".to_string());
-        assert!(matches!(
-            bool_field(&values, "allow_writes", false),
-            Err(SkillError::BadConfig { .. })
-        ));
-        values.insert("row_limit".to_string(), "0".to_string());
-        assert!(matches!(
-            number_field(&values, "row_limit", 1000, 1..=100),
-            Err(SkillError::BadConfig { .. })
-        ));
-        assert!(matches!(
-            required(&values, "url"),
-            Err(SkillError::MissingField { field }) if field == "url"
-        ));
     }
 }

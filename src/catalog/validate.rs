@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use super::{placeholders, validate_name};
-use super::{CatalogError, ConnectorDefinition, ConnectorType, FieldTarget};
+use super::{CatalogError, ConnectorDefinition, ConnectorType, FieldKind, FieldTarget};
 
 impl ConnectorDefinition {
     /// Checks one definition: name charset/length (1..=64, `[a-z0-9][a-z0-9-_]*`),
@@ -82,6 +82,15 @@ impl ConnectorDefinition {
                 field.name
             )));
         }
+        for field in self
+            .fields
+            .iter()
+            .chain(self.skill.iter().flat_map(|s| &s.fields))
+        {
+            field
+                .check_kind()
+                .map_err(|problem| invalid(format!("field `{}` {problem}", field.name)))?;
+        }
         for field in self.fields.iter().filter(|f| f.target == FieldTarget::File) {
             let Some(mount) = &field.mount else {
                 return Err(invalid(format!(
@@ -99,6 +108,12 @@ impl ConnectorDefinition {
                 return Err(invalid(format!(
                     "field `{}` mounts at {mount:?}, which is not an absolute container path \
                      of letters, digits and / . _ -",
+                    field.name
+                )));
+            }
+            if field.kind != FieldKind::Path {
+                return Err(invalid(format!(
+                    "field `{}` is a file, so its kind must be \"path\"",
                     field.name
                 )));
             }
@@ -163,11 +178,11 @@ impl ConnectorDefinition {
         }
 
         if let Some(skill) = &self.skill {
-            if !crate::skills::SKILLS.contains(&skill.name.as_str()) {
+            if !super::SKILLS.contains(&skill.name.as_str()) {
                 return Err(invalid(format!(
                     "skill {:?} is not built in; the skills are {}",
                     skill.name,
-                    crate::skills::SKILLS.join(", ")
+                    super::SKILLS.join(", ")
                 )));
             }
             let mut names = HashSet::new();

@@ -179,9 +179,7 @@ impl CustomConnector {
                     required: true,
                     secret: true,
                     target: FieldTarget::Env,
-                    default: None,
-                    header: None,
-                    mount: None,
+                    ..ConfigField::default()
                 })
                 .chain(self.secret_headers.iter().map(|header| ConfigField {
                     name: header_field(header),
@@ -189,9 +187,8 @@ impl CustomConnector {
                     required: true,
                     secret: true,
                     target: FieldTarget::Header,
-                    default: None,
                     header: Some(header.clone()),
-                    mount: None,
+                    ..ConfigField::default()
                 }))
                 .collect(),
             volumes: Vec::new(),

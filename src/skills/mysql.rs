@@ -20,7 +20,6 @@
 //!
 //! Only plain TCP connections are supported (no TLS yet).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -34,7 +33,7 @@ use serde_json::{json, Value};
 
 use super::sql::{self, Dialect, ResultSet, SqlCall, SqlSettings, Statement};
 use super::tool::{bytes_json, float32_json, float_json, fraction_text, tool_error};
-use super::{required, scrub_secrets, Skill, SkillError, CONNECT_TIMEOUT};
+use super::{scrub_secrets, Skill, SkillConfig, SkillError, CONNECT_TIMEOUT};
 
 /// Connections kept open at most.
 const POOL_SIZE: usize = 4;
@@ -93,9 +92,9 @@ pub(crate) struct MysqlSkill {
 
 impl MysqlSkill {
     /// Connects once to learn the server, then builds the pool and checks it.
-    pub(crate) async fn open(values: &BTreeMap<String, String>) -> Result<Self, SkillError> {
-        let url = required(values, "url")?;
-        let settings = SqlSettings::parse(values)?;
+    pub(crate) async fn open(config: &SkillConfig<'_>) -> Result<Self, SkillError> {
+        let url = config.required("url")?;
+        let settings = SqlSettings::parse(config)?;
         let target = scrub_secrets(url);
         let opts = Opts::from_url(url).map_err(|e| SkillError::BadConfig {
             field: "url".into(),

@@ -14,8 +14,6 @@
 //!
 //! Only plain TCP or Unix-socket connections are supported (no TLS yet).
 
-use std::collections::BTreeMap;
-
 use deadpool_postgres::{
     Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime,
 };
@@ -29,7 +27,7 @@ use tokio_postgres::{NoTls, Row, Statement as PgStatement};
 
 use super::sql::{self, Dialect, ResultSet, SqlCall, SqlSettings, Statement};
 use super::tool::tool_error;
-use super::{required, scrub_secrets, Skill, SkillError, CONNECT_TIMEOUT};
+use super::{scrub_secrets, Skill, SkillConfig, SkillError, CONNECT_TIMEOUT};
 
 mod decode;
 mod encode;
@@ -99,9 +97,9 @@ pub(crate) struct PostgresSkill {
 
 impl PostgresSkill {
     /// Reads the settings, builds the pool and proves it with `SELECT 1`.
-    pub(crate) async fn open(values: &BTreeMap<String, String>) -> Result<Self, SkillError> {
-        let url = required(values, "url")?;
-        let settings = SqlSettings::parse(values)?;
+    pub(crate) async fn open(config: &SkillConfig<'_>) -> Result<Self, SkillError> {
+        let url = config.required("url")?;
+        let settings = SqlSettings::parse(config)?;
         let mut config: tokio_postgres::Config =
             url.parse()
                 .map_err(|e: tokio_postgres::Error| SkillError::BadConfig {

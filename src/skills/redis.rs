@@ -8,7 +8,7 @@
 //! `del`) are refused unless `allow_writes` is true. Values are strings
 //! when they are UTF-8, else `{"base64": "..."}`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -19,9 +19,7 @@ use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool, ToolAnnotation
 use serde_json::{json, Map, Value};
 
 use super::tool::{schema_object, tool_error, write_refused, Args};
-use super::{
-    bool_field, number_field, required, scrub_secrets, Skill, SkillError, CONNECT_TIMEOUT,
-};
+use super::{scrub_secrets, Skill, SkillConfig, SkillError, CONNECT_TIMEOUT};
 
 /// How long one command may wait for its reply.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -49,10 +47,10 @@ pub(crate) struct RedisSkill {
 
 impl RedisSkill {
     /// Connects (with one retry) and checks the connection with `PING`.
-    pub(crate) async fn open(values: &BTreeMap<String, String>) -> Result<Self, SkillError> {
-        let url = required(values, "url")?;
-        let allow_writes = bool_field(values, "allow_writes", false)?;
-        let scan_limit = number_field(values, "scan_limit", 1000, 1..=1_000_000)?;
+    pub(crate) async fn open(config: &SkillConfig<'_>) -> Result<Self, SkillError> {
+        let url = config.required("url")?;
+        let allow_writes = config.flag("allow_writes")?;
+        let scan_limit = config.number("scan_limit")?;
         let target = scrub_secrets(url);
         let client = redis::Client::open(url).map_err(|e| SkillError::BadConfig {
             field: "url".into(),

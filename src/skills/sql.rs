@@ -8,14 +8,13 @@
 //! (plus `rows_affected` for `execute`), and the text content renders the
 //! same rows as a compact table for a person or a model to read.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool, ToolAnnotations};
 use serde_json::{json, Value};
 
 use super::tool::{schema_object, tool_error, write_refused, Args};
-use super::{bool_field, number_field, SkillError};
+use super::{SkillConfig, SkillError};
 
 /// Extra time the client waits beyond `statement_timeout_ms` before it gives
 /// up on the server itself (the server's own timeout should fire first).
@@ -36,14 +35,15 @@ pub(crate) struct SqlSettings {
 }
 
 impl SqlSettings {
-    /// Reads `allow_writes`, `row_limit` and `statement_timeout_ms`.
-    pub fn parse(values: &BTreeMap<String, String>) -> Result<Self, SkillError> {
-        let allow_writes = bool_field(values, "allow_writes", false)?;
-        let row_limit = number_field(values, "row_limit", 1000, 1..=1_000_000)?;
-        let timeout_ms = number_field(values, "statement_timeout_ms", 10_000, 1..=86_400_000)?;
+    /// Reads `allow_writes`, `row_limit` and `statement_timeout_ms`, as
+    /// the catalog defines them (defaults and ranges).
+    pub fn parse(config: &SkillConfig<'_>) -> Result<Self, SkillError> {
+        let allow_writes = config.flag("allow_writes")?;
+        let row_limit = config.number("row_limit")?;
+        let timeout_ms = config.number("statement_timeout_ms")?;
         Ok(SqlSettings {
             allow_writes,
-            // The range above keeps this well inside usize and i32.
+            // The catalog's range keeps this well inside usize and i32.
             row_limit: usize::try_from(row_limit).unwrap_or(1000),
             statement_timeout: Duration::from_millis(timeout_ms),
         })

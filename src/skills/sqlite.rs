@@ -17,7 +17,6 @@
 //! refines two cases: a column declared `BOOLEAN`/`BOOL` reads as true or
 //! false, and one declared `JSON` reads as JSON when its text parses.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -29,7 +28,7 @@ use serde_json::{json, Value};
 
 use super::sql::{self, Dialect, ResultSet, SqlCall, SqlSettings, Statement};
 use super::tool::{bytes_json, float_json, tool_error};
-use super::{required, Skill, SkillError};
+use super::{Skill, SkillConfig, SkillError};
 
 /// SQLite virtual-machine steps between two looks at the clock.
 const PROGRESS_STEPS: i32 = 1000;
@@ -66,9 +65,9 @@ impl SqliteSkill {
     /// Opens the file and checks that it is a database. A missing file is
     /// created empty, so `connect sqlite --set path=./notes.db` works on any
     /// machine; without `allow_writes` it then stays read-only.
-    pub(crate) async fn open(values: &BTreeMap<String, String>) -> Result<Self, SkillError> {
-        let path = required(values, "path")?.to_string();
-        let settings = SqlSettings::parse(values)?;
+    pub(crate) async fn open(config: &SkillConfig<'_>) -> Result<Self, SkillError> {
+        let path = config.required("path")?.to_string();
+        let settings = SqlSettings::parse(config)?;
         let allow_writes = settings.allow_writes;
         let timeout = settings.statement_timeout;
         let opened = tokio::task::spawn_blocking(move || {
