@@ -10,31 +10,43 @@ use switchboard::connector::FieldStatus;
 use switchboard::ipc::Request;
 use switchboard::{Client, Error};
 
-/// Parses `--set FIELD=VALUE` items.
+/// Parses `--set FIELD=VALUE` items. Their values are checked by the
+/// service (see [`check`]), which knows each field's kind.
 pub fn parse_sets(items: &[String]) -> Result<BTreeMap<String, String>, Error> {
     items
         .iter()
         .map(|item| match item.split_once('=') {
             Some((field, value)) if !field.trim().is_empty() => {
-                Ok((field.trim().to_string(), absolute_path(field.trim(), value)))
+                Ok((field.trim().to_string(), value.to_string()))
             }
             _ => Err(Error::InvalidInput(format!(
-                "`--set {item}` needs FIELD=VALUE, e.g. `--set url=postgres://user@host/db`"
+                "`--set {item}` needs FIELD=VALUE, e.g. `--set allow_writes=true`"
             ))),
         })
         .collect()
 }
 
-/// A `path` field given relative to where the command runs is made
-/// absolute: the service that opens it runs elsewhere.
-fn absolute_path(field: &str, value: &str) -> String {
-    let path = std::path::Path::new(value);
-    if field != "path" || value == ":memory:" || path.is_absolute() {
-        return value.to_string();
-    }
-    std::env::current_dir()
-        .map(|cwd| cwd.join(path).display().to_string())
-        .unwrap_or_else(|_| value.to_string())
+/// Asks the service to check values before anything is stored: each fits
+/// its field's kind (for `backend`, when the command also switches it), no
+/// secret field is among `on_command_line`, and relative paths are taken
+/// from this command's directory. Returns the values to store.
+pub async fn check(
+    client: &Client,
+    name: &str,
+    backend: Option<switchboard::ConnectorType>,
+    values: BTreeMap<String, String>,
+    on_command_line: Vec<String>,
+) -> Result<BTreeMap<String, String>, Error> {
+    let request = Request::CheckConfig {
+        name: name.to_string(),
+        backend,
+        values,
+        on_command_line,
+        cwd: std::env::current_dir().ok(),
+    };
+    let answer = client.call(&request).await?;
+    serde_json::from_value(answer)
+        .map_err(|e| Error::Internal(format!("unexpected answer from the service: {e}")))
 }
 
 /// Reads `--secret-from-env NAME` (field and variable named alike) or
@@ -102,10 +114,11 @@ pub async fn prompt_missing(client: &Client, name: &str) -> Result<bool, Error> 
     if answers.is_empty() {
         return Ok(false);
     }
+    let values = check(client, name, None, answers, Vec::new()).await?;
     client
         .call(&Request::SetConfig {
             name: name.to_string(),
-            values: answers,
+            values,
         })
         .await?;
     Ok(true)

@@ -44,6 +44,10 @@ pub async fn serve_with_http(
     paths
         .ensure_home()
         .map_err(|e| Error::Internal(format!("cannot create {}: {e}", paths.home.display())))?;
+    // The service outlives the shell that started it: it must not keep
+    // that shell's directory busy, nor resolve anything against it.
+    std::env::set_current_dir(&paths.home)
+        .map_err(|e| Error::Internal(format!("cannot enter {}: {e}", paths.home.display())))?;
     let lock = acquire_lock(&paths)?;
     let socket = paths.socket();
     // We hold the lock, so a socket file left here is from a dead service.
@@ -243,6 +247,22 @@ async fn dispatch(
             arguments,
         } => service
             .call(&name, &tool, arguments)
+            .await
+            .and_then(to_value),
+        Request::CheckConfig {
+            name,
+            backend,
+            values,
+            on_command_line,
+            cwd,
+        } => service
+            .check_config(
+                &name,
+                backend.as_ref(),
+                values,
+                &on_command_line,
+                cwd.as_deref(),
+            )
             .await
             .and_then(to_value),
         Request::Shutdown => {

@@ -90,6 +90,14 @@ pub enum Error {
     #[error("{0}")]
     InvalidInput(String),
 
+    #[error("`{field}` of `{name}` is secret, and a value on the command line stays in the shell's history and in `ps`, so it was not stored: give it on stdin with `switchboard secret set {name} {field}`, or from the environment with `switchboard connect {name} {from_env}`")]
+    SecretOnCommandLine {
+        name: String,
+        field: String,
+        /// The `--secret-from-env` flag that reads this field.
+        from_env: String,
+    },
+
     #[error("command `{command}` was not found: install it, or give its full path with `switchboard add NAME --command /path/to/{command}`")]
     CommandNotFound { command: String },
 
@@ -214,7 +222,9 @@ impl Error {
         match self {
             Error::UnknownConnector { .. } => ErrorCode::UnknownConnector,
             Error::AlreadyExists { .. } => ErrorCode::AlreadyExists,
-            Error::BuiltinNotRemovable { .. } | Error::InvalidInput(_) => ErrorCode::InvalidInput,
+            Error::BuiltinNotRemovable { .. }
+            | Error::InvalidInput(_)
+            | Error::SecretOnCommandLine { .. } => ErrorCode::InvalidInput,
             Error::CommandNotFound { .. }
             | Error::Spawn { .. }
             | Error::ImageUnavailable { .. }

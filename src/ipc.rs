@@ -108,6 +108,22 @@ pub enum Request {
     },
     /// Stop every server and the service itself.
     Shutdown,
+    /// Check the field values a `connect` is about to store, for the
+    /// backend it asks for, before anything is stored: every value fits
+    /// its field's kind, and no secret field was given on the command line
+    /// (`on_command_line` names the fields that were). Answers the values
+    /// as they would be stored (paths made absolute against `cwd`, the
+    /// directory of the command).
+    CheckConfig {
+        name: String,
+        #[serde(default)]
+        backend: Option<crate::catalog::ConnectorType>,
+        values: BTreeMap<String, String>,
+        #[serde(default)]
+        on_command_line: Vec<String>,
+        #[serde(default)]
+        cwd: Option<std::path::PathBuf>,
+    },
 }
 
 /// The service's answer.

@@ -343,19 +343,27 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             timeout,
             out,
         } => {
+            let backend = match backend.as_deref() {
+                None => None,
+                Some("mcp" | "docker") => Some(switchboard::ConnectorType::Mcp),
+                Some("skill") => Some(switchboard::ConnectorType::Skill),
+                Some("remote") => Some(switchboard::ConnectorType::Remote),
+                Some(other) => {
+                    return Err(Error::InvalidInput(format!(
+                        "unknown backend `{other}`: use `docker`, `remote` or `skill`"
+                    )))
+                }
+            };
             let mut stored = configure::parse_sets(&sets)?;
+            let on_command_line: Vec<String> = stored.keys().cloned().collect();
             stored.extend(configure::secrets_from_env(&secrets_from_env)?);
+            // Checked, every value, before anything (the backend included)
+            // is stored.
+            if !stored.is_empty() {
+                stored = configure::check(&client, &name, backend.clone(), stored, on_command_line)
+                    .await?;
+            }
             if let Some(backend) = backend {
-                let backend = match backend.as_str() {
-                    "mcp" | "docker" => switchboard::ConnectorType::Mcp,
-                    "skill" => switchboard::ConnectorType::Skill,
-                    "remote" => switchboard::ConnectorType::Remote,
-                    other => {
-                        return Err(Error::InvalidInput(format!(
-                            "unknown backend `{other}`: use `docker`, `remote` or `skill`"
-                        )))
-                    }
-                };
                 let request = Request::SetBackend {
                     name: name.clone(),
                     backend,

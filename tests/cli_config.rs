@@ -14,12 +14,20 @@ const PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 #[test]
 fn postgres_runs_as_a_skill_with_its_url_kept_secret() {
     let sb = Sandbox::new();
-    let set = format!("url={PG_URL}");
-    assert_eq!(
-        sb.ok(&["connect", "postgres", "--backend", "skill", "--set", &set])
-            .trim(),
-        "connected"
+    // A secret field comes from the environment (or stdin), never argv.
+    let out = sb.run_env(
+        &[
+            "connect",
+            "postgres",
+            "--backend",
+            "skill",
+            "--secret-from-env",
+            "url=DB_URL",
+        ],
+        &[("DB_URL", PG_URL)],
     );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "connected");
     let tools: Vec<Value> = serde_json::from_value(sb.json(&["tools", "postgres"])).unwrap();
     let names: Vec<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
     for tool in [
@@ -81,14 +89,18 @@ fn postgres_runs_as_a_skill_with_its_url_kept_secret() {
 #[test]
 fn mysql_redis_and_sqlite_skills_answer() {
     let sb = Sandbox::new();
-    sb.ok(&[
-        "connect",
-        "mysql",
-        "--backend",
-        "skill",
-        "--set",
-        "url=mysql://root@127.0.0.1:3306/test",
-    ]);
+    let out = sb.run_env(
+        &[
+            "connect",
+            "mysql",
+            "--backend",
+            "skill",
+            "--secret-from-env",
+            "url=DB_URL",
+        ],
+        &[("DB_URL", "mysql://root@127.0.0.1:3306/test")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
     let result = sb.json(&[
         "call",
         "mysql",
@@ -97,14 +109,18 @@ fn mysql_redis_and_sqlite_skills_answer() {
     ]);
     assert_eq!(result["structuredContent"]["rows"], json!([[42]]));
 
-    sb.ok(&[
-        "connect",
-        "redis",
-        "--backend",
-        "skill",
-        "--set",
-        "url=redis://127.0.0.1:6379",
-    ]);
+    let out = sb.run_env(
+        &[
+            "connect",
+            "redis",
+            "--backend",
+            "skill",
+            "--secret-from-env",
+            "url=DB_URL",
+        ],
+        &[("DB_URL", "redis://127.0.0.1:6379")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
     let info = sb.json(&["call", "redis", "info", r#"{"section":"server"}"#]);
     assert!(info["content"][0]["text"]
         .as_str()
@@ -123,14 +139,17 @@ fn mysql_redis_and_sqlite_skills_answer() {
 #[test]
 fn a_wrong_password_is_an_error_that_says_the_credential_was_refused() {
     let sb = Sandbox::new();
-    let out = sb.run(&[
-        "connect",
-        "redis",
-        "--backend",
-        "skill",
-        "--set",
-        "url=redis://nobody-sb:wrong-pw-7731@127.0.0.1:6379",
-    ]);
+    let out = sb.run_env(
+        &[
+            "connect",
+            "redis",
+            "--backend",
+            "skill",
+            "--secret-from-env",
+            "url=DB_URL",
+        ],
+        &[("DB_URL", "redis://nobody-sb:wrong-pw-7731@127.0.0.1:6379")],
+    );
     assert_eq!(code(&out), 6, "{}", stderr(&out));
     let message = stderr(&out);
     assert!(message.contains("credential was refused"), "{message}");

@@ -63,16 +63,17 @@ impl ConnectorService {
     }
 
     /// Stores field values: secret ones in the secret store, the others in
-    /// settings. Unknown fields are refused, naming the known ones.
+    /// settings. Unknown fields are refused, naming the known ones, and so
+    /// is a value that does not fit its field's kind (a relative path
+    /// among them: here there is no command directory to resolve it
+    /// against); nothing is stored then.
     pub async fn set_config(
         &self,
         name: &str,
         values: FieldValues,
     ) -> Result<super::ConnectorInfo> {
         let def = self.with_entry(name, |e| e.active())?;
-        for field in values.keys() {
-            check_field(name, &def, field)?;
-        }
+        let values = normalize_values(name, &def, values, None)?;
         let store = self.secret_store()?;
         let mut plain = Vec::new();
         for (field, value) in values {
@@ -99,6 +100,44 @@ impl ConnectorService {
             .await?;
         }
         self.info(name)
+    }
+
+    /// Checks values a command is about to store for `backend` (default:
+    /// the current one) without storing anything: each field exists and
+    /// its value fits the field's kind, and no secret field is among
+    /// `on_command_line` (the fields given as `--set FIELD=VALUE`, which
+    /// leave the value in the shell's history and in `ps`). Returns the
+    /// values as they would be stored, relative paths joined to `cwd`.
+    pub async fn check_config(
+        &self,
+        name: &str,
+        backend: Option<&ConnectorType>,
+        values: FieldValues,
+        on_command_line: &[String],
+        cwd: Option<&std::path::Path>,
+    ) -> Result<FieldValues> {
+        let (definition, current) =
+            self.with_entry(name, |e| (e.definition.clone(), e.backend.clone()))?;
+        let backend = backend.unwrap_or(&current);
+        let def = definition.for_backend(backend).ok_or_else(|| {
+            let offered: Vec<String> = definition.backends().iter().map(backend_name).collect();
+            Error::InvalidInput(format!(
+                "`{name}` cannot run as {}: it offers {}",
+                backend_name(backend),
+                offered.join(" and ")
+            ))
+        })?;
+        for field in on_command_line {
+            check_field(name, &def, field)?;
+            if def.field(field).is_some_and(|f| f.secret) {
+                return Err(Error::SecretOnCommandLine {
+                    name: name.to_string(),
+                    field: field.clone(),
+                    from_env: secret_from_env_hint(field),
+                });
+            }
+        }
+        normalize_values(name, &def, values, cwd)
     }
 
     /// Forgets one stored value (secret or not). Returns whether one existed.
@@ -220,6 +259,45 @@ impl ConnectorService {
             Ok(store) => store.describe(),
             Err(message) => format!("unavailable: {message}"),
         }
+    }
+}
+
+/// Checks every value against its field (which must exist) and returns
+/// them as they are to be stored; the first that does not fit is refused,
+/// so nothing is stored.
+fn normalize_values(
+    name: &str,
+    def: &ConnectorDefinition,
+    values: FieldValues,
+    cwd: Option<&std::path::Path>,
+) -> Result<FieldValues> {
+    values
+        .into_iter()
+        .map(|(field, value)| {
+            check_field(name, def, &field)?;
+            let Some(declared) = def.field(&field) else {
+                return Ok((field, value));
+            };
+            match declared.normalize(&value, cwd) {
+                Ok(value) => Ok((field, value)),
+                Err(problem) => Err(Error::InvalidInput(format!(
+                    "`{field}` of `{name}` was not stored: {problem}"
+                ))),
+            }
+        })
+        .collect()
+}
+
+/// `--secret-from-env FIELD` when the field is named like a variable, else
+/// `--secret-from-env FIELD=VARIABLE`.
+fn secret_from_env_hint(field: &str) -> String {
+    let env_style = field
+        .chars()
+        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if env_style {
+        format!("--secret-from-env {field}")
+    } else {
+        format!("--secret-from-env {field}=VARIABLE")
     }
 }
 
