@@ -78,6 +78,9 @@ pub enum FieldTarget {
     /// container at the field's `mount`; the server finds that path in an
     /// environment variable named after the field. Container connectors only.
     File,
+    /// Added to a remote server's URL as the query parameter named by the
+    /// field's `query` (an API key the server reads from its URL).
+    Query,
 }
 
 /// One setting a connector needs from the person configuring it.
@@ -107,6 +110,9 @@ pub struct ConfigField {
     /// Where in the container the file goes, for fields whose target is `file`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mount: Option<String>,
+    /// The URL query parameter, for fields whose target is `query`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
     /// What kind of value it takes; every value is checked against it
     /// before it is stored (see [`FieldKind`]).
     #[serde(default)]
@@ -299,6 +305,7 @@ const FIELD_KEYS: &[&str] = &[
     "default",
     "header",
     "mount",
+    "query",
     "kind",
     "min",
     "max",

@@ -94,7 +94,7 @@ pub async fn import(
         };
         let request = Request::Add {
             name: server.name.clone(),
-            connector,
+            connector: Box::new(connector),
             secrets,
         };
         match service.call(&request).await {
@@ -155,6 +155,17 @@ fn to_connector(
             if !value.expose().is_empty() {
                 secrets.insert(
                     switchboard::connector::header_field(header),
+                    value.expose().to_string(),
+                );
+            }
+        }
+    }
+    for param in &server.secret_query {
+        custom.secret_query.push(param.clone());
+        if let Some(SecretSource::Literal(value)) = server.secret_query_sources.get(param) {
+            if !value.expose().is_empty() {
+                secrets.insert(
+                    switchboard::connector::query_field(param),
                     value.expose().to_string(),
                 );
             }

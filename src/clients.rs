@@ -120,8 +120,14 @@ pub struct ImportedServer {
     pub headers: BTreeMap<String, String>,
     /// Headers that carry credentials or references, as for `secret_env`.
     pub secret_headers: Vec<String>,
-    /// Where each of `secret_headers` gets its value.
+    /// Where each of `secret_headers` gets its value. A password in the
+    /// URL comes here as the `Authorization` header it would have sent.
     pub secret_header_sources: BTreeMap<String, SecretSource>,
+    /// Query parameters of the URL that carry credentials (`api_key`,
+    /// `token`, …), taken out of [`url`](Self::url).
+    pub secret_query: Vec<String>,
+    /// Where each of `secret_query` gets its value.
+    pub secret_query_sources: BTreeMap<String, SecretSource>,
     /// Why this entry cannot be imported as it is (an unsupported type, a variable only the
     /// client can fill in, a credential in the arguments, Switchboard's own gateway, a name
     /// taken by an earlier entry). `None` means it can.

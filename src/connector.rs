@@ -31,7 +31,7 @@ use tokio::sync::{broadcast, mpsc, OnceCell};
 use tokio_util::sync::CancellationToken;
 
 pub use config::{backend_name, FieldStatus, BACKEND_KEY, CONFIG_KEY};
-pub use custom::{header_field, CustomConnector};
+pub use custom::{header_field, query_field, CustomConnector};
 pub use info::ConnectorInfo;
 pub use policy::{Supervision, SUPERVISION_KEY};
 pub use signin::LogoutOutcome;
@@ -219,7 +219,8 @@ fn backend_label(def: &ConnectorDefinition) -> String {
     match (&def.image, &def.command, &def.url, &def.skill) {
         (Some(image), _, _, _) => format!("docker {image}"),
         (None, Some(command), _, _) => format!("command {command}"),
-        (None, None, Some(url), _) => format!("remote {url}"),
+        // A URL added before credentials were split off may hold one.
+        (None, None, Some(url), _) => format!("remote {}", crate::credentials::redact_url(url)),
         (None, None, None, Some(skill)) => format!("skill {}", skill.name),
         (None, None, None, None) => "built-in".into(),
     }

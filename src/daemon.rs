@@ -181,7 +181,7 @@ async fn dispatch(
             connector,
             secrets,
         } => service
-            .add(&name, connector, secrets)
+            .add(&name, *connector, secrets)
             .await
             .and_then(to_value),
         Request::Remove { name } => service.remove(&name).await.and_then(|()| to_value(name)),

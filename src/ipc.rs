@@ -28,7 +28,8 @@ pub enum Request {
     /// Add a custom connector.
     Add {
         name: String,
-        connector: CustomConnector,
+        /// Boxed: it is by far the largest request.
+        connector: Box<CustomConnector>,
         /// Secret values (secret headers), by field: never written to settings.
         #[serde(default)]
         secrets: BTreeMap<String, String>,

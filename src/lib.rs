@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod client;
 pub mod clients;
 pub mod connector;
+pub mod credentials;
 pub mod daemon;
 pub mod doctor;
 mod error;

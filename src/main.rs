@@ -315,7 +315,7 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             }
             let request = Request::Add {
                 name: name.clone(),
-                connector,
+                connector: Box::new(connector),
                 secrets,
             };
             let info: ConnectorInfo = decode(client.call(&request).await?)?;

@@ -297,6 +297,8 @@ impl Expect {
             headers: BTreeMap::new(),
             secret_headers: vec![],
             secret_header_sources: BTreeMap::new(),
+            secret_query: vec![],
+            secret_query_sources: BTreeMap::new(),
             skipped: None,
         })
     }
@@ -558,12 +560,21 @@ fn import_refuses_entries_it_cannot_carry_over_safely() {
             ("my-tool", Some("argument 1 looks like a credential (`api-key`); pass it through an environment variable instead and import again")),
             ("my-tool", None),
             ("ws", Some("its type `websocket` is not supported")),
-            ("creds", Some("its URL carries a user name or password; give it as a header instead and import again")),
+            ("creds", None),
             ("cwd", Some("it sets `cwd` (\"/srv\"), which a connector cannot: add the server by hand with `switchboard add`")),
             ("nothing", Some("it has neither a `command` nor a `url`")),
             ("my_tool", None),
         ]
     );
+    // A URL's credentials are split off, to go to the secret store: its
+    // user info as the Authorization header it would have sent.
+    let creds = servers.iter().find(|s| s.name == "creds").unwrap();
+    assert_eq!(creds.url.as_deref(), Some("https://example.com/mcp"));
+    assert_eq!(creds.secret_headers, vec!["Authorization".to_string()]);
+    assert!(matches!(
+        &creds.secret_header_sources["Authorization"],
+        SecretSource::Literal(value) if value.expose() == "Basic dXNlcjpwdw=="
+    ));
     // Two entries that sanitize to one name: the second is not silently renamed.
     let text = r#"{"mcpServers": {"A b": {"command": "x"}, "a-b": {"command": "y"}}}"#;
     fs::write(&path, text).unwrap();

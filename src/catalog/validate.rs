@@ -91,6 +91,22 @@ impl ConnectorDefinition {
                 .check_kind()
                 .map_err(|problem| invalid(format!("field `{}` {problem}", field.name)))?;
         }
+        for field in &self.fields {
+            let query_target = field.target == FieldTarget::Query;
+            if query_target != field.query.is_some() {
+                return Err(invalid(format!(
+                    "field `{}`: `query` names the URL parameter of a field whose target is \
+                     \"query\", and such a field needs one",
+                    field.name
+                )));
+            }
+            if query_target && self.url.is_none() {
+                return Err(invalid(format!(
+                    "field `{}` goes into the URL's query, but the connector has no `url`",
+                    field.name
+                )));
+            }
+        }
         for field in self.fields.iter().filter(|f| f.target == FieldTarget::File) {
             let Some(mount) = &field.mount else {
                 return Err(invalid(format!(

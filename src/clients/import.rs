@@ -14,50 +14,11 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::{ImportedServer, McpClient, SecretSource, DEFAULT_SERVER_NAME};
+use crate::credentials::{looks_secret_name, looks_secret_value, split_url};
 use crate::secrets::Secret;
 
 /// Longest connector name, matching the catalog's limit.
 const MAX_NAME_LEN: usize = 64;
-
-/// Parts of variable names that by convention hold credentials (matched anywhere in the
-/// upper-cased name).
-const SECRET_NAME_PARTS: &[&str] = &[
-    "TOKEN",
-    "SECRET",
-    "PASSW",
-    "CREDENTIAL",
-    "APIKEY",
-    "API_KEY",
-    "AUTH",
-    "COOKIE",
-    "PRIVATE",
-    "SESSION",
-];
-/// Whole words (between `_`, `-` or `.`) that mark a credential but are too short to match
-/// inside other words (`KEY` in `KEYBOARD`, `PAT` in `PATH`).
-const SECRET_NAME_WORDS: &[&str] = &["KEY", "PAT", "DSN", "PASS", "PWD"];
-/// How well-known credentials start (GitHub, GitLab, Slack, OpenAI/Stripe-style keys, AWS,
-/// Google, HTTP auth schemes).
-const SECRET_VALUE_PREFIXES: &[&str] = &[
-    "ghp_",
-    "gho_",
-    "ghu_",
-    "ghs_",
-    "ghr_",
-    "github_pat_",
-    "glpat-",
-    "xoxb-",
-    "xoxp-",
-    "xoxa-",
-    "xapp-",
-    "sk-",
-    "sk_live_",
-    "rk_live_",
-    "AKIA",
-    "AIza",
-    "Bearer ",
-    "Basic ",
-];
 
 /// A connector name made from a client's server name: lowercased, every character outside
 /// `[a-z0-9_-]` turned into `-`, runs of `-` collapsed, leading and trailing `-`/`_` dropped,
@@ -120,6 +81,8 @@ fn interpret(client: McpClient, original: &str, entry: &Value) -> ImportedServer
         headers: BTreeMap::new(),
         secret_headers: Vec::new(),
         secret_header_sources: BTreeMap::new(),
+        secret_query: Vec::new(),
+        secret_query_sources: BTreeMap::new(),
         skipped: None,
     };
     if let Err(reason) = fill(client, &mut server, entry) {
@@ -128,6 +91,7 @@ fn interpret(client: McpClient, original: &str, entry: &Value) -> ImportedServer
     // Also for a skipped entry, so the names always match their sources.
     server.secret_env = server.secret_env_sources.keys().cloned().collect();
     server.secret_headers = server.secret_header_sources.keys().cloned().collect();
+    server.secret_query = server.secret_query_sources.keys().cloned().collect();
     server
 }
 
@@ -171,10 +135,21 @@ fn fill(client: McpClient, server: &mut ImportedServer, entry: &Value) -> Result
             .clone()
             .ok_or("it has neither a `command` nor a `url`")?;
         check_plain(client, "its URL", &url)?;
-        if let Err(reason) = check_url(&url) {
-            // The credential must not travel on in the skipped entry either.
-            server.url = None;
-            return Err(reason);
+        // The credential must not travel on, not even in a skipped entry.
+        server.url = None;
+        let split =
+            split_url(&url).map_err(|reason| format!("its URL cannot be used: {reason}"))?;
+        server.url = Some(split.url);
+        if let Some(authorization) = split.authorization {
+            server.secret_header_sources.insert(
+                "Authorization".into(),
+                SecretSource::Literal(Secret::new(authorization)),
+            );
+        }
+        for (param, value) in split.query {
+            server
+                .secret_query_sources
+                .insert(param, SecretSource::Literal(Secret::new(value)));
         }
     } else {
         let command = server.command.clone().ok_or("it has no `command` to run")?;
@@ -188,6 +163,7 @@ fn fill(client: McpClient, server: &mut ImportedServer, entry: &Value) -> Result
             return Err(reason);
         }
     }
+    check_one_authorization(server, entry, client)?;
     for key in ["cwd", "envFile"] {
         if let Some(value) = entry.get(key) {
             return Err(format!(
@@ -225,6 +201,39 @@ fn fill(client: McpClient, server: &mut ImportedServer, entry: &Value) -> Result
     }
     if client == McpClient::Codex {
         codex_references(entry, server)?;
+    }
+    Ok(())
+}
+
+/// A URL's user info becomes the `Authorization` header; one given besides
+/// it would be ambiguous.
+fn check_one_authorization(
+    server: &ImportedServer,
+    entry: &Map<String, Value>,
+    client: McpClient,
+) -> Result<(), String> {
+    let header_key = if client == McpClient::Codex {
+        "http_headers"
+    } else {
+        "headers"
+    };
+    let named = entry
+        .get(header_key)
+        .and_then(Value::as_object)
+        .is_some_and(|headers| {
+            headers
+                .keys()
+                .any(|k| k.eq_ignore_ascii_case("authorization"))
+        });
+    let codex = ["bearer_token", "bearer_token_env_var"]
+        .iter()
+        .any(|key| entry.contains_key(*key));
+    let from_url = server.secret_header_sources.contains_key("Authorization");
+    if from_url && (named || codex) {
+        return Err(
+            "its URL carries a user name or password and it also sets an Authorization header; keep one of them and import again"
+                .into(),
+        );
     }
     Ok(())
 }
@@ -355,25 +364,6 @@ fn check_plain(client: McpClient, what: &str, text: &str) -> Result<(), String> 
     }
 }
 
-/// A credential inside the URL (`https://user:pass@…`, `?api_key=…`) would be stored in clear.
-fn check_url(url: &str) -> Result<(), String> {
-    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = after_scheme.split(['/', '?', '#']).next().unwrap_or("");
-    let has_userinfo = authority.contains('@');
-    let query_secret = url
-        .split_once('?')
-        .map(|(_, query)| query.split('#').next().unwrap_or(""))
-        .into_iter()
-        .flat_map(|query| query.split('&'))
-        .filter_map(|pair| pair.split('=').next())
-        .find(|name| looks_secret_name(name, false));
-    match (has_userinfo, query_secret) {
-        (true, _) => Err("its URL carries a user name or password; give it as a header instead and import again".into()),
-        (false, Some(name)) => Err(format!("its URL carries a credential (`{name}=`); give it as a header instead and import again")),
-        (false, None) => Ok(()),
-    }
-}
-
 /// A credential in the arguments (`--api-key sk-…`, `--token=…`, a bare `ghp_…`) would be
 /// stored in clear.
 fn check_args(args: &[String]) -> Result<(), String> {
@@ -399,34 +389,6 @@ fn check_args(args: &[String]) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-fn looks_secret_name(name: &str, header: bool) -> bool {
-    let upper = name.to_ascii_uppercase();
-    if header
-        && matches!(
-            upper.as_str(),
-            "AUTHORIZATION" | "PROXY-AUTHORIZATION" | "COOKIE"
-        )
-    {
-        return true;
-    }
-    SECRET_NAME_PARTS.iter().any(|part| upper.contains(part))
-        || upper
-            .split(['_', '-', '.'])
-            .any(|word| SECRET_NAME_WORDS.contains(&word))
-}
-
-fn looks_secret_value(value: &str) -> bool {
-    SECRET_VALUE_PREFIXES
-        .iter()
-        .any(|prefix| value.starts_with(prefix))
-        || value.split_once("://").is_some_and(|(_, rest)| {
-            let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-            authority
-                .split_once('@')
-                .is_some_and(|(userinfo, _)| userinfo.contains(':'))
-        })
 }
 
 /// One `${...}` in a value.
@@ -589,14 +551,11 @@ mod tests {
     }
 
     #[test]
-    fn credentials_in_args_and_urls_are_refused() {
+    fn credentials_in_args_are_refused() {
         let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert!(check_args(&args(&["-y", "pkg", "--api-key", "abc"])).is_err());
         assert!(check_args(&args(&["--token=abc"])).is_err());
         assert!(check_args(&args(&["ghp_abc"])).is_err());
         assert!(check_args(&args(&["-y", "pkg", "--port", "3000", "/tmp"])).is_ok());
-        assert!(check_url("https://u:p@example.com/mcp").is_err());
-        assert!(check_url("https://example.com/mcp?api_key=x").is_err());
-        assert!(check_url("https://example.com/mcp?tenant=a").is_ok());
     }
 }

@@ -34,6 +34,10 @@ pub struct CustomConnector {
     /// Names of headers whose values are secret: kept out of settings.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secret_headers: Vec<String>,
+    /// Names of URL query parameters whose values are secret (`api_key`):
+    /// kept out of settings and added to the URL when it is used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_query: Vec<String>,
     /// Arguments after the command or image.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
@@ -118,7 +122,7 @@ impl CustomConnector {
             transport,
             ..CustomConnector::default()
         };
-        let mut secrets = BTreeMap::new();
+        let mut secrets = custom.take_url_credentials()?;
         for item in headers {
             let Some((name, value)) = item.split_once('=') else {
                 return Err(Error::InvalidInput(format!(
@@ -136,6 +140,12 @@ impl CustomConnector {
                 )));
             }
             if header_is_secret(name) {
+                if secrets.contains_key(&header_field(name)) {
+                    return Err(Error::InvalidInput(format!(
+                        "the URL carries a user name or password, which is sent as the `{name}` \
+                         header, and `--header {name}=…` gives it too: keep one of them"
+                    )));
+                }
                 custom.secret_headers.push(name.to_string());
                 secrets.insert(header_field(name), value.trim().to_string());
             } else {
@@ -147,12 +157,61 @@ impl CustomConnector {
         Ok((custom, secrets))
     }
 
+    /// Moves the credentials out of a remote connector's URL: its user info
+    /// becomes the secret `Authorization` header (what an HTTP client sends
+    /// for it), and key-like query parameters (`api_key`, `token`, …)
+    /// secret query fields. Returns their values by field name, for the
+    /// secret store; the URL left holds no credential.
+    pub fn take_url_credentials(&mut self) -> Result<BTreeMap<String, String>> {
+        let Some(url) = &self.url else {
+            return Ok(BTreeMap::new());
+        };
+        let split = crate::credentials::split_url(url).map_err(|reason| {
+            Error::InvalidInput(format!(
+                "the URL cannot be used: {reason}; give the server's full address, e.g. http://127.0.0.1:3001/mcp"
+            ))
+        })?;
+        let mut secrets = BTreeMap::new();
+        if let Some(authorization) = split.authorization {
+            let header = "Authorization".to_string();
+            if self
+                .headers
+                .keys()
+                .chain(&self.secret_headers)
+                .any(|h| h.eq_ignore_ascii_case(&header))
+            {
+                return Err(Error::InvalidInput(
+                    "the URL carries a user name or password, which is sent as the Authorization \
+                     header, and an Authorization header is given too: keep one of them"
+                        .into(),
+                ));
+            }
+            secrets.insert(header_field(&header), authorization);
+            self.secret_headers.push(header);
+        }
+        for (param, value) in split.query {
+            let field = query_field(&param);
+            if secrets.contains_key(&field) {
+                return Err(Error::InvalidInput(format!(
+                    "the URL's query parameters `{param}` and another one are both stored as \
+                     `{field}`: rename one of them"
+                )));
+            }
+            secrets.insert(field, value);
+            self.secret_query.push(param);
+        }
+        self.url = Some(split.url);
+        Ok(secrets)
+    }
+
     /// The definition this connector behaves as.
     pub fn to_definition(&self, name: &str) -> ConnectorDefinition {
         let backend = match (&self.image, &self.command, &self.url) {
             (Some(image), _, _) => format!("image {image}"),
             (None, Some(command), _) => format!("command {command}"),
-            (None, None, Some(url)) => format!("remote {url}"),
+            (None, None, Some(url)) => {
+                format!("remote {}", crate::credentials::redact_url(url))
+            }
             (None, None, None) => "nothing to run".into(),
         };
         ConnectorDefinition {
@@ -190,6 +249,15 @@ impl CustomConnector {
                     header: Some(header.clone()),
                     ..ConfigField::default()
                 }))
+                .chain(self.secret_query.iter().map(|param| ConfigField {
+                    name: query_field(param),
+                    description: format!("the secret `{param}` parameter of the URL"),
+                    required: true,
+                    secret: true,
+                    target: FieldTarget::Query,
+                    query: Some(param.clone()),
+                    ..ConfigField::default()
+                }))
                 .collect(),
             volumes: Vec::new(),
         }
@@ -209,6 +277,12 @@ pub fn header_field(header: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The field that holds a secret query parameter's value: `api_key` →
+/// `QUERY_API_KEY` (apart from header fields, so the two never collide).
+pub fn query_field(param: &str) -> String {
+    format!("QUERY_{}", header_field(param))
 }
 
 fn header_is_secret(name: &str) -> bool {

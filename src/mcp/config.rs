@@ -221,17 +221,18 @@ pub fn plan_launch(
                 };
                 shown_headers.insert(header.clone(), shown);
             }
+            let (real_url, shown_url) = with_query_fields(def, url, values, reference)?;
             Ok(LaunchPlan {
                 config: ServerConfig {
                     transport: transport.as_str().to_string(),
                     command: None,
                     args: Vec::new(),
                     env: BTreeMap::new(),
-                    url: Some(url.clone()),
+                    url: Some(shown_url),
                     headers: shown_headers,
                 },
                 kind: LaunchKind::Remote {
-                    url: url.clone(),
+                    url: real_url,
                     transport,
                     headers,
                 },
@@ -292,6 +293,44 @@ pub fn plan_launch(
             def.name
         ))),
     }
+}
+
+/// A remote server's URL with its `query` fields added: the real one (for
+/// the request) and the one written to the config, where a secret is shown
+/// by its reference. The reference is written as it is, not URL-encoded,
+/// so a person can read it.
+fn with_query_fields(
+    def: &ConnectorDefinition,
+    url: &str,
+    values: &FieldValues,
+    reference: &dyn Fn(&str) -> String,
+) -> Result<(String, String)> {
+    let given = |f: &&crate::catalog::ConfigField| {
+        f.target == FieldTarget::Query && values.contains_key(&f.name)
+    };
+    if !def.fields.iter().any(|f| given(&f)) {
+        return Ok((url.to_string(), url.to_string()));
+    }
+    let mut real = url::Url::parse(url)
+        .map_err(|e| Error::InvalidInput(format!("`{url}` is not a URL ({e})")))?;
+    let (mut shown, fragment) = match url.split_once('#') {
+        Some((base, fragment)) => (base.to_string(), format!("#{fragment}")),
+        None => (url.to_string(), String::new()),
+    };
+    for field in def.fields.iter().filter(|f| f.target == FieldTarget::Query) {
+        let (Some(param), Some(value)) = (&field.query, values.get(&field.name)) else {
+            continue;
+        };
+        real.query_pairs_mut().append_pair(param, value);
+        let value = if field.secret {
+            reference(&field.name)
+        } else {
+            value.clone()
+        };
+        let separator = if shown.contains('?') { '&' } else { '?' };
+        shown = format!("{shown}{separator}{param}={value}");
+    }
+    Ok((real.to_string(), format!("{shown}{fragment}")))
 }
 
 /// Replaces `{FIELD}` placeholders; drops an argument whose placeholder has
