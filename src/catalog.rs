@@ -181,6 +181,10 @@ pub struct ConnectorDefinition {
     /// Fixed, non-secret environment variables always passed to the server.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// The absolute directory a native `command` runs in (the user's home
+    /// directory when not given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
     /// The settings the connector takes, in display order.
     #[serde(default, rename = "field")]
     pub fields: Vec<ConfigField>,
@@ -294,6 +298,7 @@ const CONNECTOR_KEYS: &[&str] = &[
     "skill",
     "volume",
     "remote",
+    "cwd",
 ];
 const SKILL_KEYS: &[&str] = &["name", "field"];
 const FIELD_KEYS: &[&str] = &[
@@ -555,6 +560,7 @@ impl ConnectorDefinition {
                 headers: BTreeMap::new(),
                 args: Vec::new(),
                 env: BTreeMap::new(),
+                cwd: None,
                 fields: skill.fields.clone(),
                 ..self.clone()
             }),

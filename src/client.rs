@@ -1,6 +1,8 @@
 //! The CLI's side of the service socket: send one request, read one
-//! response; start the service in the background when none runs; wait for
-//! it to be gone after `shutdown`.
+//! response; start the service in the background when none runs (it
+//! inherits this command's environment); refuse to go on when this command
+//! sets a variable the running service reads for itself to another value;
+//! wait for it to be gone after `shutdown`.
 
 use std::fs::File;
 use std::process::Stdio;
@@ -49,6 +51,9 @@ impl Client {
             Ok(hello) => hello,
             Err(_) => self.spawn_service().await?,
         };
+        if let Some(mismatch) = environment_mismatches(&hello).into_iter().next() {
+            return Err(mismatch);
+        }
         if hello.settings != self.paths.settings {
             return Err(Error::ServiceUnavailable {
                 socket: self.paths.socket(),
@@ -61,6 +66,13 @@ impl Client {
             });
         }
         Ok(hello)
+    }
+
+    /// Sends a request to the running service as it is: no service is
+    /// started, and no difference of environment refused (for `doctor`,
+    /// which reports them).
+    pub async fn ask(&self, request: &Request) -> ClientResult<serde_json::Value> {
+        self.send(request).await
     }
 
     /// Asks the running service who it is, without starting one.
@@ -210,6 +222,22 @@ impl Client {
             tokio::time::sleep(POLL_INTERVAL).await;
         }
     }
+}
+
+/// The variables of [`crate::ipc::SERVICE_ENV`] this command sets to a value
+/// the running service does not have: the service read its own when it
+/// started, so this command's would be silently ignored. A variable this
+/// command leaves unset takes the service's, whatever it is.
+pub fn environment_mismatches(hello: &Hello) -> Vec<Error> {
+    crate::ipc::service_env()
+        .into_iter()
+        .filter(|(name, ours)| hello.env.get(name) != Some(ours))
+        .map(|(name, ours)| Error::ServiceEnvironment {
+            service: hello.env.get(&name).cloned(),
+            variable: name,
+            command: ours,
+        })
+        .collect()
 }
 
 fn last_lines(path: &std::path::Path, n: usize) -> String {

@@ -49,6 +49,33 @@ pub async fn check(
         .map_err(|e| Error::Internal(format!("unexpected answer from the service: {e}")))
 }
 
+/// The directory a command-backed connector runs in: `--cwd DIR` (made
+/// absolute against this command's directory, and required to exist), else
+/// the directory this command runs in.
+pub fn working_dir(given: Option<std::path::PathBuf>) -> Result<String, Error> {
+    let here = std::env::current_dir().map_err(|e| {
+        Error::InvalidInput(format!(
+            "cannot tell which directory this command runs in ({e}): give one with `--cwd DIR`"
+        ))
+    })?;
+    let dir = match given {
+        Some(dir) => here.join(dir),
+        None => here,
+    };
+    if !dir.is_dir() {
+        return Err(Error::InvalidInput(format!(
+            "`--cwd {}` is not a directory: give an existing one",
+            dir.display()
+        )));
+    }
+    dir.to_str().map(str::to_string).ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "{} is not valid UTF-8, which the settings file cannot hold: give another `--cwd`",
+            dir.display()
+        ))
+    })
+}
+
 /// Reads `--secret-from-env NAME` (field and variable named alike) or
 /// `FIELD=VARIABLE` items from this process's environment.
 pub fn secrets_from_env(items: &[String]) -> Result<BTreeMap<String, String>, Error> {

@@ -1,7 +1,8 @@
 //! The background service (`switchboard serve`): one process per data dir
 //! that owns the [`ConnectorService`] and answers the CLI on a Unix socket.
 //! It stops every server it started when it exits (shutdown request,
-//! SIGTERM or SIGINT).
+//! SIGTERM or SIGINT). It runs in its data dir, whatever directory it was
+//! started from.
 
 use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
@@ -173,6 +174,7 @@ async fn dispatch(
             pid: std::process::id(),
             settings: service.paths().settings.clone(),
             home: service.paths().home.clone(),
+            env: crate::ipc::service_env(),
         }),
         Request::List => to_value(service.list()),
         Request::Status { name } => service.info(&name).and_then(to_value),
@@ -265,6 +267,7 @@ async fn dispatch(
             )
             .await
             .and_then(to_value),
+        Request::Doctor => to_value(crate::doctor::run_in_service(service).await),
         Request::Shutdown => {
             stop.cancel();
             to_value("stopping")

@@ -1,11 +1,16 @@
 //! `switchboard doctor`: which launchers work on this machine and where
-//! Switchboard keeps its files.
+//! Switchboard keeps its files — as the running service sees them, since
+//! it is the service that starts servers (its `PATH`, its container engine,
+//! its secret store). With no service running, this command's view is the
+//! one a service started by the next command would have.
 
+use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::connector::ConnectorService;
 use crate::mcp::engine_probe;
 use crate::paths::Paths;
 
@@ -13,7 +18,7 @@ use crate::paths::Paths;
 const VERSION_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One launcher and whether it works here.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LauncherCheck {
     /// The program's name (`docker`, `podman`, `node`, `npx`, `uvx`).
     pub name: String,
@@ -31,8 +36,22 @@ pub struct LauncherCheck {
 }
 
 /// The whole report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DoctorReport {
+    /// Who looked: `service` (the running service, pid `service_pid`) or
+    /// `command` (no service runs; what the next one would use).
+    pub checked_by: String,
+    /// The running service's pid, when it answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_pid: Option<u32>,
+    /// The values of the variables the service reads for itself
+    /// (`SWITCHBOARD_CONTAINER_ENGINE`, `SWITCHBOARD_SECRET_STORE`,
+    /// `DOCKER_HOST`, …) where it runs, those that are set.
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    /// Where this command and the service disagree, each with its fix.
+    #[serde(default)]
+    pub problems: Vec<String>,
     pub launchers: Vec<LauncherCheck>,
     /// The container engine connectors with an image will use, if any.
     pub container_engine: Option<String>,
@@ -44,8 +63,53 @@ pub struct DoctorReport {
     pub socket: String,
 }
 
-/// Checks the launchers and reports the paths.
+/// Checks the launchers from this process and reports the paths: what a
+/// service started by the next command would use.
 pub async fn run(paths: &Paths) -> DoctorReport {
+    let home = paths.home.clone();
+    let secret_store =
+        tokio::task::spawn_blocking(move || match crate::secrets::open_default(&home) {
+            Ok(store) => store.describe(),
+            Err(err) => format!("unavailable: {err}"),
+        })
+        .await
+        .unwrap_or_else(|e| format!("unavailable: {e}"));
+    DoctorReport {
+        checked_by: "command".into(),
+        service_pid: None,
+        environment: crate::ipc::service_env(),
+        problems: Vec::new(),
+        launchers: launchers().await,
+        container_engine: engine_probe().await,
+        secret_store,
+        settings: paths.settings.display().to_string(),
+        data_dir: paths.home.display().to_string(),
+        logs: paths.log_dir().display().to_string(),
+        socket: paths.socket().display().to_string(),
+    }
+}
+
+/// The report as the running service sees it: the launchers on its
+/// `PATH`, the engine and secret store it uses.
+pub async fn run_in_service(service: &ConnectorService) -> DoctorReport {
+    let paths = service.paths();
+    DoctorReport {
+        checked_by: "service".into(),
+        service_pid: Some(std::process::id()),
+        environment: crate::ipc::service_env(),
+        problems: Vec::new(),
+        launchers: launchers().await,
+        container_engine: service.container_engine().await,
+        secret_store: service.secret_store_description(),
+        settings: paths.settings.display().to_string(),
+        data_dir: paths.home.display().to_string(),
+        logs: paths.log_dir().display().to_string(),
+        socket: paths.socket().display().to_string(),
+    }
+}
+
+/// Which launchers answer on this process's `PATH`.
+async fn launchers() -> Vec<LauncherCheck> {
     let specs = [
         (
             "docker",
@@ -86,23 +150,7 @@ pub async fn run(paths: &Paths) -> DoctorReport {
             hint: (!ok).then(|| hint.to_string()),
         });
     }
-    DoctorReport {
-        launchers,
-        container_engine: engine_probe().await,
-        secret_store: {
-            let home = paths.home.clone();
-            tokio::task::spawn_blocking(move || match crate::secrets::open_default(&home) {
-                Ok(store) => store.describe(),
-                Err(err) => format!("unavailable: {err}"),
-            })
-            .await
-            .unwrap_or_else(|e| format!("unavailable: {e}"))
-        },
-        settings: paths.settings.display().to_string(),
-        data_dir: paths.home.display().to_string(),
-        logs: paths.log_dir().display().to_string(),
-        socket: paths.socket().display().to_string(),
-    }
+    launchers
 }
 
 async fn version_of(path: &std::path::Path, name: &str) -> Option<String> {

@@ -204,6 +204,14 @@ pub enum Error {
     #[error("the switchboard service is not reachable at {socket}: {reason}")]
     ServiceUnavailable { socket: PathBuf, reason: String },
 
+    #[error("the running service was started with {}, but this command sets {variable}={command}, which the service would not see: run `switchboard shutdown` so that the next command starts the service with this command's environment, or unset {variable} here to use the service as it is", match service { Some(value) => format!("{variable}={value}"), None => format!("{variable} unset") })]
+    ServiceEnvironment {
+        variable: String,
+        /// The service's value; `None` when it is not set there.
+        service: Option<String>,
+        command: String,
+    },
+
     /// An error the service reported over its socket, already classified.
     #[error("{message}")]
     Remote { code: ErrorCode, message: String },
@@ -248,7 +256,9 @@ impl Error {
             Error::SignInFailed { .. } => ErrorCode::SignInFailed,
             Error::Catalog(_) => ErrorCode::Internal,
             Error::Settings(_) => ErrorCode::Settings,
-            Error::ServiceUnavailable { .. } => ErrorCode::ServiceUnavailable,
+            Error::ServiceUnavailable { .. } | Error::ServiceEnvironment { .. } => {
+                ErrorCode::ServiceUnavailable
+            }
             Error::Remote { code, .. } => *code,
             Error::PortInUse { .. } => ErrorCode::PortInUse,
             Error::Internal(_) => ErrorCode::Internal,

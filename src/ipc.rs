@@ -125,6 +125,8 @@ pub enum Request {
         #[serde(default)]
         cwd: Option<std::path::PathBuf>,
     },
+    /// What `switchboard doctor` reports, as the service sees it.
+    Doctor,
 }
 
 /// The service's answer.
@@ -144,4 +146,33 @@ pub struct Hello {
     pub pid: u32,
     pub settings: std::path::PathBuf,
     pub home: std::path::PathBuf,
+    /// The service's values of [`SERVICE_ENV`] (those that are set), so a
+    /// command whose own differ can say so instead of being ignored.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+/// Environment variables the service reads for itself, once, when it
+/// starts: which container engine and secret store it uses, and where the
+/// engine's daemon is. A later command cannot change them for a running
+/// service; `switchboard shutdown` and the next command can.
+pub const SERVICE_ENV: &[&str] = &[
+    crate::mcp::ENGINE_ENV,
+    crate::secrets::STORE_ENV,
+    "DOCKER_HOST",
+    "DOCKER_CONTEXT",
+    "CONTAINER_HOST",
+];
+
+/// This process's values of [`SERVICE_ENV`] that are set and not empty.
+pub fn service_env() -> BTreeMap<String, String> {
+    SERVICE_ENV
+        .iter()
+        .filter_map(|name| {
+            std::env::var(name)
+                .ok()
+                .filter(|value| !value.is_empty())
+                .map(|value| (name.to_string(), value))
+        })
+        .collect()
 }

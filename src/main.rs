@@ -86,9 +86,12 @@ enum Command {
         /// An HTTP header for a remote server, `NAME=VALUE` (repeatable); secret values are never written to settings.
         #[arg(long = "header", value_name = "NAME=VALUE", requires = "url")]
         headers: Vec<String>,
-        /// `KEY=VALUE` to set, or `KEY` to pass through from the environment (repeatable; put it before --command).
+        /// `KEY=VALUE` to set, or `KEY` to pass through from the environment of `connect` (repeatable; put it before --command).
         #[arg(long = "env", value_name = "KEY[=VALUE]")]
         env: Vec<String>,
+        /// The directory the command runs in (default: the directory `add` runs in).
+        #[arg(long, value_name = "DIR", requires = "command")]
+        cwd: Option<PathBuf>,
         #[command(flatten)]
         oauth: OAuthClientFlags,
         #[command(flatten)]
@@ -297,16 +300,20 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             headers,
             env,
             oauth,
+            cwd,
             out,
             args,
         } => {
             let remote = url.is_some();
             let (connector, secrets) = match url {
                 Some(url) => CustomConnector::remote(url, transport, &headers)?,
-                None => (
-                    CustomConnector::from_flags(command, image, args, &env)?,
-                    BTreeMap::new(),
-                ),
+                None => {
+                    let mut connector = CustomConnector::from_flags(command, image, args, &env)?;
+                    if connector.command.is_some() {
+                        connector.cwd = Some(configure::working_dir(cwd)?);
+                    }
+                    (connector, BTreeMap::new())
+                }
             };
             if !remote && oauth.client_id.is_some() {
                 return Err(Error::InvalidInput(
@@ -591,11 +598,37 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             switchboard::gateway::bridge_stdio(&paths.home, handoff).await?;
         }
         Command::Doctor(out) => {
-            let report = switchboard::doctor::run(&paths).await;
+            let report = doctor(&client, &paths).await?;
             print(out, &report, || render::doctor(&report));
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The running service's report (it is what starts servers), with where
+/// this command's environment or settings differ from it; this command's
+/// own when no service runs.
+async fn doctor(
+    client: &Client,
+    paths: &Paths,
+) -> Result<switchboard::doctor::DoctorReport, Error> {
+    let Ok(hello) = client.hello().await else {
+        return Ok(switchboard::doctor::run(paths).await);
+    };
+    let mut report: switchboard::doctor::DoctorReport =
+        decode(client.ask(&Request::Doctor).await?)?;
+    report.problems = switchboard::client::environment_mismatches(&hello)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    if hello.settings != paths.settings {
+        report.problems.push(format!(
+            "the running service uses settings {} but this command uses {}: run `switchboard shutdown` first, or use the same settings file",
+            hello.settings.display(),
+            paths.settings.display()
+        ));
+    }
+    Ok(report)
 }
 
 fn exit(code: ErrorCode) -> ExitCode {

@@ -10,6 +10,7 @@ mod call;
 mod config;
 mod container_events;
 mod engine;
+mod inherit;
 pub(crate) mod log;
 mod orphans;
 mod process;
@@ -21,7 +22,8 @@ mod supervisor;
 pub use call::{CallError, ProgressSender};
 pub use config::{plan_launch, FieldValues, LaunchKind, LaunchPlan, ServerConfig};
 pub use container_events::{follow as follow_container_events, ContainerDeath};
-pub use engine::{find_program, ContainerEngine};
+pub use engine::{find_program, ContainerEngine, ENGINE_ENV};
+pub use inherit::{default_cwd, INHERITED_ENV_VARS};
 pub use orphans::{
     reap_processes as reap_orphan_processes, remove_containers as remove_orphan_containers,
 };

@@ -146,7 +146,14 @@ pub fn status(info: &ConnectorInfo) -> String {
 
 /// `doctor`: launchers and paths.
 pub fn doctor(report: &DoctorReport) -> String {
-    let mut lines = vec!["launchers:".to_string()];
+    let mut lines = vec![match report.service_pid {
+        Some(pid) => format!("checked by the running service (pid {pid})"),
+        None => "checked by this command: no service runs; the next command starts one with this environment".to_string(),
+    }];
+    for problem in &report.problems {
+        lines.push(format!("problem: {problem}"));
+    }
+    lines.push("launchers:".to_string());
     for l in &report.launchers {
         let state = if l.ok { "ok" } else { "missing" };
         let detail = match (&l.path, &l.version, &l.hint) {
@@ -168,6 +175,9 @@ pub fn doctor(report: &DoctorReport) -> String {
             .unwrap_or("none (container connectors cannot start)")
     ));
     lines.push(format!("secrets:  {}", report.secret_store));
+    for (name, value) in &report.environment {
+        lines.push(format!("env:      {name}={value}"));
+    }
     lines.push(format!("settings: {}", report.settings));
     lines.push(format!("data:     {}", report.data_dir));
     lines.push(format!("logs:     {}", report.logs));

@@ -475,3 +475,38 @@ fn catalog_google_calendar_mounts_its_credentials_file_and_token_volume() {
         &container
     )));
 }
+
+#[test]
+fn a_container_gets_only_the_variables_its_connector_names() {
+    require_image();
+    const LEAK: &str = "sb-leak-aws-container-61d0";
+    let mut sb = Sandbox::new();
+    // In the environment of the service (and of the engine it runs).
+    sb.extra_env
+        .push(("AWS_SECRET_ACCESS_KEY".into(), LEAK.into()));
+    sb.ok(&[
+        "add",
+        "boxed",
+        "--env",
+        "MODE=fast",
+        "--env",
+        "API_TOKEN",
+        "--image",
+        "localhost/switchboard-test/everything",
+        "stdio",
+    ]);
+    let out = sb.run_env(&["connect", "boxed"], &[("API_TOKEN", "from-connect")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = sb.ok(&["call", "boxed", "get-env", "{}"]);
+    let env: std::collections::BTreeMap<String, String> = serde_json::from_str(&text).unwrap();
+    assert_eq!(env.get("MODE").map(String::as_str), Some("fast"));
+    assert_eq!(
+        env.get("API_TOKEN").map(String::as_str),
+        Some("from-connect")
+    );
+    assert!(
+        !text.contains(LEAK),
+        "the service's environment reached the container"
+    );
+    assert!(!env.contains_key("SWITCHBOARD_OWNER"), "{env:?}");
+}

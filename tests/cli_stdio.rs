@@ -28,16 +28,18 @@ fn server_everything_connect_tools_call_status_disconnect() {
     let sb = Sandbox::new();
     add_everything(&sb, "everything");
     let settings = sb.settings_json();
+    // It runs in the directory it was added from (this test's).
+    let here = std::env::current_dir().unwrap().display().to_string();
     assert_eq!(
         settings["codebuddy.connectors.custom"]["everything"],
-        json!({"command": "node", "args": [server_everything(), "stdio"]})
+        json!({"command": "node", "args": [server_everything(), "stdio"], "cwd": here})
     );
 
     assert_eq!(sb.ok(&["connect", "everything"]).trim(), "connected");
     let settings = sb.settings_json();
     assert_eq!(
         settings["codebuddy.mcp.servers"]["everything"],
-        json!({"type": "stdio", "command": "node", "args": [server_everything(), "stdio"]})
+        json!({"type": "stdio", "command": "node", "args": [server_everything(), "stdio"], "cwd": here})
     );
     assert_eq!(
         settings["codebuddy.connectors.states"]["everything"],

@@ -292,7 +292,7 @@ fn killed_at_each_step_of_a_settings_write_leaves_old_or_new() {
             assert!(after.starts_with("// mine\n{\n  \"editor.fontSize\": 14, /* keep */\n  \"files.exclude\": { \"**/.git\": true },\n"), "{after}");
             let mut expected = parse_settings_text(&before);
             expected["codebuddy.connectors.custom"][&name] =
-                json!({"command": python, "args": [tiny]});
+                json!({"command": python, "args": [tiny], "cwd": std::env::current_dir().unwrap()});
             assert_eq!(parsed, expected);
         } else {
             assert_eq!(after, before, "killed at {stage:?}: neither old nor new");

@@ -107,6 +107,14 @@ impl ConnectorDefinition {
                 )));
             }
         }
+        if let Some(cwd) = &self.cwd {
+            if self.command.is_none() || !std::path::Path::new(cwd).is_absolute() {
+                return Err(invalid(format!(
+                    "cwd {cwd:?}: a working directory is for a `command`, and must be an \
+                     absolute path"
+                )));
+            }
+        }
         for field in self.fields.iter().filter(|f| f.target == FieldTarget::File) {
             let Some(mount) = &field.mount else {
                 return Err(invalid(format!(

@@ -140,6 +140,14 @@ impl ConnectorService {
         normalize_values(name, &def, values, cwd)
     }
 
+    /// The container engine this service uses (found on first need, from
+    /// the service's own environment), for `doctor`.
+    pub async fn container_engine(&self) -> Option<String> {
+        self.engine()
+            .await
+            .map(|engine| engine.program.display().to_string())
+    }
+
     /// Forgets one stored value (secret or not). Returns whether one existed.
     pub async fn unset_config(&self, name: &str, field: &str) -> Result<bool> {
         let def = self.with_entry(name, |e| {

@@ -47,6 +47,10 @@ pub struct CustomConnector {
     /// Variables passed through from the environment, never stored.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pass_env: Vec<String>,
+    /// The absolute directory a native command runs in; the user's home
+    /// directory when not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
 }
 
 impl CustomConnector {
@@ -227,6 +231,7 @@ impl CustomConnector {
             headers: self.headers.clone(),
             args: self.args.clone(),
             env: self.env.clone(),
+            cwd: self.cwd.clone(),
             skill: None,
             remote: None,
             fields: self

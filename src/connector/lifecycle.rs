@@ -683,9 +683,10 @@ enum Trigger {
     Restart,
 }
 
-/// Field values for a start: given with `connect`, else stored (secret
-/// store or settings), else from the service's environment (for
-/// environment-style names), else the field's default.
+/// Field values for a start: given with `connect` (from the environment of
+/// the command that asked, kept in memory), else stored (secret store or
+/// settings), else the field's default. Never the service's own
+/// environment: that is whatever shell happened to start the service.
 fn resolve_values(
     def: &ConnectorDefinition,
     given: &FieldValues,
@@ -694,21 +695,10 @@ fn resolve_values(
     def.fields
         .iter()
         .filter_map(|field| {
-            let from_env = || {
-                let env_style = field
-                    .name
-                    .chars()
-                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-                env_style
-                    .then(|| std::env::var(&field.name).ok())
-                    .flatten()
-                    .filter(|v| !v.is_empty())
-            };
             given
                 .get(&field.name)
                 .or_else(|| stored.get(&field.name))
                 .cloned()
-                .or_else(from_env)
                 .or_else(|| field.default.clone())
                 .map(|value| (field.name.clone(), value))
         })

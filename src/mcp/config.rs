@@ -39,6 +39,9 @@ pub struct ServerConfig {
     /// A remote server's headers: plain values, or references for secrets.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
+    /// The directory a native command runs in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
 }
 
 /// How a server is started.
@@ -74,8 +77,12 @@ pub struct LaunchPlan {
     pub kind: LaunchKind,
     /// The program's arguments after substitution.
     pub args: Vec<String>,
-    /// The child's environment additions, secrets included.
+    /// The child's environment additions, secrets included. A native
+    /// server gets these on top of the few variables it inherits
+    /// (`inherit.rs`); a container only these, as `-e NAME`.
     pub env: BTreeMap<String, String>,
+    /// The directory a native server runs in.
+    pub cwd: Option<std::path::PathBuf>,
     /// The secret values given to this server, so whatever it prints can
     /// be scrubbed of them before it reaches a log or an error message.
     pub secrets: Vec<String>,
@@ -230,6 +237,7 @@ pub fn plan_launch(
                     env: BTreeMap::new(),
                     url: Some(shown_url),
                     headers: shown_headers,
+                    cwd: None,
                 },
                 kind: LaunchKind::Remote {
                     url: real_url,
@@ -238,6 +246,7 @@ pub fn plan_launch(
                 },
                 args: Vec::new(),
                 env: BTreeMap::new(),
+                cwd: None,
                 secrets,
             })
         }
@@ -264,6 +273,7 @@ pub fn plan_launch(
                     env: config_env,
                     url: None,
                     headers: BTreeMap::new(),
+                    cwd: None,
                 },
                 kind: LaunchKind::Container {
                     image: image.clone(),
@@ -271,23 +281,33 @@ pub fn plan_launch(
                 },
                 args,
                 env,
+                cwd: None,
                 secrets,
             })
         }
-        (None, Some(command), None) => Ok(LaunchPlan {
-            config: ServerConfig {
-                transport: "stdio".into(),
-                command: Some(command.clone()),
-                args: config_args,
-                env: config_env,
-                url: None,
-                headers: BTreeMap::new(),
-            },
-            kind: LaunchKind::Native,
-            args,
-            env,
-            secrets,
-        }),
+        (None, Some(command), None) => {
+            let cwd = def
+                .cwd
+                .as_ref()
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(super::default_cwd);
+            Ok(LaunchPlan {
+                config: ServerConfig {
+                    transport: "stdio".into(),
+                    command: Some(command.clone()),
+                    args: config_args,
+                    env: config_env,
+                    url: None,
+                    headers: BTreeMap::new(),
+                    cwd: Some(cwd.display().to_string()),
+                },
+                kind: LaunchKind::Native,
+                args,
+                env,
+                cwd: Some(cwd),
+                secrets,
+            })
+        }
         _ => Err(Error::InvalidInput(format!(
             "connector `{}` needs exactly one of an image, a command or a URL",
             def.name

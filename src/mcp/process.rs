@@ -3,6 +3,12 @@
 //!
 //! [`ServerProcess`] owns the child. Dropping it kills the whole process
 //! group (so `npx`'s grandchildren go too) and removes the container.
+//!
+//! A native server starts with a cleared environment: only the few
+//! variables of `inherit.rs`, plus the plan's own, in the plan's working
+//! directory. The container engine keeps the service's environment (it may
+//! need `DOCKER_HOST` and the like), but the container gets only the plan's
+//! variables, each named with `-e NAME`.
 
 use std::path::Path;
 use std::process::{ExitStatus, Stdio};
@@ -60,7 +66,20 @@ impl ServerProcess {
                 let program = plan.config.command.clone().ok_or_else(|| {
                     Error::Internal("a native server has no command to run".into())
                 })?;
-                (Command::new(&program), None, program)
+                let mut cmd = Command::new(&program);
+                cmd.env_clear().envs(super::inherit::inherited_env());
+                let cwd = plan.cwd.clone().unwrap_or_else(super::default_cwd);
+                if !cwd.is_dir() {
+                    // Else the spawn fails as if the program were missing.
+                    return Err(Error::InvalidInput(format!(
+                        "`{}` runs in {}, which is not a directory: create it, or add the \
+                         connector again with `--cwd DIR`",
+                        ctx.connector,
+                        cwd.display()
+                    )));
+                }
+                cmd.current_dir(cwd);
+                (cmd, None, program)
             }
             LaunchKind::Remote { .. } => {
                 return Err(Error::Internal(
