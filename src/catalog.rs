@@ -214,9 +214,25 @@ pub struct RemoteBackend {
     pub auth: String,
     /// The vendor's page that documents the URL (https).
     pub source: String,
+    /// How a client gets its identity at the server's authorization server.
+    #[serde(default)]
+    pub registration: Registration,
     /// Fields it takes (a token header, for `auth = "token"`).
     #[serde(default, rename = "field")]
     pub fields: Vec<ConfigField>,
+}
+
+/// How an OAuth client is known to a hosted server's authorization server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Registration {
+    /// The client registers itself (Dynamic Client Registration or a Client
+    /// ID Metadata Document): a sign-in needs nothing from the user.
+    #[default]
+    Dynamic,
+    /// The vendor registers no clients on the fly: the user registers an
+    /// app with the vendor and passes its `--client-id` (and secret).
+    PreRegistered,
 }
 
 /// A built-in skill behind a connector, with the fields it takes.

@@ -484,5 +484,33 @@ fn hosted_servers_are_a_remote_backend_with_their_source() {
         assert!(run.image.is_none() && run.volumes.is_empty());
         assert!(def.backends().contains(&switchboard::ConnectorType::Remote));
     }
-    assert_eq!(remote, vec!["jira", "linear"]);
+    assert_eq!(
+        remote,
+        vec![
+            "gdrive",
+            "github",
+            "gmail",
+            "google-calendar",
+            "slack",
+            "jira",
+            "linear",
+            "sentry",
+            "datadog",
+            "notion"
+        ]
+    );
+    // Hosted servers that register no clients on the fly say so, so a
+    // sign-in asks for `--client-id` instead of failing at registration.
+    let pre_registered: Vec<String> = catalog
+        .iter()
+        .filter(|d| {
+            d.remote.as_ref().map(|r| r.registration)
+                == Some(switchboard::catalog::Registration::PreRegistered)
+        })
+        .map(|d| d.name.clone())
+        .collect();
+    assert_eq!(
+        pre_registered,
+        vec!["gdrive", "github", "gmail", "google-calendar", "slack"]
+    );
 }

@@ -278,3 +278,51 @@ fn bad_servers_are_each_a_clear_error_and_store_nothing() {
         assert_eq!(stats["refreshes"], 0, "{bad}: {stats}");
     }
 }
+
+/// A catalog's hosted server that registers no clients on the fly (GitHub's)
+/// says what to pass before any request leaves the machine; with a client
+/// stored, the start goes on to the server.
+#[test]
+fn a_hosted_server_without_dynamic_registration_asks_for_a_client_id() {
+    let sb = oauth_support::signing_sandbox();
+    let out = sb.run(&["connect", "github", "--backend", "remote"]);
+    assert_eq!(code(&out), 17, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("switchboard connect github --client-id"),
+        "{err}"
+    );
+    assert!(err.contains("github-mcp-server"), "the vendor's page: {err}");
+    let status = sb.json(&["status", "github"]);
+    assert_eq!(status["status"], "configuring", "{status}");
+    assert!(
+        status["error"].as_str().unwrap().contains("--client-id"),
+        "{status}"
+    );
+    // Nothing was written for a server that never started.
+    let settings = sb.settings_json();
+    assert!(
+        settings["codebuddy.mcp.servers"].get("github").is_none(),
+        "{settings}"
+    );
+    // With a client of the user's, the start goes to the server (which
+    // cannot be reached from here: the failure is the network's, not ours).
+    let mut connect = sb.command();
+    connect
+        .env("GH_CLIENT_SECRET", "sbsecret-client-0c91")
+        .args([
+            "connect",
+            "github",
+            "--client-id",
+            "Iv1.0123456789abcdef",
+            "--client-secret-from-env",
+            "GH_CLIENT_SECRET",
+            "--timeout",
+            "5",
+        ]);
+    let out = connect.output().unwrap();
+    assert!(!out.status.success());
+    assert!(!stderr(&out).contains("--client-id"), "{}", stderr(&out));
+    let settings = std::fs::read_to_string(sb.settings()).unwrap();
+    assert!(!settings.contains("sbsecret-client-0c91"));
+}

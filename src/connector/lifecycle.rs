@@ -140,6 +140,10 @@ impl ConnectorService {
             },
             LaunchKind::Native | LaunchKind::Remote { .. } => None,
         };
+        // A hosted server that needs the user's own OAuth client, before any request.
+        if let Some(waiting) = self.client_first(name, &definition, &plan).await {
+            return waiting;
+        }
         let config = serde_json::to_value(&plan.config)
             .map_err(|e| Error::Internal(format!("cannot encode server config: {e}")))?;
         let key = name.to_string();

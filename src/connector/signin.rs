@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 
 use super::state::ConnectorState;
 use super::{ConnectorInfo, ConnectorService, SERVERS_KEY};
-use crate::catalog::ConnectorDefinition;
+use crate::catalog::{ConnectorDefinition, Registration};
 use crate::error::{Error, Result};
 use crate::mcp::auth::{
     AuthEvent, AuthHub, ClientSettings, ConnectorAuth, Revocation, SignInRequest, Started,
@@ -119,22 +119,19 @@ impl ConnectorService {
             ed.remove(&[SERVERS_KEY, &key]);
         })
         .await?;
-        if !self.inner.sign_ins.is_interactive(name) {
-            let reason = format!("sign in: `switchboard login {name}`");
+        let request = sign_in_request(name, definition, challenge, Vec::new());
+        let missing = self.inner.sign_ins.hub.client_missing(&request).await;
+        if !self.inner.sign_ins.is_interactive(name) || missing.is_err() {
+            let reason = match missing {
+                Err(err) => err.to_string(),
+                Ok(()) => format!("sign in: `switchboard login {name}`"),
+            };
             self.wait_for_sign_in(name, reason.clone()).await?;
             return Err(Error::SignInNeeded {
                 name: name.to_string(),
                 reason,
             });
         }
-        let url = definition.url.clone().unwrap_or_default();
-        let request = SignInRequest {
-            connector: name.to_string(),
-            url,
-            challenge,
-            client: ClientSettings::default(),
-            scopes: Vec::new(),
-        };
         match self.inner.sign_ins.hub.begin(request, true, false).await {
             Ok(started) => {
                 self.wait_for_sign_in(name, format!("waiting for sign-in at {}", started.url))
@@ -156,6 +153,30 @@ impl ConnectorService {
         }
     }
 
+    /// A start of a hosted server that registers no clients on the fly,
+    /// with no client of the user's stored: `configuring` with what to pass
+    /// (`--client-id`), without a request to the server. `None` otherwise.
+    pub(super) async fn client_first(
+        &self,
+        name: &str,
+        definition: &ConnectorDefinition,
+        plan: &LaunchPlan,
+    ) -> Option<Result<ConnectorInfo>> {
+        self.remote_auth(name, plan)?;
+        let request = sign_in_request(name, definition, None, Vec::new());
+        let Err(missing) = self.inner.sign_ins.hub.client_missing(&request).await else {
+            return None;
+        };
+        let reason = missing.to_string();
+        if let Err(err) = self.wait_for_sign_in(name, reason.clone()).await {
+            return Some(Err(err));
+        }
+        Some(Err(Error::SignInNeeded {
+            name: name.to_string(),
+            reason,
+        }))
+    }
+
     /// `configuring`, with what it waits for.
     async fn wait_for_sign_in(&self, name: &str, reason: String) -> Result<()> {
         self.transition(
@@ -173,18 +194,12 @@ impl ConnectorService {
     /// returns its page; `open` asks for a browser to be started on it.
     pub async fn login(&self, name: &str, scopes: Vec<String>, open: bool) -> Result<Started> {
         let definition = self.with_entry(name, |e| e.active())?;
-        let Some(url) = definition.url.clone() else {
+        if definition.url.is_none() {
             return Err(Error::InvalidInput(format!(
                 "`{name}` is not a remote server, so there is nothing to sign in to"
             )));
-        };
-        let request = SignInRequest {
-            connector: name.to_string(),
-            url,
-            challenge: None,
-            client: ClientSettings::default(),
-            scopes,
-        };
+        }
+        let request = sign_in_request(name, &definition, None, scopes);
         let started = self
             .inner
             .sign_ins
@@ -428,13 +443,7 @@ impl ConnectorService {
                 scopes.push(scope.to_string());
             }
         }
-        let request = SignInRequest {
-            connector: name.to_string(),
-            url,
-            challenge: Some(challenge.to_string()),
-            client: ClientSettings::default(),
-            scopes,
-        };
+        let request = sign_in_request(name, &definition, Some(challenge.to_string()), scopes);
         match hub.begin(request, true, true).await {
             Ok(started) => tracing::info!(
                 connector = name,
@@ -446,5 +455,29 @@ impl ConnectorService {
                 tracing::warn!(connector = name, "could not start a step-up sign-in: {err}");
             }
         }
+    }
+}
+
+/// The sign-in `definition`'s server asks for; a hosted server from the
+/// catalog that registers no clients on the fly says so (and where to get
+/// one), so the sign-in asks the user for `--client-id` first.
+fn sign_in_request(
+    name: &str,
+    definition: &ConnectorDefinition,
+    challenge: Option<String>,
+    scopes: Vec<String>,
+) -> SignInRequest {
+    let needs_client = definition
+        .remote
+        .as_ref()
+        .filter(|r| r.registration == Registration::PreRegistered)
+        .map(|r| r.source.clone());
+    SignInRequest {
+        connector: name.to_string(),
+        url: definition.url.clone().unwrap_or_default(),
+        challenge,
+        client: ClientSettings::default(),
+        scopes,
+        needs_client,
     }
 }

@@ -254,6 +254,7 @@ impl AuthHub {
                         message: e.to_string(),
                     })?;
         }
+        check_client(&request)?;
         let pending = tokio::time::timeout(DISCOVERY_TIMEOUT, flow::begin(request))
             .await
             .map_err(|_| SignInError::Discovery {
@@ -319,6 +320,24 @@ impl AuthHub {
         Ok(Started { url, opened })
     }
 
+    /// Why a sign-in for `request` could not start for want of a client
+    /// the user must register; `Ok` when it can (or a store error).
+    pub async fn client_missing(&self, request: &SignInRequest) -> Result<(), SignInError> {
+        if request.needs_client.is_none() || request.client.client_id.is_some() {
+            return Ok(());
+        }
+        let client = self
+            .client_settings(&request.connector)
+            .await
+            .map_err(|e| SignInError::Store {
+                message: e.to_string(),
+            })?;
+        match client.client_id {
+            Some(_) => Ok(()),
+            None => check_client(request),
+        }
+    }
+
     /// Waits for `connector`'s sign-in to end (at most `timeout`): `None`
     /// when none runs or it did not end in time, else its outcome.
     pub async fn wait(&self, connector: &str, timeout: Duration) -> Option<Result<(), String>> {
@@ -364,5 +383,46 @@ impl AuthHub {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(connector);
+    }
+}
+
+/// A server that registers no clients on the fly needs the user's.
+fn check_client(request: &SignInRequest) -> Result<(), SignInError> {
+    match (&request.needs_client, &request.client.client_id) {
+        (Some(page), None) => Err(SignInError::ClientNeeded {
+            connector: request.connector.clone(),
+            source_page: page.clone(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(needs_client: Option<&str>, client_id: Option<&str>) -> SignInRequest {
+        SignInRequest {
+            connector: "github".into(),
+            url: "https://api.example/mcp".into(),
+            challenge: None,
+            client: ClientSettings {
+                client_id: client_id.map(String::from),
+                ..ClientSettings::default()
+            },
+            scopes: Vec::new(),
+            needs_client: needs_client.map(String::from),
+        }
+    }
+
+    #[test]
+    fn a_server_without_registration_needs_the_users_client() {
+        let err = check_client(&request(Some("https://vendor.example/mcp"), None))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("switchboard connect github --client-id ID"), "{err}");
+        assert!(err.contains("https://vendor.example/mcp"), "{err}");
+        assert!(check_client(&request(Some("https://vendor.example/mcp"), Some("abc"))).is_ok());
+        assert!(check_client(&request(None, None)).is_ok());
     }
 }

@@ -77,6 +77,13 @@ pub enum SignInError {
     /// A newer sign-in (or a logout) replaced this one.
     #[error("the sign-in was cancelled")]
     Cancelled,
+    /// The server's authorization server registers no clients on the fly
+    /// and none was given.
+    #[error("`{connector}`'s server does not register clients by itself: register an OAuth app with the service ({source_page}), then pass it with `switchboard connect {connector} --client-id ID` (and `--client-secret-from-env VAR` if it has a secret)")]
+    ClientNeeded {
+        connector: String,
+        source_page: String,
+    },
     /// Our loopback listener could not be opened.
     #[error("could not listen for the sign-in answer on 127.0.0.1: {message}")]
     Listener { message: String },
@@ -102,6 +109,9 @@ pub struct SignInRequest {
     /// Scopes to ask for; empty lets discovery choose (the challenge's,
     /// then the resource's).
     pub scopes: Vec<String>,
+    /// Whether the server needs a pre-registered client, and the page that
+    /// says how to get one (from the catalog; `None` for a custom URL).
+    pub needs_client: Option<String>,
 }
 
 /// A sign-in waiting for the browser.
