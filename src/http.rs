@@ -11,6 +11,7 @@
 //! open`.
 //!
 //! - `connectors.rs`, `tools.rs` — the REST routes
+//! - `signin.rs` — "Sign in" and "Sign out" (OAuth) of a remote connector
 //! - `events.rs` — the event stream and its replay ring
 //! - `security.rs` — token, cookie, Host and Origin checks
 //! - `error.rs` — the error format and status mapping
@@ -24,6 +25,7 @@ mod error;
 mod events;
 mod openapi;
 mod security;
+mod signin;
 mod tools;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -51,6 +53,7 @@ pub use endpoint::{
 pub use error::ErrorBody;
 pub use events::{HttpEvent, StreamEvent};
 pub use security::TOKEN_FILE;
+pub use signin::{LoginRequest, Revoked, SignInStarted, SignedOut};
 pub use tools::{CallRequest, LogLines, ToolList};
 
 use crate::connector::ConnectorService;
@@ -272,6 +275,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(connectors::disconnect))
         .routes(routes!(connectors::config, connectors::set_config))
         .routes(routes!(connectors::unset_config))
+        .routes(routes!(signin::login))
+        .routes(routes!(signin::logout))
         .routes(routes!(tools::logs))
         .routes(routes!(tools::tools))
         .routes(routes!(tools::call))

@@ -69,6 +69,24 @@ impl OAuthPeer {
         assert!(out.status.success(), "revoke-all failed");
     }
 
+    /// Every refresh token the authorization server issued.
+    pub fn refresh_tokens(&self) -> Vec<String> {
+        self.stats()["refresh_tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Every token a leak check looks for: the access tokens the MCP
+    /// server was shown and the refresh tokens issued.
+    pub fn all_tokens(&self) -> Vec<String> {
+        let mut tokens = self.tokens_seen();
+        tokens.extend(self.refresh_tokens());
+        tokens
+    }
+
     /// Every access token the MCP server saw.
     pub fn tokens_seen(&self) -> Vec<String> {
         self.stats()["tokens_seen"]

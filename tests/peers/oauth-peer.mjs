@@ -12,7 +12,7 @@
 // Prints one JSON line when both listen: {"issuer", "mcp", "sse", "control"}.
 // The control endpoints (on the authorization server's origin, under /test/)
 // let a test read counters and revoke every grant "at the server":
-//   GET  /test/stats       {"registrations","authorizations","refreshes","revocations","tokens_seen"}
+//   GET  /test/stats       {"registrations","authorizations","refreshes","revocations","tokens_seen","refresh_tokens"}
 //   POST /test/revoke-all  every refresh token destroyed; access tokens issued so far refused
 //
 // BAD=<mode> makes one part misbehave, for the client's error paths:
@@ -58,7 +58,7 @@ const rsOrigin = `http://127.0.0.1:${rsPort}`;
 const resource = `${rsOrigin}/mcp`;
 const sseResource = `${rsOrigin}/sse`;
 
-const stats = { registrations: 0, authorizations: 0, refreshes: 0, revocations: 0, tokens_seen: [] };
+const stats = { registrations: 0, authorizations: 0, refreshes: 0, revocations: 0, tokens_seen: [], refresh_tokens: [] };
 const refreshTokens = new Set();
 let revokedBefore = 0; // access tokens issued at or before this epoch second are refused
 
@@ -104,7 +104,11 @@ provider.on("authorization.success", () => stats.authorizations++);
 provider.on("grant.success", (ctx) => {
   if (ctx.oidc.params?.grant_type === "refresh_token") stats.refreshes++;
 });
-provider.on("refresh_token.saved", (token) => refreshTokens.add(token.jti));
+// Opaque refresh tokens are their own jti: the values, for the tests' leak checks.
+provider.on("refresh_token.saved", (token) => {
+  refreshTokens.add(token.jti);
+  stats.refresh_tokens.push(token.jti);
+});
 
 provider.use(async (ctx, next) => {
   if (ctx.path === "/test/stats") {
