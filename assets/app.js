@@ -1,10 +1,11 @@
 // Switchboard dashboard: every connector as a card, updated in place from
 // the event stream (so open panels and typed input survive live updates);
-// search; connect, disconnect and remove.
+// search; connect, disconnect, remove, and sign in (signin.js).
 import {
   $, api, announce, cardId, cardOf, el, enc, hooks, showNotice, state, API, LOG_LINES_IN_ERROR,
 } from "./core.js";
 import { appendLog, loadTools, openDetails, setupAddDialog, toggleDetails } from "./panels.js";
+import { authParts, renderAuth, waitsForSignIn } from "./signin.js";
 
 // --- list and cards -----------------------------------------------------------
 
@@ -64,6 +65,7 @@ function buildCard(info) {
   } else {
     avatar.textContent = (info.display_name || info.name).trim().charAt(0).toUpperCase();
   }
+  const auth = authParts(info.name);
   const card = el("article", { class: "card", id, "data-name": info.name, "aria-labelledby": id + "-title" },
     el("div", { class: "card-head" },
       avatar,
@@ -72,13 +74,16 @@ function buildCard(info) {
         el("p", { class: "meta" }, el("span", { class: "type" }), " · ", el("span", { class: "backend" }))),
       el("span", { class: "badge" })),
     el("p", { class: "desc" }),
+    auth.line,
     el("p", { class: "missing", hidden: true }),
     el("div", { class: "problem", hidden: true },
       el("p", { class: "problem-text" }),
       el("pre", { class: "problem-log", "aria-label": "Last log lines", hidden: true })),
     el("div", { class: "card-actions" },
       el("button", { type: "button", class: "primary act-connect", onclick: () => connect(info.name) }, "Connect"),
+      auth.signIn,
       el("button", { type: "button", class: "act-disconnect", onclick: () => disconnect(info.name) }, "Disconnect"),
+      auth.signOut,
       el("span", { class: "busy-note", hidden: true }, el("span", { class: "spinner", "aria-hidden": "true" }), el("span", { class: "busy-text" })),
       el("span", { class: "grow" }),
       el("button", { type: "button", class: "act-details", "aria-expanded": "false", "aria-controls": id + "-details", onclick: () => toggleDetails(info.name) }, "Details"),
@@ -94,7 +99,8 @@ function updateCard(info) {
   const card = cardOf(info.name);
   if (!card) return;
   const busy = state.busy.get(info.name);
-  const starting = info.status === "configuring" && !(info.missing && info.missing.length);
+  const waiting = waitsForSignIn(info);
+  const starting = info.status === "configuring" && !(info.missing && info.missing.length) && !waiting;
   $("h2", card).textContent = info.display_name || info.name;
   $(".type", card).textContent = info.type;
   $(".backend", card).textContent = info.backend;
@@ -118,10 +124,11 @@ function updateCard(info) {
   } else {
     problem.hidden = true;
   }
-  const running = info.status === "connected" || starting;
+  renderAuth(card, info);
+  const running = info.status === "connected" || starting || waiting;
   const connectButton = $(".act-connect", card);
   const disconnectButton = $(".act-disconnect", card);
-  connectButton.hidden = info.status === "connected";
+  connectButton.hidden = info.status === "connected" || waiting;
   connectButton.textContent = info.status === "error" ? "Retry" : "Connect";
   disconnectButton.hidden = !running && info.status !== "error";
   for (const button of card.querySelectorAll(".card-actions button")) {
@@ -191,8 +198,11 @@ async function connect(name) {
       const info = await api("POST", `/connectors/${enc(name)}/connect`);
       state.infos.set(name, info);
     } catch (err) {
-      // The card shows `error` or `configuring` with the reason itself.
-      if (!["start_failed", "needs_configuration"].includes(err.code)) showNotice(`${name}: ${err.message}`);
+      // The card shows `error` or `configuring` with the reason itself
+      // (and, for a sign-in, its "Sign in" button).
+      if (!["start_failed", "needs_configuration", "sign_in_required", "sign_in_failed"].includes(err.code)) {
+        showNotice(`${name}: ${err.message}`);
+      }
       if (err.code === "needs_configuration") openDetails(name);
     }
   });
@@ -240,7 +250,7 @@ function connectEvents() {
     const info = state.infos.get(data.connector);
     if (info) {
       info.status = data.new;
-      info.error = data.new === "error" ? data.reason : undefined;
+      info.error = ["error", "configuring"].includes(data.new) ? (data.reason || undefined) : undefined;
       updateCard(info);
       applySearch();
     }
@@ -262,6 +272,7 @@ function connectEvents() {
 }
 
 hooks.refresh = refresh;
+hooks.withBusy = withBusy;
 
 // --- start -----------------------------------------------------------------------------
 

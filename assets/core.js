@@ -91,4 +91,6 @@ export function cardId(name) {
 // it; a hook rather than an import keeps the modules acyclic.)
 export const hooks = {
   refresh: async (_name) => {},
+  // Runs an action with the card marked busy, then re-reads it.
+  withBusy: async (_name, _label, action) => action(),
 };

@@ -3,14 +3,18 @@
 //! server-everything: the token link, adding connectors, connecting with a
 //! click and the badge turning `connected` without a reload, a tool call
 //! from the page, disconnecting, connectors in `error` showing their
-//! reason and log, search, and a secret field never shown back.
+//! reason and log, search, a secret field never shown back, and a remote
+//! server behind the OAuth peer signed in to with "Sign in" in a new tab
+//! (the authorization pages followed in the browser) and signed out.
 //!
 //! Screenshots (light and dark) go to a temp dir, or to
 //! `$SWITCHBOARD_SCREENSHOTS` when set (`docs/screenshots` refreshes the
 //! committed one).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
 mod http_support;
+mod oauth_support;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -36,6 +40,7 @@ async fn the_dashboard_works_in_a_browser() {
     );
     // No automatic restarts: a server killed from outside stays in `error`
     // for the page to show.
+    let peer = oauth_support::OAuthPeer::start(3600, "");
     let server = Server::start_with_settings(serde_json::json!({
         "codebuddy.connectors.supervision": {"maxRestarts": 0}
     }))
@@ -53,6 +58,8 @@ async fn the_dashboard_works_in_a_browser() {
         .env("SB_TOKEN", server.handle.token())
         .env("SB_EVERYTHING", server_everything())
         .env("SB_SHOTS", &shots)
+        .env("SB_OAUTH_MCP", &peer.mcp)
+        .env("SB_OAUTH_ISSUER", &peer.issuer)
         .env("SB_CHROMIUM", CHROMIUM)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -96,5 +103,13 @@ async fn the_dashboard_works_in_a_browser() {
     assert!(everything.error.unwrap().contains("signal 9"));
     let broken = server.service.info("broken").unwrap();
     assert!(broken.error.unwrap().contains("kaput"));
+    // The sign-in ran against the real authorization server, and the
+    // sign-out revoked what it gave.
+    let stats = peer.stats();
+    assert_eq!(stats["authorizations"], 1, "{stats}");
+    assert!(stats["revocations"].as_u64().unwrap() >= 1, "{stats}");
+    let tracker = server.service.info("tracker").unwrap();
+    assert_eq!(tracker.status, switchboard::ConnectorStatus::Configuring);
+    assert_eq!(tracker.auth.map(|a| a.signed_in), Some(false));
     server.close().await;
 }

@@ -31,6 +31,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../assets/panels.js"),
     ),
     (
+        "signin.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/signin.js"),
+    ),
+    (
         "app.css",
         "text/css; charset=utf-8",
         include_str!("../../assets/app.css"),

@@ -5,7 +5,11 @@
 // failed step on stderr and exits 1. Every wait has a deadline.
 //
 //   SB_URL=http://127.0.0.1:PORT/ SB_TOKEN=... SB_EVERYTHING=/path/to/server-everything/dist/index.js \
+//   SB_OAUTH_MCP=http://127.0.0.1:PORT/mcp SB_OAUTH_ISSUER=http://127.0.0.1:PORT \
 //   SB_SHOTS=DIR [SB_CHROMIUM=/usr/bin/chromium] node tests/browser/dashboard.mjs
+//
+// SB_OAUTH_* name the OAuth peer (tests/peers/oauth-peer.mjs): a remote
+// server behind oidc-provider, signed in to from the card in a new tab.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +19,8 @@ const base = need("SB_URL");
 const token = need("SB_TOKEN");
 const everything = need("SB_EVERYTHING");
 const shots = need("SB_SHOTS");
+const oauthMcp = need("SB_OAUTH_MCP");
+const oauthIssuer = need("SB_OAUTH_ISSUER");
 const STEP_MS = 30000; // the longest any one step may take (a server start included)
 
 function need(name) {
@@ -178,6 +184,49 @@ try {
   const after = card("github").getByLabel("GITHUB_PERSONAL_ACCESS_TOKEN");
   check((await after.inputValue()) === "", "the secret came back into the form");
   check(!(await page.content()).includes("ghp_fromthebrowsertest"), "the secret is in the page");
+
+  step("a remote server that needs a sign-in: Connect, then Sign in in a new tab");
+  await page.getByRole("button", { name: "Add connector" }).click();
+  await dialog.getByLabel("Name").fill("tracker");
+  await dialog.getByLabel("Remote URL").check();
+  await dialog.getByLabel("Server URL").fill(oauthMcp);
+  await dialog.getByRole("button", { name: "Add" }).click();
+  await card("tracker").waitFor();
+  await card("tracker").getByRole("button", { name: "Connect", exact: true }).click();
+  await waitBadge("tracker", "configuring");
+  const signIn = card("tracker").getByRole("button", { name: "Sign in", exact: true });
+  await signIn.waitFor();
+  await card("tracker").locator(".auth").filter({ hasText: "Not signed in" }).waitFor();
+  check(await card("tracker").getByRole("button", { name: "Connect", exact: true }).isHidden(),
+    "Connect is offered while the card waits for a sign-in");
+  const [tab] = await Promise.all([context.waitForEvent("page"), signIn.click()]);
+  await tab.waitForURL((url) => url.href.startsWith(oauthIssuer), { timeout: STEP_MS });
+  check(await tab.evaluate(() => window.opener === null), "the sign-in tab can reach the dashboard");
+  await card("tracker").locator(".auth[data-state=signing-in]").filter({ hasText: "open the sign-in page" }).waitFor();
+  await card("tracker").screenshot({ path: join(shots, "dashboard-signing-in.png") });
+  const link = await card("tracker").locator(".auth a").getAttribute("href");
+  check(link.startsWith(`${oauthIssuer}/auth?`), `the card's link is not the authorization page: ${link}`);
+
+  step("follow the authorization pages: log in, consent, back to the service");
+  await tab.locator("input[name=login]").fill("tester");
+  await tab.locator("input[name=password]").fill("secret");
+  await tab.getByRole("button", { name: "Sign-in" }).click();
+  await tab.getByRole("button", { name: "Continue" }).click();
+  await tab.getByText("Signed in.").waitFor();
+  await tab.close();
+  await waitBadge("tracker", "connected");
+  await card("tracker").locator(".auth[data-state=signed-in]").filter({ hasText: `issuer: ${oauthIssuer}` }).waitFor();
+  const authLine = await card("tracker").locator(".auth").textContent();
+  check(/expires in/.test(authLine) && /scopes: .*mcp/.test(authLine), `the auth line: ${authLine}`);
+  check(await card("tracker").getByRole("button", { name: "Sign out" }).isVisible(), "no Sign out on a signed-in card");
+  await card("tracker").screenshot({ path: join(shots, "dashboard-signed-in.png") });
+
+  step("sign out: the card waits for a sign-in again");
+  await card("tracker").getByRole("button", { name: "Sign out" }).click();
+  await waitBadge("tracker", "configuring");
+  await card("tracker").locator(".auth[data-state=signed-out]").waitFor();
+  await card("tracker").getByRole("button", { name: "Sign in", exact: true }).waitFor();
+  check(await card("tracker").getByRole("button", { name: "Sign out" }).isHidden(), "Sign out stayed after signing out");
 
   check(navigations === loadedNavigations, "the page reloaded during the run");
   check(problems.length === 0, `the page reported problems:\n${problems.join("\n")}`);
