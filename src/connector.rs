@@ -412,16 +412,18 @@ impl ConnectorService {
         let mut params = CallToolRequestParams::new(tool.to_string());
         params.arguments = arguments;
         let timeout = timeout.unwrap_or(CALL_TIMEOUT);
-        caller
-            .call(params, progress, cancel, timeout)
-            .await
-            .map_err(|err| match err {
-                CallError::Cancelled => Error::Cancelled,
-                CallError::Timeout { after } => Error::CallTimeout { after },
-                other => Error::ToolFailed {
+        match caller.call(params, progress, cancel, timeout).await {
+            Ok(result) => Ok(result),
+            Err(CallError::Cancelled) => Err(Error::Cancelled),
+            Err(CallError::Timeout { after }) => Err(Error::CallTimeout { after }),
+            Err(other) => match crate::mcp::auth::scope_challenge(&other) {
+                // 403 `insufficient_scope`: say what to do, not rmcp's words.
+                Some(challenge) => Err(self.scope_needed(name, tool, &challenge).await),
+                None => Err(Error::ToolFailed {
                     message: other.to_string(),
-                },
-            })
+                }),
+            },
+        }
     }
 
     /// The tools every connected connector offers to the gateway (disabled

@@ -191,6 +191,16 @@ pub enum Error {
     #[error("`{name}` needs a sign-in: {reason}")]
     SignInNeeded { name: String, reason: String },
 
+    /// A call needs wider scopes than the sign-in granted (403
+    /// `insufficient_scope`). `page` is the step-up sign-in under way.
+    #[error("{}", scope_needed(name, tool, scopes, page.as_deref()))]
+    ScopeNeeded {
+        name: String,
+        tool: String,
+        scopes: Vec<String>,
+        page: Option<String>,
+    },
+
     /// A sign-in failed, was refused, or timed out.
     #[error("signing in to `{name}` failed: {message}")]
     SignInFailed { name: String, message: String },
@@ -252,7 +262,9 @@ impl Error {
             }
             Error::ToolDisabled { .. } => ErrorCode::UnknownTool,
             Error::NeedsConfiguration { .. } => ErrorCode::NeedsConfiguration,
-            Error::SignInPending { .. } | Error::SignInNeeded { .. } => ErrorCode::SignInRequired,
+            Error::SignInPending { .. }
+            | Error::SignInNeeded { .. }
+            | Error::ScopeNeeded { .. } => ErrorCode::SignInRequired,
             Error::SignInFailed { .. } => ErrorCode::SignInFailed,
             Error::Catalog(_) => ErrorCode::Internal,
             Error::Settings(_) => ErrorCode::Settings,
@@ -276,5 +288,27 @@ pub(crate) fn stderr_suffix(lines: &[String]) -> String {
         String::new()
     } else {
         format!("; its last output: {}", lines.join(" | "))
+    }
+}
+
+/// What to do when a call needs wider scopes: finish the step-up sign-in
+/// already under way, or start one with the scopes named.
+fn scope_needed(name: &str, tool: &str, scopes: &[String], page: Option<&str>) -> String {
+    let login = std::iter::once(format!("switchboard login {name}"))
+        .chain(scopes.iter().map(|s| format!("--scope {s}")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let wanted = if scopes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", scopes.join(" "))
+    };
+    match page {
+        Some(page) => format!(
+            "`{tool}` needs more access to `{name}` than its sign-in granted: a sign-in for the wider scopes{wanted} is waiting at {page} (the current sign-in keeps working meanwhile); finish it and call again, or run `{login}`"
+        ),
+        None => format!(
+            "`{tool}` needs more access to `{name}` than its sign-in granted: sign in for the wider scopes{wanted} with `{login}`, then call again"
+        ),
     }
 }

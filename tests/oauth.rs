@@ -220,9 +220,24 @@ fn insufficient_scope_steps_up_keeping_the_old_grant_until_the_new_arrives() {
         !status["auth"]["scopes"].to_string().contains("admin"),
         "{status}"
     );
-    // 403 insufficient_scope: this call fails, a step-up sign-in starts.
+    // 403 insufficient_scope: this call fails saying what to do (the
+    // step-up sign-in it started, or the login to run), a step-up starts.
     let out = sb.run(&["call", "tracker", "admin-op"]);
-    assert!(!out.status.success());
+    assert_eq!(code(&out), 17, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("`admin-op` needs more access to `tracker`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("switchboard login tracker --scope mcp --scope admin"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("waiting at {}/auth?", peer.issuer)),
+        "the step-up's page: {err}"
+    );
+    assert!(!err.contains("Insufficient scope"), "{err}");
     // The old grant still serves calls meanwhile, and afterwards.
     sb.ok(&["call", "tracker", "whoami"]);
     sb.wait_status("tracker", DEADLINE, |s| {
@@ -247,6 +262,14 @@ fn an_sse_server_signs_in_and_refreshes_too() {
         "late"
     );
     assert!(peer.stats()["refreshes"].as_u64().unwrap() >= 1);
+    // A 403 `insufficient_scope` on the SSE transport says what to do too.
+    let out = sb.run(&["call", "feed", "admin-op"]);
+    assert_eq!(code(&out), 17, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("switchboard login feed --scope mcp --scope admin"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// Each bad server: a clear `error` naming the problem, and no token stored.

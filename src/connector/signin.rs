@@ -23,8 +23,8 @@ use super::{ConnectorInfo, ConnectorService, SERVERS_KEY};
 use crate::catalog::{ConnectorDefinition, Registration};
 use crate::error::{Error, Result};
 use crate::mcp::auth::{
-    AuthEvent, AuthHub, ClientSettings, ConnectorAuth, Revocation, SignInRequest, Started,
-    SIGN_IN_TIMEOUT,
+    widened_scopes, AuthEvent, AuthHub, ClientSettings, ConnectorAuth, Revocation, SignInRequest,
+    Started, SIGN_IN_TIMEOUT,
 };
 use crate::mcp::{FieldValues, LaunchKind, LaunchPlan};
 use crate::status::ConnectorStatus;
@@ -34,6 +34,8 @@ use crate::status::ConnectorStatus;
 pub(super) struct SignIns {
     pub(super) hub: Arc<AuthHub>,
     interactive: Mutex<HashSet<String>>,
+    /// Held while a step-up starts, so two 403s start one sign-in.
+    step_up: tokio::sync::Mutex<()>,
 }
 
 impl SignIns {
@@ -41,6 +43,7 @@ impl SignIns {
         SignIns {
             hub,
             interactive: Mutex::new(HashSet::new()),
+            step_up: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -415,45 +418,64 @@ impl ConnectorService {
             AuthEvent::StepUp {
                 connector,
                 challenge,
-            } => self.step_up(&connector, &challenge).await,
+            } => {
+                self.step_up(&connector, &challenge).await;
+            }
         }
     }
 
     /// A 403 `insufficient_scope`: sign in for the union of the granted
     /// scopes and the ones the challenge names, beside the running server
     /// (its old grant stays in use until the new one is stored).
-    async fn step_up(&self, name: &str, challenge: &str) {
+    async fn step_up(&self, name: &str, challenge: &str) -> Option<String> {
         let hub = &self.inner.sign_ins.hub;
-        if hub.signing_in(name).is_some() {
-            return;
+        // One step-up at a time: the call that hit the 403 and the
+        // transport's report of it both ask; the second finds the first's.
+        let _gate = self.inner.sign_ins.step_up.lock().await;
+        if let Some(page) = hub.signing_in(name) {
+            return Some(page);
         }
-        let Ok(definition) = self.with_entry(name, |e| e.active()) else {
-            return;
-        };
-        let Some(url) = definition.url.clone() else {
-            return;
-        };
-        let required = url::Url::parse(&url)
-            .ok()
-            .and_then(|u| rmcp::transport::WWWAuthenticateParams::parse(challenge, &u).scope)
-            .unwrap_or_default();
-        let mut scopes = hub.granted_scopes(name);
-        for scope in required.split_whitespace() {
-            if !scopes.iter().any(|s| s == scope) {
-                scopes.push(scope.to_string());
-            }
-        }
+        let definition = self.with_entry(name, |e| e.active()).ok()?;
+        let url = definition.url.clone()?;
+        let scopes = widened_scopes(hub.granted_scopes(name), &url, challenge);
         let request = sign_in_request(name, &definition, Some(challenge.to_string()), scopes);
         match hub.begin(request, true, true).await {
-            Ok(started) => tracing::info!(
-                connector = name,
-                opened = started.opened,
-                "the server wants wider scopes: sign in at {}",
-                started.url
-            ),
+            Ok(started) => {
+                tracing::info!(
+                    connector = name,
+                    opened = started.opened,
+                    "the server wants wider scopes: sign in at {}",
+                    started.url
+                );
+                Some(started.url)
+            }
             Err(err) => {
                 tracing::warn!(connector = name, "could not start a step-up sign-in: {err}");
+                None
             }
+        }
+    }
+
+    /// The error of a call the server refused for want of scopes (403
+    /// `insufficient_scope` with `challenge`): what to do, with the
+    /// step-up sign-in it starts (or finds under way).
+    pub(super) async fn scope_needed(&self, name: &str, tool: &str, challenge: &str) -> Error {
+        let page = self.step_up(name, challenge).await;
+        let url = self
+            .with_entry(name, |e| e.active().url)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let scopes = widened_scopes(
+            self.inner.sign_ins.hub.granted_scopes(name),
+            &url,
+            challenge,
+        );
+        Error::ScopeNeeded {
+            name: name.to_string(),
+            tool: tool.to_string(),
+            scopes,
+            page,
         }
     }
 }

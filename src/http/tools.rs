@@ -102,7 +102,7 @@ pub(crate) async fn tools(
         (status = 200, description = "The MCP `CallToolResult` (`content`, `structuredContent`, `isError`)", body = serde_json::Value, content_type = "application/json"),
         (status = 400, description = "The body is not the expected JSON", body = ErrorBody),
         (status = 404, description = "No such connector or tool (`unknown_connector`, `unknown_tool`)", body = ErrorBody),
-        (status = 409, description = "It is not connected (`not_connected`)", body = ErrorBody),
+        (status = 409, description = "It is not connected (`not_connected`), or the server wants wider scopes than its sign-in granted (`sign_in_required`: the message names the step-up sign-in under way and the `switchboard login` to run)", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 502, description = "The call failed or timed out at the server (`tool_failed`)", body = ErrorBody),
     )
