@@ -2,10 +2,13 @@
 //! right), the one-time `?token=` swapped for an HttpOnly SameSite=Strict
 //! cookie, Host checks against DNS rebinding, Origin checks and no CORS;
 //! the token file and `http.json`; a port in use; remote binding only with
-//! `allow_remote`.
+//! `allow_remote`; and no OAuth token of a signed-in remote connector in
+//! an API answer or on the event stream.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
 mod http_support;
+mod oauth_support;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::unix::fs::PermissionsExt;
@@ -377,5 +380,135 @@ async fn the_port_comes_from_settings_when_not_given() {
     .await;
     assert_eq!(server.port(), free);
     assert_eq!(server.handle.url(), format!("http://127.0.0.1:{free}/"));
+    server.close().await;
+}
+
+/// Signs in from the API (the dashboard's way) to the real OAuth peer,
+/// calls through a refresh, steps up and signs out, keeping every answer
+/// and every event; no token the peer issued or was shown is in any.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth_tokens_never_reach_api_answers_or_the_event_stream() {
+    use http_support::SseReader;
+    use serde_json::{json, Value};
+    let peer = oauth_support::OAuthPeer::start(4, "");
+    let server = Server::start().await;
+    let mut seen: Vec<(String, Value)> = Vec::new();
+    let mut keep = |what: &str, answer: (StatusCode, Value)| {
+        seen.push((what.to_string(), answer.1.clone()));
+        answer
+    };
+    let mut events = SseReader::new(
+        server
+            .client
+            .get(server.url("/api/v1/events"))
+            .send()
+            .await
+            .unwrap(),
+    );
+    let mut stream: Vec<Value> = Vec::new();
+    let follow = |url: String| tokio::task::spawn_blocking(move || oauth_support::follow(&url));
+
+    keep(
+        "add",
+        server
+            .send(
+                Method::POST,
+                "/api/v1/connectors",
+                Some(json!({"name": "tracker", "url": peer.mcp})),
+            )
+            .await,
+    );
+    keep(
+        "connect",
+        server
+            .send(Method::POST, "/api/v1/connectors/tracker/connect", None)
+            .await,
+    );
+    let started = keep(
+        "login",
+        server
+            .send(Method::POST, "/api/v1/connectors/tracker/login", None)
+            .await,
+    );
+    follow(started.1["url"].as_str().unwrap().to_string())
+        .await
+        .unwrap();
+    loop {
+        let event = events.next().await;
+        stream.push(event.data.clone());
+        if event.event == "status" && event.data["new"] == "connected" {
+            break;
+        }
+    }
+    let call = |tool: &'static str, args: Value| {
+        let path = format!("/api/v1/connectors/tracker/tools/{tool}/call");
+        let server = &server;
+        async move {
+            server
+                .send(Method::POST, &path, Some(json!({ "arguments": args })))
+                .await
+        }
+    };
+    let answer = keep("whoami", call("whoami", json!({})).await);
+    assert_eq!(answer.0, StatusCode::OK, "{}", answer.1);
+    // Past the 4 s token: a refresh, and a rotated refresh token.
+    let deadline = std::time::Instant::now() + http_support::DEADLINE;
+    loop {
+        let (_, info) = server.get("/api/v1/connectors/tracker").await;
+        if info["auth"]["expires_in_secs"].as_u64() == Some(0) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{info}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let answer = keep("echo", call("echo", json!({"text": "again"})).await);
+    assert_eq!(answer.0, StatusCode::OK, "{}", answer.1);
+    assert!(peer.stats()["refreshes"].as_u64().unwrap() >= 1);
+    keep("admin-op", call("admin-op", json!({})).await);
+    for path in [
+        "/api/v1/connectors",
+        "/api/v1/connectors/tracker",
+        "/api/v1/connectors/tracker/config",
+        "/api/v1/connectors/tracker/tools",
+        "/api/v1/connectors/tracker/logs?lines=1000",
+    ] {
+        keep(path, server.get(path).await);
+    }
+    let out = keep(
+        "logout",
+        server
+            .send(Method::POST, "/api/v1/connectors/tracker/logout", None)
+            .await,
+    );
+    assert_eq!(out.0, StatusCode::OK, "{}", out.1);
+    loop {
+        let event = events.next().await;
+        stream.push(event.data.clone());
+        if event.event == "status" && event.data["new"] == "configuring" {
+            break;
+        }
+    }
+    let ps = std::process::Command::new("ps")
+        .args(["-eo", "args"])
+        .output()
+        .unwrap()
+        .stdout;
+
+    let tokens = peer.all_tokens();
+    assert!(!peer.tokens_seen().is_empty() && peer.refresh_tokens().len() >= 2);
+    let mut places: Vec<(String, String)> = seen
+        .iter()
+        .map(|(what, body)| (what.clone(), body.to_string()))
+        .collect();
+    places.push(("/api/v1/events".into(), Value::from(stream).to_string()));
+    places.push(("ps".into(), String::from_utf8_lossy(&ps).into_owned()));
+    for (place, text) in &places {
+        for token in &tokens {
+            assert!(
+                !text.contains(token.as_str()),
+                "an OAuth token leaked into {place}"
+            );
+        }
+    }
     server.close().await;
 }

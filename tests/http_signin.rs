@@ -68,7 +68,10 @@ async fn sign_in_from_the_api_connects_and_sign_out_revokes() {
         format!("waiting for sign-in at {url}"),
         "{started}"
     );
-    assert_eq!(started["connector"]["auth"]["signing_in"], true, "{started}");
+    assert_eq!(
+        started["connector"]["auth"]["signing_in"], true,
+        "{started}"
+    );
     assert_eq!(peer.stats()["authorizations"], 0);
 
     // The person opens it; the connector connects by itself.
@@ -99,6 +102,21 @@ async fn sign_in_from_the_api_connects_and_sign_out_revokes() {
     assert_eq!(out["content"][0]["text"], "signed");
     assert_eq!(peer.stats()["authorizations"], 1);
 
+    // A call the server refuses for want of scopes says what to do.
+    let refused = server
+        .send(
+            Method::POST,
+            "/api/v1/connectors/tracker/tools/admin-op/call",
+            Some(json!({})),
+        )
+        .await;
+    assert_error(&refused, StatusCode::CONFLICT, "sign_in_required");
+    let message = refused.1["message"].as_str().unwrap();
+    assert!(
+        message.contains("switchboard login tracker --scope mcp --scope admin"),
+        "{message}"
+    );
+
     // Sign in again while connected (other scopes): it keeps running on
     // the old sign-in until the new one is stored.
     let (status, again) = server
@@ -111,7 +129,10 @@ async fn sign_in_from_the_api_connects_and_sign_out_revokes() {
     assert_eq!(status, StatusCode::ACCEPTED, "{again}");
     assert_eq!(again["connector"]["status"], "connected", "{again}");
     let url = again["url"].as_str().unwrap().to_string();
-    assert!(url.contains("scope=mcp+admin") || url.contains("scope=mcp%20admin"), "{url}");
+    assert!(
+        url.contains("scope=mcp+admin") || url.contains("scope=mcp%20admin"),
+        "{url}"
+    );
     follow(&url).await;
     let deadline = std::time::Instant::now() + http_support::DEADLINE;
     loop {
@@ -174,7 +195,10 @@ async fn sign_in_refuses_what_it_cannot_use() {
         .send(Method::POST, "/api/v1/connectors/github/login", None)
         .await;
     assert_error(&got, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input");
-    assert!(got.1["message"].as_str().unwrap().contains("not a remote server"));
+    assert!(got.1["message"]
+        .as_str()
+        .unwrap()
+        .contains("not a remote server"));
     // Scopes are single scope-tokens: nothing can be smuggled into the URL.
     let (status, _) = server
         .send(
@@ -239,7 +263,13 @@ async fn the_openapi_document_has_login_and_logout() {
         "#/components/schemas/SignedOut"
     );
     let schemas = &doc["components"]["schemas"];
-    for name in ["LoginRequest", "SignInStarted", "SignedOut", "Revoked", "AuthStatus"] {
+    for name in [
+        "LoginRequest",
+        "SignInStarted",
+        "SignedOut",
+        "Revoked",
+        "AuthStatus",
+    ] {
         assert!(schemas[name].is_object(), "{name} missing");
     }
     server.close().await;

@@ -315,7 +315,10 @@ fn a_hosted_server_without_dynamic_registration_asks_for_a_client_id() {
         err.contains("switchboard connect github --client-id"),
         "{err}"
     );
-    assert!(err.contains("github-mcp-server"), "the vendor's page: {err}");
+    assert!(
+        err.contains("github-mcp-server"),
+        "the vendor's page: {err}"
+    );
     let status = sb.json(&["status", "github"]);
     assert_eq!(status["status"], "configuring", "{status}");
     assert!(

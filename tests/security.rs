@@ -4,12 +4,16 @@
 //! not an event, an error message or the settings file; the data dir and
 //! the secret files are private; no connector name, image or argument can
 //! smuggle in a shell command or a Docker flag; and containers run with no
-//! extra privileges. (The HTTP API's token, Origin and Host checks are in
+//! extra privileges. OAuth tokens (access and refresh, from the real
+//! `oidc-provider` peer) reach the MCP server and the secret store only:
+//! not the event stream, the connector log, the service log, the API or
+//! `ps`. (The HTTP API's token, Origin and Host checks are in
 //! tests/http_*.rs.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 mod faults_support;
+mod oauth_support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -491,4 +495,155 @@ fn containers_run_without_extra_privileges() {
         &sb.home()
     )
     .is_empty()));
+}
+
+/// Signs in, refreshes (a rotated refresh token), steps up and signs out
+/// against the real OAuth peer while a real client reads the service's
+/// event stream; then looks for every token the peer issued or was shown
+/// in everything a person or another program can see. Trace-level logs.
+#[test]
+fn oauth_tokens_never_reach_events_logs_the_api_or_ps() {
+    let peer = oauth_support::OAuthPeer::start(4, "");
+    let mut sb = oauth_support::signing_sandbox();
+    sb.extra_env
+        .push(("SWITCHBOARD_LOG".into(), "trace".into()));
+    sb.ok(&["add", "tracker", "--url", &peer.mcp]);
+    let endpoint: Value =
+        serde_json::from_str(&std::fs::read_to_string(sb.home().join("http.json")).unwrap())
+            .unwrap();
+    let base = endpoint["url"].as_str().unwrap().to_string();
+    // The API token goes to curl in a file, not in its arguments.
+    let header = sb.dir.path().join("auth-header");
+    std::fs::write(
+        &header,
+        format!(
+            "Authorization: Bearer {}\n",
+            std::fs::read_to_string(sb.home().join("http-token"))
+                .unwrap()
+                .trim()
+        ),
+    )
+    .unwrap();
+    let curl = |path: &str| -> Vec<u8> {
+        Command::new("curl")
+            .args(["-s", "-H"])
+            .arg(format!("@{}", header.display()))
+            .arg(format!("{base}{}", path.trim_start_matches('/')))
+            .output()
+            .unwrap()
+            .stdout
+    };
+    let events_file = sb.dir.path().join("events.txt");
+    let mut events = KillOnDrop(
+        Command::new("curl")
+            .args(["-sN", "-H"])
+            .arg(format!("@{}", header.display()))
+            .arg(format!("{base}api/v1/events"))
+            .stdout(std::fs::File::create(&events_file).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut places: Vec<(String, Vec<u8>)> = Vec::new();
+    let ps = || -> Vec<u8> {
+        Command::new("ps")
+            .args(["-eo", "args"])
+            .output()
+            .unwrap()
+            .stdout
+    };
+
+    // Sign in (the browser follower), call, let the token expire, call
+    // (refresh; the refresh token rotates), step up, call, sign out.
+    assert_eq!(sb.ok(&["connect", "tracker"]).trim(), "connected");
+    places.push(("ps after sign-in".into(), ps()));
+    sb.ok(&["call", "tracker", "whoami"]);
+    let expired = common::poll(Duration::from_secs(60), || {
+        sb.json(&["status", "tracker"])["auth"]["expires_in_secs"].as_u64() == Some(0)
+    });
+    assert!(expired, "the access token never expired");
+    sb.ok(&["call", "tracker", "echo", r#"{"text":"after refresh"}"#]);
+    places.push(("ps after refresh".into(), ps()));
+    let refused = sb.run(&["call", "tracker", "admin-op"]);
+    assert_eq!(code(&refused), 17, "{}", stderr(&refused));
+    places.push(("admin-op stdout".into(), refused.stdout));
+    places.push(("admin-op stderr".into(), refused.stderr));
+    sb.wait_status("tracker", Duration::from_secs(60), |s| {
+        s["auth"]["scopes"].to_string().contains("admin")
+    });
+    sb.ok(&["call", "tracker", "admin-op"]);
+    for path in [
+        "/api/v1/connectors",
+        "/api/v1/connectors/tracker",
+        "/api/v1/connectors/tracker/config",
+        "/api/v1/connectors/tracker/tools",
+        "/api/v1/connectors/tracker/logs?lines=1000",
+    ] {
+        places.push((format!("GET {path}"), curl(path)));
+    }
+    for args in [
+        vec!["status", "tracker", "--json"],
+        vec!["list", "--json"],
+        vec!["config", "tracker", "--json"],
+        vec!["logs", "tracker", "-n", "1000"],
+    ] {
+        let out = sb.run(&args);
+        places.push((format!("{args:?} stdout"), out.stdout));
+        places.push((format!("{args:?} stderr"), out.stderr));
+    }
+    let logout = sb.run(&["logout", "tracker", "--json"]);
+    assert!(logout.status.success(), "{}", stderr(&logout));
+    places.push(("logout".into(), logout.stdout));
+    sb.wait_status("tracker", Duration::from_secs(60), |s| {
+        s["status"] == "configuring"
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let stream = loop {
+        let text = std::fs::read(&events_file).unwrap();
+        if contains(&text, "signed out") || std::time::Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = events.0.kill();
+    assert!(
+        contains(&stream, "\"new\":\"connected\""),
+        "the event stream saw no connect: {}",
+        String::from_utf8_lossy(&stream)
+    );
+    places.push(("/api/v1/events".into(), stream));
+    places.push(("settings".into(), std::fs::read(sb.settings()).unwrap()));
+    // The data dir: the service log (at trace level) and the connector's;
+    // the secret store holds the tokens encrypted.
+    places.extend(files_under(&sb.home()));
+    let service_log = places
+        .iter()
+        .any(|(p, b)| p.ends_with("service.log") && !b.is_empty());
+    assert!(service_log, "the service log was not written");
+
+    let tokens = peer.all_tokens();
+    assert!(
+        peer.refresh_tokens().len() >= 3,
+        "sign-in, rotation and step-up each issue a refresh token: {}",
+        peer.stats()
+    );
+    assert!(!peer.tokens_seen().is_empty());
+    for (place, bytes) in &places {
+        for token in &tokens {
+            assert!(
+                !contains(bytes, token),
+                "an OAuth token leaked into {place}"
+            );
+        }
+    }
+}
+
+/// A child process of the test, killed when the test ends however it ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -454,16 +454,19 @@ mod tests {
 
     #[test]
     fn a_403_insufficient_scope_is_found_by_type_along_the_causes() {
-        use rmcp::transport::streamable_http_client::{InsufficientScopeError, StreamableHttpError};
+        use rmcp::transport::streamable_http_client::{
+            InsufficientScopeError, StreamableHttpError,
+        };
         let challenge = r#"Bearer error="insufficient_scope", scope="mcp admin""#;
         let http: StreamableHttpError<std::io::Error> = StreamableHttpError::InsufficientScope(
             InsufficientScopeError::new(challenge.into(), Some("mcp admin".into())),
         );
-        let wrapped = rmcp::ServiceError::TransportSend(rmcp::transport::DynamicTransportError::from_parts(
-            "test",
-            std::any::TypeId::of::<()>(),
-            Box::new(http),
-        ));
+        let wrapped =
+            rmcp::ServiceError::TransportSend(rmcp::transport::DynamicTransportError::from_parts(
+                "test",
+                std::any::TypeId::of::<()>(),
+                Box::new(http),
+            ));
         assert_eq!(scope_challenge(&wrapped).as_deref(), Some(challenge));
         let sse = super::super::sse::SseTransportError::InsufficientScope {
             challenge: challenge.into(),
@@ -483,7 +486,10 @@ mod tests {
         let err = check_client(&request(Some("https://vendor.example/mcp"), None))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("switchboard connect github --client-id ID"), "{err}");
+        assert!(
+            err.contains("switchboard connect github --client-id ID"),
+            "{err}"
+        );
         assert!(err.contains("https://vendor.example/mcp"), "{err}");
         assert!(check_client(&request(Some("https://vendor.example/mcp"), Some("abc"))).is_ok());
         assert!(check_client(&request(None, None)).is_ok());
