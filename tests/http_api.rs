@@ -403,6 +403,8 @@ async fn the_openapi_document_is_generated_from_the_routes() {
         ("/api/v1/connectors/{name}/tools", &["get"]),
         ("/api/v1/connectors/{name}/tools/{tool}/call", &["post"]),
         ("/api/v1/connectors/{name}/logs", &["get"]),
+        ("/api/v1/connectors/{name}/login", &["post"]),
+        ("/api/v1/connectors/{name}/logout", &["post"]),
         ("/api/v1/events", &["get"]),
     ] {
         for method in methods {
@@ -414,7 +416,7 @@ async fn the_openapi_document_is_generated_from_the_routes() {
             );
         }
     }
-    assert_eq!(paths.len(), 10, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 12, "{:?}", paths.keys().collect::<Vec<_>>());
     let schemas = &document["components"]["schemas"];
     let codes = schemas["ErrorBody"]["properties"]["code"]["enum"]
         .as_array()
