@@ -56,6 +56,13 @@ pub trait Skill: Send + Sync {
     fn check<'a>(&'a self) -> BoxFuture<'a, Result<(), SkillError>>;
     /// Closes pools/connections.
     fn close<'a>(&'a self) -> BoxFuture<'a, ()>;
+    /// What the person should know about how this skill is connected, found
+    /// when it opened: a database role that could read server files or run
+    /// programs, with how to make a better one. Shown by `status`, `config`,
+    /// the dashboard, and in the tools' descriptions.
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// The skills this build has: "postgres", "mysql", "redis", "sqlite".

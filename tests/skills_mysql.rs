@@ -355,9 +355,22 @@ async fn explain_shows_the_plan_and_bad_sql_is_a_tool_error() {
         "{plan_json}"
     );
     assert!(text(&plan).contains("items"), "{}", text(&plan));
+    // SQL the statement check cannot parse never reaches the server; SQL
+    // the server refuses comes back with the server's own error.
     let bad = call(&*skill, "query", json!({"sql": "SELEC 1"})).await;
     let message = failed(&bad);
-    assert!(message.contains("error 1064"), "{message}");
+    assert!(
+        message.contains("could not be checked as MySQL SQL"),
+        "{message}"
+    );
+    let missing = call(
+        &*skill,
+        "query",
+        json!({"sql": "SELECT * FROM no_such_table"}),
+    )
+    .await;
+    let message = failed(&missing);
+    assert!(message.contains("error 1146"), "{message}");
     skill.check().await.unwrap();
     skill.close().await;
     assert!(skill.check().await.is_err());

@@ -417,10 +417,23 @@ async fn explain_shows_the_plan_and_errors_are_tool_results() {
     assert_eq!(plan_json["columns"], json!(["QUERY PLAN"]));
     assert!(text(&plan).contains("Scan"), "{}", text(&plan));
 
+    // SQL the statement check cannot parse never reaches the server; SQL
+    // the server refuses comes back with the server's own error.
     let bad = call(&*skill, "query", json!({"sql": "SELEC 1"})).await;
     let message = failed(&bad);
     assert!(
-        message.contains("syntax error") && message.contains("42601"),
+        message.contains("could not be checked as PostgreSQL SQL"),
+        "{message}"
+    );
+    let missing = call(
+        &*skill,
+        "query",
+        json!({"sql": "SELECT * FROM no_such_table"}),
+    )
+    .await;
+    let message = failed(&missing);
+    assert!(
+        message.contains("does not exist") && message.contains("42P01"),
         "{message}"
     );
     let unknown = call(&*skill, "drop_everything", json!({})).await;

@@ -187,8 +187,9 @@ async fn file_database_is_read_only_without_allow_writes() {
     let insert = json!({"sql": "INSERT INTO items VALUES (3, 'plum', 2)"});
     assert!(failed(&call(&*reader, "execute", insert.clone()).await).contains("allow_writes"));
     assert!(failed(&call(&*reader, "query", insert.clone()).await).contains("read-only"));
-    // Turning query_only off through `query` does not last into the next call.
-    ok(&call(&*reader, "query", json!({"sql": "PRAGMA query_only = 0"})).await);
+    // `query` cannot turn query_only off.
+    let pragma = call(&*reader, "query", json!({"sql": "PRAGMA query_only = 0"})).await;
+    assert!(failed(&pragma).contains("PRAGMA"), "{}", text(&pragma));
     assert!(failed(&call(&*reader, "query", insert.clone()).await).contains("read-only"));
     let two = call(
         &*reader,
@@ -267,7 +268,18 @@ async fn row_limit_truncates_and_timeout_interrupts() {
     );
 
     let bad = call(&*skill, "query", json!({"sql": "SELEC 1"})).await;
-    assert!(failed(&bad).contains("syntax error"));
+    assert!(failed(&bad).contains("could not be checked as SQLite SQL"));
+    let missing = call(
+        &*skill,
+        "query",
+        json!({"sql": "SELECT * FROM no_such_table"}),
+    )
+    .await;
+    assert!(
+        failed(&missing).contains("no such table"),
+        "{}",
+        text(&missing)
+    );
     let wrong = call(
         &*skill,
         "query",

@@ -4,11 +4,14 @@
 //! which takes exactly one statement: `query` cannot smuggle a `COMMIT;
 //! DELETE ...` past its read-only transaction, and values arrive typed.
 //! `query`, `explain` and the catalogue tools run inside
-//! `START TRANSACTION READ ONLY` and roll back. The statement timeout is the
-//! server's own, set on each pooled session: `max_statement_time` (seconds,
+//! `START TRANSACTION READ ONLY` and roll back; without `allow_writes` the
+//! session's transactions are read-only by default too. The statement
+//! timeout is the server's own, set on each pooled session: `max_statement_time` (seconds,
 //! every statement) on MariaDB, `max_execution_time` (milliseconds, SELECT
 //! only) on MySQL; which server it is comes from `VERSION()` at open. A
-//! client-side deadline backs it up with `KILL QUERY`.
+//! client-side deadline backs it up with `KILL QUERY`. The pool resets a
+//! session when a call gives it back and sets it up again ([`session`]), so
+//! nothing one call sets reaches the next.
 //!
 //! Sessions use `time_zone = '+00:00'`, so `TIMESTAMP` values are UTC and
 //! render as RFC 3339 with `Z`; `DATETIME` has no zone and renders without
@@ -31,9 +34,11 @@ use mysql_async::{
 use rmcp::model::{CallToolResult, JsonObject, Tool};
 use serde_json::{json, Value};
 
-use super::sql::{self, Dialect, ResultSet, SqlCall, SqlSettings, Statement};
+use super::sql::{self, Dialect, Engine, ResultSet, SqlCall, SqlSettings, Statement};
 use super::tool::{bytes_json, float32_json, float_json, fraction_text, tool_error};
 use super::{scrub_secrets, Skill, SkillConfig, SkillError, CONNECT_TIMEOUT};
+
+mod session;
 
 /// Connections kept open at most.
 const POOL_SIZE: usize = 4;
@@ -52,6 +57,8 @@ const DIALECT: Dialect = Dialect {
     name: "MySQL",
     placeholders: "?",
     schema_word: "database",
+    engine: Engine::Mysql,
+    explain_prefix: "EXPLAIN ",
 };
 
 /// Databases other than the server's own.
@@ -88,6 +95,16 @@ pub(crate) struct MysqlSkill {
     target: String,
     /// The user name, for the authentication-failure message.
     user: String,
+    /// What the person should know about the account (FILE, SUPER),
+    /// found at open.
+    warnings: Vec<String>,
+}
+
+/// What the first connection learns about the server.
+struct Server {
+    version: String,
+    global_sql_mode: String,
+    warnings: Vec<String>,
 }
 
 impl MysqlSkill {
@@ -104,18 +121,34 @@ impl MysqlSkill {
             ),
         })?;
         let user = opts.user().unwrap_or("").to_string();
+        let database = opts.db_name().map(str::to_string);
         let base = OptsBuilder::from_opts(opts)
             // Keep to the address the URL names; by default the driver
             // would switch to the server's Unix socket on localhost.
             .prefer_socket(false);
+        let allow_writes = settings.allow_writes;
         let first = async {
             let mut conn = Conn::new(base.clone()).await?;
-            let version: Option<String> = conn.query_first("SELECT VERSION()").await?;
+            let found: Option<(String, String)> = conn
+                .query_first("SELECT VERSION(), @@GLOBAL.sql_mode")
+                .await?;
+            let (version, global_sql_mode) = found.unwrap_or_default();
+            let warnings = match session::warnings(&mut conn, database.as_deref(), allow_writes).await {
+                Ok(warnings) => warnings,
+                Err(e) => vec![format!(
+                    "could not check whether the account `{user}` has the FILE or SUPER privilege ({})",
+                    scrub_secrets(&e.to_string())
+                )],
+            };
             conn.disconnect().await?;
-            Ok::<_, mysql_async::Error>(version.unwrap_or_default())
+            Ok::<_, mysql_async::Error>(Server {
+                version,
+                global_sql_mode,
+                warnings,
+            })
         };
-        let version = match tokio::time::timeout(CONNECT_TIMEOUT, first).await {
-            Ok(Ok(version)) => version,
+        let server = match tokio::time::timeout(CONNECT_TIMEOUT, first).await {
+            Ok(Ok(server)) => server,
             Ok(Err(e)) => return Err(connect_error(&target, &user, e)),
             Err(_) => {
                 return Err(SkillError::Timeout {
@@ -123,7 +156,7 @@ impl MysqlSkill {
                 })
             }
         };
-        let mariadb = version.contains("MariaDB");
+        let mariadb = server.version.contains("MariaDB");
         let ms = settings.statement_timeout.as_millis();
         let timeout_sql = if mariadb {
             format!(
@@ -138,9 +171,15 @@ impl MysqlSkill {
             PoolConstraints::new(0, POOL_SIZE).ok_or_else(|| SkillError::Backend {
                 message: "invalid pool size".into(),
             })?;
+        let setup = session::setup(&server.global_sql_mode, timeout_sql, allow_writes);
         let pool = Pool::new(
-            base.init(vec!["SET time_zone = '+00:00'".to_string(), timeout_sql])
-                .pool_opts(PoolOpts::new().with_constraints(constraints)),
+            // `setup`, unlike `init`, runs again after the pool resets a
+            // session (which it does when each call gives it back).
+            base.setup(setup).pool_opts(
+                PoolOpts::new()
+                    .with_constraints(constraints)
+                    .with_reset_connection(true),
+            ),
         );
         let skill = MysqlSkill {
             pool,
@@ -148,6 +187,7 @@ impl MysqlSkill {
             mariadb,
             target,
             user,
+            warnings: server.warnings,
         };
         skill.ping().await?;
         Ok(skill)
@@ -240,11 +280,9 @@ impl MysqlSkill {
                     },
                 );
             }
-            SqlCall::Query(statement) => self.read_only(conn, statement).await?,
-            SqlCall::Explain(statement) => {
-                let sql = format!("EXPLAIN {}", statement.sql);
-                self.read_only(conn, internal(&sql, statement.params))
-                    .await?
+            // `explain`'s statement already starts with EXPLAIN.
+            SqlCall::Query(statement) | SqlCall::Explain(statement) => {
+                self.read_only(conn, statement).await?
             }
             SqlCall::Execute(statement) => self.fetch(conn, statement).await?,
         };
@@ -509,7 +547,11 @@ fn type_name(column: &Column) -> String {
 
 impl Skill for MysqlSkill {
     fn tools(&self) -> Vec<Tool> {
-        sql::tools(&DIALECT, &self.settings)
+        sql::tools(&DIALECT, &self.settings, &self.warnings)
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
     }
 
     fn call<'a>(
@@ -518,7 +560,7 @@ impl Skill for MysqlSkill {
         arguments: JsonObject,
     ) -> BoxFuture<'a, Result<CallToolResult, SkillError>> {
         Box::pin(async move {
-            match sql::parse_call(tool, arguments, &self.settings) {
+            match sql::parse_call(&DIALECT, tool, arguments, &self.settings) {
                 Ok(call) => self.run(call).await,
                 Err(result) => Ok(result),
             }

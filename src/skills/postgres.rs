@@ -25,12 +25,13 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row, Statement as PgStatement};
 
-use super::sql::{self, Dialect, ResultSet, SqlCall, SqlSettings, Statement};
+use super::sql::{self, Dialect, Engine, ResultSet, SqlCall, SqlSettings, Statement};
 use super::tool::tool_error;
 use super::{scrub_secrets, Skill, SkillConfig, SkillError, CONNECT_TIMEOUT};
 
 mod decode;
 mod encode;
+mod role;
 
 use decode::Cell;
 use encode::encode_params;
@@ -43,6 +44,8 @@ const DIALECT: Dialect = Dialect {
     name: "PostgreSQL",
     placeholders: "$1, $2, ...",
     schema_word: "schema",
+    engine: Engine::Postgres,
+    explain_prefix: "EXPLAIN ",
 };
 
 /// Lists schemas other than PostgreSQL's own.
@@ -93,7 +96,15 @@ pub(crate) struct PostgresSkill {
     target: String,
     /// The user name, for the authentication-failure message.
     user: String,
+    /// What the person should know about the role (a superuser), found at
+    /// open.
+    warnings: Vec<String>,
 }
+
+/// Run after a committed `execute`, so nothing it set (a `SET ROLE`, a
+/// `SET standard_conforming_strings`, a search path) outlives the call on
+/// the pooled connection: the next call sees the session as it started.
+const RESET_SESSION: &str = "RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL";
 
 impl PostgresSkill {
     /// Reads the settings, builds the pool and proves it with `SELECT 1`.
@@ -112,6 +123,7 @@ impl PostgresSkill {
         if config.get_application_name().is_none() {
             config.application_name("switchboard");
         }
+        config.options(session_options(config.get_options(), settings.allow_writes));
         let user = config.get_user().unwrap_or("(default user)").to_string();
         let manager = Manager::from_config(
             config,
@@ -129,14 +141,38 @@ impl PostgresSkill {
             .map_err(|e| SkillError::Backend {
                 message: format!("could not set up the connection pool: {e}"),
             })?;
-        let skill = PostgresSkill {
+        let mut skill = PostgresSkill {
             pool,
             settings,
             target: scrub_secrets(url),
             user,
+            warnings: Vec::new(),
         };
         skill.ping().await?;
+        skill.warnings = skill.role_warnings().await;
         Ok(skill)
+    }
+
+    /// What the person should know about the role; a failure to find out
+    /// is itself a warning, since it leaves the question open.
+    async fn role_warnings(&self) -> Vec<String> {
+        let checked = async {
+            let client = self.connection().await.map_err(|e| e.to_string())?;
+            tokio::time::timeout(
+                CONNECT_TIMEOUT,
+                role::warnings(&client, self.settings.allow_writes),
+            )
+            .await
+            .map_err(|_| "no answer in time".to_string())?
+            .map_err(|e| scrub_secrets(&e.to_string()))
+        };
+        match checked.await {
+            Ok(warnings) => warnings,
+            Err(why) => vec![format!(
+                "could not check whether the role `{}` is a superuser or may read server files ({why})",
+                self.user
+            )],
+        }
     }
 
     /// Takes a pooled connection, connecting if need be.
@@ -253,10 +289,9 @@ impl PostgresSkill {
                 };
                 Ok(sql::describe_result(&table, schema.as_deref(), set))
             }
-            SqlCall::Query(statement) => self.read(client, statement).await,
-            SqlCall::Explain(statement) => {
-                let sql = format!("EXPLAIN {}", statement.sql);
-                self.read(client, read(&sql, statement.params)).await
+            // `explain`'s statement already starts with EXPLAIN.
+            SqlCall::Query(statement) | SqlCall::Explain(statement) => {
+                self.read(client, statement).await
             }
             SqlCall::Execute(statement) => self.execute(client, statement).await,
         }
@@ -331,6 +366,7 @@ impl PostgresSkill {
         }
         let affected = stream.rows_affected();
         tx.commit().await?;
+        client.batch_execute(RESET_SESSION).await?;
         let mut set = result_set(&prepared, &rows, truncated);
         set.rows_affected = affected;
         Ok(set.into_result())
@@ -372,6 +408,27 @@ impl PostgresSkill {
         }
         tool_error(scrub_secrets(&message))
     }
+}
+
+/// The session's startup options: the user's own, then the settings the
+/// statement guard relies on. `standard_conforming_strings` keeps `'\'` a
+/// whole string, as the guard's parser reads it, whatever the server's
+/// default; without `allow_writes` every transaction of the session is
+/// read-only by default, a wall behind the guard and the `READ ONLY`
+/// transactions. Later options win, so the user's cannot undo these.
+fn session_options(user: Option<&str>, allow_writes: bool) -> String {
+    let mut options = user.unwrap_or("").trim().to_string();
+    let mut add = |option: &str| {
+        if !options.is_empty() {
+            options.push(' ');
+        }
+        options.push_str(option);
+    };
+    add("-c standard_conforming_strings=on");
+    if !allow_writes {
+        add("-c default_transaction_read_only=on");
+    }
+    options
 }
 
 /// Rows as a [`ResultSet`], every value decoded by its server type.
@@ -416,7 +473,11 @@ fn closed() -> SkillError {
 
 impl Skill for PostgresSkill {
     fn tools(&self) -> Vec<Tool> {
-        sql::tools(&DIALECT, &self.settings)
+        sql::tools(&DIALECT, &self.settings, &self.warnings)
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
     }
 
     fn call<'a>(
@@ -425,7 +486,7 @@ impl Skill for PostgresSkill {
         arguments: JsonObject,
     ) -> BoxFuture<'a, Result<CallToolResult, SkillError>> {
         Box::pin(async move {
-            match sql::parse_call(tool, arguments, &self.settings) {
+            match sql::parse_call(&DIALECT, tool, arguments, &self.settings) {
                 Ok(call) => self.run(call).await,
                 Err(result) => Ok(result),
             }

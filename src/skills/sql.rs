@@ -1,6 +1,7 @@
 //! What the three SQL skills (postgres, mysql, sqlite) share: their
 //! settings, their six tools and the JSON Schemas of their inputs, argument
-//! checking, the read-only guard, and the shape of a result.
+//! checking, the statement guard ([`guard`]: what read-only means), and the
+//! shape of a result.
 //!
 //! Every SQL tool answers with the same structure, so a caller learns it
 //! once: `structured_content` is
@@ -16,6 +17,11 @@ use serde_json::{json, Value};
 use super::tool::{schema_object, tool_error, write_refused, Args};
 use super::{SkillConfig, SkillError};
 
+mod guard;
+
+use guard::Policy;
+pub(crate) use guard::{function_refused, pragma_places_files, pragma_reads, Engine};
+
 /// Extra time the client waits beyond `statement_timeout_ms` before it gives
 /// up on the server itself (the server's own timeout should fire first).
 pub(crate) const CLIENT_GRACE: Duration = Duration::from_secs(2);
@@ -28,6 +34,11 @@ const MAX_CELL_CHARS: usize = 60;
 pub(crate) struct SqlSettings {
     /// Whether `execute` may run; `query` is read-only whatever this says.
     pub allow_writes: bool,
+    /// Whether `execute` may also reach outside the database: server files
+    /// and programs (`COPY … PROGRAM`, `INTO OUTFILE`, `LOAD DATA`),
+    /// native code (`load_extension`, `CREATE EXTENSION`), other database
+    /// files (`ATTACH`) and the session's role (`SET ROLE`).
+    pub allow_server_files: bool,
     /// Most rows any tool returns; more are not read and `truncated` is set.
     pub row_limit: usize,
     /// How long one statement may run on the server.
@@ -35,14 +46,17 @@ pub(crate) struct SqlSettings {
 }
 
 impl SqlSettings {
-    /// Reads `allow_writes`, `row_limit` and `statement_timeout_ms`, as
-    /// the catalog defines them (defaults and ranges).
+    /// Reads `allow_writes`, `allow_server_files`, `row_limit` and
+    /// `statement_timeout_ms`, as the catalog defines them (defaults and
+    /// ranges).
     pub fn parse(config: &SkillConfig<'_>) -> Result<Self, SkillError> {
         let allow_writes = config.flag("allow_writes")?;
+        let allow_server_files = config.flag("allow_server_files")?;
         let row_limit = config.number("row_limit")?;
         let timeout_ms = config.number("statement_timeout_ms")?;
         Ok(SqlSettings {
             allow_writes,
+            allow_server_files,
             // The catalog's range keeps this well inside usize and i32.
             row_limit: usize::try_from(row_limit).unwrap_or(1000),
             statement_timeout: Duration::from_millis(timeout_ms),
@@ -63,6 +77,10 @@ pub(crate) struct Dialect {
     pub placeholders: &'static str,
     /// What this database calls a namespace of tables.
     pub schema_word: &'static str,
+    /// Whose SQL the statement guard parses.
+    pub engine: Engine,
+    /// What `explain` puts before the statement (`EXPLAIN `).
+    pub explain_prefix: &'static str,
 }
 
 /// One parsed call of a SQL tool.
@@ -88,8 +106,10 @@ pub(crate) struct Statement {
     pub params: Vec<Value>,
 }
 
-/// The tool list of a SQL skill.
-pub(crate) fn tools(dialect: &Dialect, settings: &SqlSettings) -> Vec<Tool> {
+/// The tool list of a SQL skill. `warnings` (a dangerous role, found at
+/// connect) end the descriptions of the tools that run SQL, so whoever
+/// reads the tool list through the gateway sees them.
+pub(crate) fn tools(dialect: &Dialect, settings: &SqlSettings, warnings: &[String]) -> Vec<Tool> {
     let db = dialect.name;
     let schema = dialect.schema_word;
     let sql_input = |verb: &str| {
@@ -106,10 +126,15 @@ pub(crate) fn tools(dialect: &Dialect, settings: &SqlSettings) -> Vec<Tool> {
         )
     };
     let read_only = ToolAnnotations::new().read_only(true).open_world(false);
-    let writes = if settings.allow_writes {
-        "Writes are enabled for this connector."
-    } else {
-        "Writes are disabled for this connector: this tool is refused until `allow_writes` is set to true."
+    let writes = match (settings.allow_writes, settings.allow_server_files) {
+        (false, _) => "Writes are disabled for this connector: this tool is refused until `allow_writes` is set to true.",
+        (true, false) => "Writes are enabled for this connector; statements that reach outside the database (server files and programs such as COPY … PROGRAM or INTO OUTFILE, LOAD DATA, extensions, ATTACH, SET ROLE) are refused unless `allow_server_files` is set to true.",
+        (true, true) => "Writes are enabled for this connector, and so are statements that reach outside the database (`allow_server_files`: server files and programs, extensions, ATTACH, SET ROLE).",
+    };
+    let warned = |description: String| {
+        warnings.iter().fold(description, |text, warning| {
+            format!("{text}\n\nWarning: {warning}")
+        })
     };
     vec![
         Tool::new(
@@ -141,23 +166,23 @@ pub(crate) fn tools(dialect: &Dialect, settings: &SqlSettings) -> Vec<Tool> {
         .annotate(read_only.clone()),
         Tool::new(
             "query",
-            format!(
-                "Run one read-only SQL statement on {db} and return its rows (at most {} rows; `truncated` says when there were more). It runs in a read-only transaction with a {} ms statement timeout, so statements that change data fail here: use `execute` for those.",
+            warned(format!(
+                "Run one read-only SQL statement on {db} and return its rows (at most {} rows; `truncated` says when there were more). Only reads are accepted: SELECT, WITH … SELECT, VALUES, SHOW and EXPLAIN of those. Statements that change data, lock rows, read or write server files, run programs, load extensions or change session settings are refused before they reach the database, and the rest runs in a read-only transaction with a {} ms statement timeout. Use `execute` to change data.",
                 settings.row_limit,
                 settings.statement_timeout.as_millis()
-            ),
+            )),
             sql_input("run"),
         )
         .annotate(read_only.clone()),
         Tool::new(
             "explain",
-            format!("Show {db}'s plan for one SQL statement without running it."),
+            warned(format!("Show {db}'s plan for one SQL statement without running it (give the statement without `EXPLAIN`). `ANALYZE`, which runs the statement, is accepted for reads only.")),
             sql_input("explain"),
         )
         .annotate(read_only),
         Tool::new(
             "execute",
-            format!("Run one SQL statement that changes data or schema (INSERT, UPDATE, DELETE, CREATE, ...) and return the number of rows it affected, plus any rows it returns. {writes}"),
+            warned(format!("Run one SQL statement that changes data or schema (INSERT, UPDATE, DELETE, CREATE, ...) and return the number of rows it affected, plus any rows it returns. {writes}")),
             sql_input("execute"),
         )
         .annotate(
@@ -169,9 +194,12 @@ pub(crate) fn tools(dialect: &Dialect, settings: &SqlSettings) -> Vec<Tool> {
     ]
 }
 
-/// Parses a SQL tool call. `Err` is the result to return as is: an unknown
-/// tool, bad arguments, or a write refused because `allow_writes` is off.
+/// Parses a SQL tool call and holds its SQL to the statement guard. `Err`
+/// is the result to return as is: an unknown tool, bad arguments, a write
+/// refused because `allow_writes` is off, or a statement the guard refused.
+/// `Explain` carries the whole `EXPLAIN …` text, as checked and as run.
 pub(crate) fn parse_call(
+    dialect: &Dialect,
     tool: &str,
     arguments: JsonObject,
     settings: &SqlSettings,
@@ -197,14 +225,24 @@ pub(crate) fn parse_call(
         }
         "query" | "explain" | "execute" => {
             args.only(&["sql", "params"])?;
-            let statement = Statement {
+            let mut statement = Statement {
                 sql: args.req_str("sql")?,
                 params: args.opt_array("params")?,
             };
+            let policy = match tool {
+                "execute" if !settings.allow_writes => return Err(write_refused(tool)),
+                "execute" => Policy::Write {
+                    allow_server_files: settings.allow_server_files,
+                },
+                _ => Policy::Read,
+            };
+            if tool == "explain" {
+                statement.sql = format!("{}{}", dialect.explain_prefix, statement.sql);
+            }
+            guard::check(dialect.engine, tool, &statement.sql, policy).map_err(tool_error)?;
             match tool {
                 "query" => SqlCall::Query(statement),
                 "explain" => SqlCall::Explain(statement),
-                _ if !settings.allow_writes => return Err(write_refused(tool)),
                 _ => SqlCall::Execute(statement),
             }
         }
@@ -406,15 +444,50 @@ mod tests {
     fn execute_is_refused_without_allow_writes() {
         let settings = SqlSettings {
             allow_writes: false,
+            allow_server_files: false,
             row_limit: 10,
             statement_timeout: Duration::from_secs(1),
         };
         let mut args = JsonObject::new();
         args.insert("sql".into(), json!("DELETE FROM t"));
-        let refused = parse_call("execute", args, &settings);
+        let refused = parse_call(&TEST_DIALECT, "execute", args, &settings);
         assert!(matches!(refused, Err(r) if r.is_error == Some(true)));
         let mut bad = JsonObject::new();
         bad.insert("sql".into(), json!(1));
-        assert!(parse_call("query", bad, &settings).is_err());
+        assert!(parse_call(&TEST_DIALECT, "query", bad, &settings).is_err());
+    }
+
+    const TEST_DIALECT: Dialect = Dialect {
+        name: "PostgreSQL",
+        placeholders: "$1",
+        schema_word: "schema",
+        engine: Engine::Postgres,
+        explain_prefix: "EXPLAIN ",
+    };
+
+    #[test]
+    fn explain_is_checked_as_the_text_it_runs() {
+        let settings = SqlSettings {
+            allow_writes: true,
+            allow_server_files: false,
+            row_limit: 10,
+            statement_timeout: Duration::from_secs(1),
+        };
+        let call = |tool: &str, sql: &str| {
+            let mut args = JsonObject::new();
+            args.insert("sql".into(), json!(sql));
+            parse_call(&TEST_DIALECT, tool, args, &settings)
+        };
+        assert!(matches!(
+            call("explain", "select 1"),
+            Ok(SqlCall::Explain(Statement { sql, .. })) if sql == "EXPLAIN select 1"
+        ));
+        // `ANALYZE DELETE …` alone does not parse; after the prefix it is
+        // EXPLAIN ANALYZE of a write, which runs it.
+        assert!(call("explain", "ANALYZE DELETE FROM t").is_err());
+        assert!(call("explain", "DELETE FROM t").is_ok());
+        assert!(call("query", "copy (select 1) to program 'id'").is_err());
+        assert!(call("execute", "copy (select 1) to program 'id'").is_err());
+        assert!(call("execute", "delete from t").is_ok());
     }
 }

@@ -6,7 +6,11 @@
 //! catalogue tools set `PRAGMA query_only = 1` first, on every call, so even
 //! a previous `PRAGMA query_only = 0` sent through `query` cannot open the
 //! way to a write; without `allow_writes` the connection stays query-only
-//! for good and a missing file is not created. The statement timeout is a
+//! for good and a missing file is not created. Behind the statement guard,
+//! every call runs under an authorizer ([`authorizer`]): read-only calls may
+//! only read, and no call may `ATTACH` a file or call `load_extension()`
+//! without `allow_server_files`, which also keeps `SQLITE_LIMIT_ATTACHED`
+//! at 0 until it is on. The statement timeout is a
 //! progress handler that interrupts the statement once its time is up
 //! (counted from when the call gets the connection, so a queued call does
 //! not eat into another's time), plus a busy timeout of the same length for
@@ -22,13 +26,17 @@ use std::time::Instant;
 
 use futures::future::BoxFuture;
 use rmcp::model::{CallToolResult, JsonObject, Tool};
+use rusqlite::hooks::{AuthContext, Authorization};
+use rusqlite::limits::Limit;
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 use serde_json::{json, Value};
 
-use super::sql::{self, Dialect, ResultSet, SqlCall, SqlSettings, Statement};
+use super::sql::{self, Dialect, Engine, ResultSet, SqlCall, SqlSettings, Statement};
 use super::tool::{bytes_json, float_json, tool_error};
 use super::{Skill, SkillConfig, SkillError};
+
+mod authorizer;
 
 /// SQLite virtual-machine steps between two looks at the clock.
 const PROGRESS_STEPS: i32 = 1000;
@@ -37,6 +45,8 @@ const DIALECT: Dialect = Dialect {
     name: "SQLite",
     placeholders: "? or ?1, ?2, ...",
     schema_word: "schema (attached database)",
+    engine: Engine::Sqlite,
+    explain_prefix: "EXPLAIN QUERY PLAN ",
 };
 
 const LIST_SCHEMAS: &str = "SELECT name AS schema FROM pragma_database_list ORDER BY seq";
@@ -69,6 +79,7 @@ impl SqliteSkill {
         let path = config.required("path")?.to_string();
         let settings = SqlSettings::parse(config)?;
         let allow_writes = settings.allow_writes;
+        let allow_server_files = settings.allow_server_files;
         let timeout = settings.statement_timeout;
         let opened = tokio::task::spawn_blocking(move || {
             let conn = if path == ":memory:" {
@@ -81,6 +92,9 @@ impl SqliteSkill {
             };
             conn.busy_timeout(timeout)?;
             conn.pragma_update(None, "query_only", !allow_writes)?;
+            if !allow_server_files {
+                conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0)?;
+            }
             Ok::<_, rusqlite::Error>(conn)
         })
         .await
@@ -146,19 +160,20 @@ impl SqliteSkill {
                     Some((table, schema)),
                 )
             }
-            SqlCall::Query(statement) => (self.read(statement).await?, None),
-            SqlCall::Explain(statement) => {
-                let sql = format!("EXPLAIN QUERY PLAN {}", statement.sql);
-                (self.read(internal(&sql, statement.params)).await?, None)
+            // `explain`'s statement already starts with EXPLAIN QUERY PLAN.
+            SqlCall::Query(statement) | SqlCall::Explain(statement) => {
+                (self.read(statement).await?, None)
             }
             SqlCall::Execute(statement) => {
                 let limit = settings.row_limit;
                 let timeout = settings.statement_timeout;
+                let allow_server_files = settings.allow_server_files;
                 let outcome = self
                     .blocking(move |conn| {
                         with_deadline(conn, timeout, |conn| {
                             conn.pragma_update(None, "query_only", false)?;
-                            fetch(conn, &statement, limit, true)
+                            let hook = authorizer::writes(allow_server_files);
+                            authorized(conn, hook, |conn| fetch(conn, &statement, limit, true))
                         })
                     })
                     .await?;
@@ -183,7 +198,9 @@ impl SqliteSkill {
             with_deadline(conn, timeout, |conn| {
                 // `execute` turns this off again for itself when allowed.
                 conn.pragma_update(None, "query_only", true)?;
-                fetch(conn, &statement, limit, false)
+                authorized(conn, authorizer::read_only, |conn| {
+                    fetch(conn, &statement, limit, false)
+                })
             })
         })
         .await
@@ -207,6 +224,19 @@ fn with_deadline(
     conn.progress_handler(PROGRESS_STEPS, Some(move || Instant::now() >= deadline));
     let result = work(conn);
     conn.progress_handler(0, None::<fn() -> bool>);
+    result
+}
+
+/// Runs `work` with `hook` as the connection's authorizer, and none after
+/// (so the `PRAGMA query_only` of the next call is not judged by it).
+fn authorized(
+    conn: &Connection,
+    hook: impl FnMut(AuthContext<'_>) -> Authorization + Send + 'static,
+    work: impl FnOnce(&Connection) -> Outcome,
+) -> Outcome {
+    conn.authorizer(Some(hook));
+    let result = work(conn);
+    conn.authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
     result
 }
 
@@ -274,6 +304,9 @@ fn statement_error(
                 " (and set the connector's `allow_writes` setting to true)"
             }
         ),
+        Some(ErrorCode::AuthorizationForStatementDenied) => format!(
+            "{e}: SQLite's authorizer stopped it: `query` and `explain` may only read, and `ATTACH`, `load_extension()` and the file functions need the connector's `allow_server_files` set to true"
+        ),
         Some(
             ErrorCode::SystemIoFailure
             | ErrorCode::DatabaseCorrupt
@@ -334,7 +367,7 @@ fn worker_failed(e: tokio::task::JoinError) -> SkillError {
 
 impl Skill for SqliteSkill {
     fn tools(&self) -> Vec<Tool> {
-        sql::tools(&DIALECT, &self.settings)
+        sql::tools(&DIALECT, &self.settings, &[])
     }
 
     fn call<'a>(
@@ -343,7 +376,7 @@ impl Skill for SqliteSkill {
         arguments: JsonObject,
     ) -> BoxFuture<'a, Result<CallToolResult, SkillError>> {
         Box::pin(async move {
-            match sql::parse_call(tool, arguments, &self.settings) {
+            match sql::parse_call(&DIALECT, tool, arguments, &self.settings) {
                 Ok(call) => self.run(call).await,
                 Err(result) => Ok(result),
             }
