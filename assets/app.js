@@ -76,6 +76,7 @@ function buildCard(info) {
     el("p", { class: "desc" }),
     auth.line,
     el("p", { class: "missing", hidden: true }),
+    el("ul", { class: "warnings", "aria-label": "Warnings", hidden: true }),
     el("div", { class: "problem", hidden: true },
       el("p", { class: "problem-text" }),
       el("pre", { class: "problem-log", "aria-label": "Last log lines", hidden: true })),
@@ -116,6 +117,10 @@ function updateCard(info) {
   } else {
     missing.hidden = true;
   }
+  const warnings = $(".warnings", card);
+  const warningTexts = Array.isArray(info.warnings) ? info.warnings : [];
+  warnings.replaceChildren(...warningTexts.map((text) => el("li", {}, text)));
+  warnings.hidden = warningTexts.length === 0;
   const problem = $(".problem", card);
   if (info.status === "error") {
     problem.hidden = false;

@@ -211,6 +211,7 @@ impl Entry {
                 .map(|d| d.as_secs_f64() * 1000.0),
             docs: def.docs.clone(),
             auth: None,
+            warnings: running.map(running::Running::warnings).unwrap_or_default(),
         }
     }
 }

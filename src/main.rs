@@ -409,11 +409,29 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             };
             let info: ConnectorInfo = decode(answer)?;
             print(out, &info, || info.status.to_string());
+            // On stderr, so `connect`'s output stays the one status word.
+            for warning in &info.warnings {
+                eprintln!("warning: {warning}");
+            }
         }
         Command::Config { name, out } => {
             let fields: Vec<switchboard::connector::FieldStatus> =
-                decode(client.call(&Request::Config { name }).await?)?;
-            print(out, &fields, || render::config(&fields));
+                decode(client.call(&Request::Config { name: name.clone() }).await?)?;
+            // `config --json` stays the field list; a connected skill's
+            // warnings follow the human form, and go to stderr with --json.
+            let warnings = client
+                .call(&Request::Status { name })
+                .await
+                .ok()
+                .and_then(|info| serde_json::from_value::<ConnectorInfo>(info).ok())
+                .map(|info| info.warnings)
+                .unwrap_or_default();
+            print(out, &fields, || render::config(&fields, &warnings));
+            if out.json {
+                for warning in &warnings {
+                    eprintln!("warning: {warning}");
+                }
+            }
         }
         Command::Secret(SecretCommand::Set { name, field }) => {
             let value = configure::read_secret_from_stdin()?;

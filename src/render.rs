@@ -88,8 +88,17 @@ pub fn call_result(result: &CallToolResult) -> String {
     parts.join("\n")
 }
 
-/// `config`: one line per field; secrets never show a value.
-pub fn config(fields: &[switchboard::connector::FieldStatus]) -> String {
+/// `config`: one line per field; secrets never show a value. Then the
+/// connector's warnings, if any.
+pub fn config(fields: &[switchboard::connector::FieldStatus], warnings: &[String]) -> String {
+    let mut text = config_fields(fields);
+    for warning in warnings {
+        text.push_str(&format!("\nwarning: {warning}"));
+    }
+    text
+}
+
+fn config_fields(fields: &[switchboard::connector::FieldStatus]) -> String {
     if fields.is_empty() {
         return "no fields".into();
     }
@@ -140,6 +149,9 @@ pub fn status(info: &ConnectorInfo) -> String {
     }
     if let Some(err) = &info.error {
         lines.push(format!("error: {err}"));
+    }
+    for warning in &info.warnings {
+        lines.push(format!("warning: {warning}"));
     }
     lines.join("\n")
 }

@@ -306,3 +306,135 @@ async fn configuration_is_checked() {
         matches!(err, SkillError::BadConfig { ref field, .. } if field == "statement_timeout_ms")
     );
 }
+
+/// Runs `sql` with `tool` and asserts the skill refused it.
+async fn refused(skill: &dyn Skill, tool: &str, sql: &str) -> String {
+    failed(&call(skill, tool, json!({ "sql": sql })).await)
+}
+
+/// `ATTACH` creates the file it names even with `query_only` on; it, and
+/// the other ways out of the database file, are refused by every tool
+/// unless `allow_server_files` (with `allow_writes`) lets `execute` do them.
+#[tokio::test]
+async fn attach_extensions_and_setting_pragmas_are_refused_without_the_opt_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.db").to_string_lossy().into_owned();
+    let new_db = dir.path().join("new.db");
+    let n = new_db.to_string_lossy().into_owned();
+    let vacuumed = dir.path().join("copy.db");
+    let v = vacuumed.to_string_lossy().into_owned();
+    let writer = open(&path, &[("allow_writes", "true")]).await.unwrap();
+    seed(&*writer).await;
+
+    let reader = open(&path, &[]).await.unwrap();
+    let attach = refused(&*reader, "query", &format!("attach database '{n}' as x")).await;
+    assert!(
+        attach.contains("`ATTACH`") && attach.contains("allow_server_files"),
+        "{attach}"
+    );
+    for sql in [
+        format!("AtTaCh '{n}' AS x"),
+        format!("select 1; attach '{n}' as x"),
+        format!("/* /* */ attach '{n}' as x -- */"),
+        format!("vacuum into '{v}'"),
+        format!("select load_extension('{n}')"),
+        "pragma query_only = 0".to_string(),
+        "pragma writable_schema = 1".to_string(),
+        "with gone as (select * from items) delete from items".to_string(),
+    ] {
+        refused(&*reader, "query", &sql).await;
+    }
+    refused(&*reader, "explain", &format!("ATTACH '{n}' AS x")).await;
+    refused(&*writer, "query", &format!("attach '{n}' as x")).await;
+    for sql in [format!("attach '{n}' as x"), format!("vacuum into '{v}'")] {
+        let message = refused(&*writer, "execute", &sql).await;
+        assert!(message.contains("allow_server_files"), "{message}");
+    }
+    assert!(!new_db.exists(), "ATTACH created {n}");
+    assert!(!vacuumed.exists(), "VACUUM INTO wrote {v}");
+    let count = json!({"sql": "SELECT count(*) FROM items"});
+    assert_eq!(
+        ok(&call(&*reader, "query", count).await)["rows"],
+        json!([[2]])
+    );
+    reader.close().await;
+    writer.close().await;
+
+    let trusted = open(
+        &path,
+        &[("allow_writes", "true"), ("allow_server_files", "true")],
+    )
+    .await
+    .unwrap();
+    ok(&call(
+        &*trusted,
+        "execute",
+        json!({"sql": format!("attach '{n}' as x")}),
+    )
+    .await);
+    assert!(new_db.exists(), "ATTACH did not run with the opt-in");
+    ok(&call(
+        &*trusted,
+        "execute",
+        json!({"sql": "create table x.notes (a)"}),
+    )
+    .await);
+    let tables = json!({"sql": "SELECT name FROM x.sqlite_schema"});
+    assert_eq!(
+        ok(&call(&*trusted, "query", tables).await)["rows"],
+        json!([["notes"]])
+    );
+    trusted.close().await;
+}
+
+#[tokio::test]
+async fn ordinary_reads_still_work() {
+    let skill = open(":memory:", &[("allow_writes", "true")]).await.unwrap();
+    seed(&*skill).await;
+    let cases = [
+        (
+            "select i.name, c.name from items i join cheap c on c.id = i.id",
+            json!([]),
+            json!([["apple", "apple"]]),
+        ),
+        (
+            "with recursive r(n) as (select 1 union all select n + 1 from r where n < 3) select sum(n) from r",
+            json!([]),
+            json!([[6]]),
+        ),
+        (
+            "select id, rank() over (order by price desc) from items order by id",
+            json!([]),
+            json!([[1, 2], [2, 1]]),
+        ),
+        (
+            "select json_extract('{\"k\": [1, 2]}', '$.k[1]'), [id], \"name\" from items where id = ?1",
+            json!([1]),
+            json!([[2, 1, "apple"]]),
+        ),
+        ("pragma user_version", json!([]), json!([[0]])),
+        ("select count(*) from pragma_table_info('items')", json!([]), json!([[3]])),
+        (
+            "SeLeCt 1 /* a comment */ -- and another",
+            json!([]),
+            json!([[1]]),
+        ),
+    ];
+    for (sql, params, expected) in cases {
+        let result = call(&*skill, "query", json!({ "sql": sql, "params": params })).await;
+        assert_eq!(ok(&result)["rows"], expected, "{sql}");
+    }
+    ok(&call(
+        &*skill,
+        "explain",
+        json!({"sql": "select * from items where id = 1"}),
+    )
+    .await);
+    ok(&call(
+        &*skill,
+        "explain",
+        json!({"sql": "update items set price = 0"}),
+    )
+    .await);
+    skill.close().await;
+}

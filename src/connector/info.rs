@@ -68,4 +68,9 @@ pub struct ConnectorInfo {
     /// Its sign-in, for a remote server that signs in (no token ever shows).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<crate::mcp::auth::AuthStatus>,
+    /// What the person should know about how it is connected, such as a
+    /// database role that could read server files (with how to make a
+    /// better one). Empty when there is nothing to say.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }

@@ -42,6 +42,15 @@ impl Running {
         }
     }
 
+    /// What the person should know about how it is connected (a skill's
+    /// dangerous database role); MCP servers say nothing here.
+    pub fn warnings(&self) -> Vec<String> {
+        match self {
+            Running::Mcp(_) => Vec::new(),
+            Running::Skill(skill) => skill.skill.warnings(),
+        }
+    }
+
     /// A handle for tool calls, usable without holding the backend.
     pub fn caller(&self) -> Caller {
         match self {

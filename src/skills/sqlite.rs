@@ -160,10 +160,9 @@ impl SqliteSkill {
                     Some((table, schema)),
                 )
             }
-            // `explain`'s statement already starts with EXPLAIN QUERY PLAN.
-            SqlCall::Query(statement) | SqlCall::Explain(statement) => {
-                (self.read(statement).await?, None)
-            }
+            SqlCall::Query(statement) => (self.read(statement).await?, None),
+            // The statement already starts with EXPLAIN QUERY PLAN.
+            SqlCall::Explain(statement) => (self.plan(statement).await?, None),
             SqlCall::Execute(statement) => {
                 let limit = settings.row_limit;
                 let timeout = settings.statement_timeout;
@@ -190,17 +189,32 @@ impl SqliteSkill {
         }
     }
 
-    /// Runs a statement with the connection query-only.
+    /// Runs a statement with the connection query-only, under the
+    /// read-only authorizer.
     async fn read(&self, statement: Statement) -> Result<Outcome, SkillError> {
+        self.query_only(statement, authorizer::read_only).await
+    }
+
+    /// Runs an `EXPLAIN QUERY PLAN`. SQLite compiles the statement it
+    /// explains (so the authorizer sees an explained `UPDATE` as an update)
+    /// but never runs it: the planning authorizer lets writes be planned,
+    /// and still denies `ATTACH` and the dangerous functions.
+    async fn plan(&self, statement: Statement) -> Result<Outcome, SkillError> {
+        self.query_only(statement, authorizer::writes(false)).await
+    }
+
+    async fn query_only(
+        &self,
+        statement: Statement,
+        hook: impl FnMut(AuthContext<'_>) -> Authorization + Send + 'static,
+    ) -> Result<Outcome, SkillError> {
         let limit = self.settings.row_limit;
         let timeout = self.settings.statement_timeout;
         self.blocking(move |conn| {
             with_deadline(conn, timeout, |conn| {
                 // `execute` turns this off again for itself when allowed.
                 conn.pragma_update(None, "query_only", true)?;
-                authorized(conn, authorizer::read_only, |conn| {
-                    fetch(conn, &statement, limit, false)
-                })
+                authorized(conn, hook, |conn| fetch(conn, &statement, limit, false))
             })
         })
         .await

@@ -112,13 +112,22 @@ pub(crate) fn check(engine: Engine, tool: &str, sql: &str, policy: Policy) -> Re
             ));
         }
     }
+    let file_clause = (engine == Engine::Mysql)
+        .then(|| tokens.iter().find_map(|t| mysql_file_clause(&t.token)))
+        .flatten();
     let statements = match Parser::new(engine.dialect())
         .with_tokens_with_locations(tokens)
         .parse_statements()
     {
         Ok(statements) => statements,
         Err(_) if unchecked_allowed => return Ok(()),
-        Err(e) => return Err(unparsed(engine, tool, &e.to_string())),
+        // The parser does not know MySQL's file clauses; say what they are.
+        Err(e) => {
+            return Err(match file_clause {
+                Some(what) => file_refusal(what, tool, policy),
+                None => unparsed(engine, tool, &e.to_string()),
+            })
+        }
     };
     let statement = match statements.as_slice() {
         [one] => one,
@@ -164,6 +173,23 @@ pub(crate) fn function_refused(engine: Engine, name: &str, reaches_out: bool) ->
         .is_some_and(|risky| !reaches_out || risky.class == risky::Class::Reach)
 }
 
+/// MySQL's clauses that name a server file, which the parser does not
+/// know: `INTO OUTFILE`, `INTO DUMPFILE`, `LOAD DATA|XML … INFILE`.
+fn mysql_file_clause(token: &Token) -> Option<&'static str> {
+    let Token::Word(word) = token else {
+        return None;
+    };
+    if word.quote_style.is_some() {
+        return None;
+    }
+    match word.value.to_ascii_uppercase().as_str() {
+        "OUTFILE" => Some("`SELECT … INTO OUTFILE`"),
+        "DUMPFILE" => Some("`SELECT … INTO DUMPFILE`"),
+        "INFILE" => Some("`LOAD … INFILE`"),
+        _ => None,
+    }
+}
+
 /// The text after `/*` of a MariaDB executable comment (`/*M!…*/`), which
 /// the parser skips as a comment and MariaDB runs as SQL. (MySQL's own
 /// `/*!…*/` is read as SQL by the parser, so the check sees it.)
@@ -175,6 +201,18 @@ fn mariadb_executable_comment(token: &Token) -> Option<String> {
             Some(text.chars().take(2).collect())
         }
         _ => None,
+    }
+}
+
+/// The refusal of a MySQL file clause.
+fn file_refusal(what: &str, tool: &str, policy: Policy) -> String {
+    match policy {
+        Policy::Read => format!(
+            "{what} works on files of the database server, so `{tool}` refuses it: the read-only tools never touch the server's files (`execute` runs it only when the connector has both `allow_writes` and `allow_server_files` set to true)"
+        ),
+        Policy::Write { .. } => format!(
+            "{what} works on files of the database server: set `allow_server_files=true` on this connector to allow it"
+        ),
     }
 }
 

@@ -56,3 +56,72 @@ fn verdict(allowed: bool) -> Authorization {
         Authorization::Deny
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::*;
+
+    /// The authorizer on its own, with no statement guard in front: the
+    /// wall must hold by itself.
+    #[test]
+    fn the_read_only_authorizer_denies_attach_writes_and_setting_pragmas() {
+        let dir = tempfile::tempdir().unwrap();
+        let attached = dir.path().join("new.db");
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (a INTEGER); INSERT INTO t VALUES (1)")
+            .unwrap();
+        conn.authorizer(Some(read_only));
+        let attach = format!("ATTACH '{}' AS x", attached.display());
+        assert!(conn.execute_batch(&attach).is_err());
+        assert!(!attached.exists(), "ATTACH created {}", attached.display());
+        for denied in [
+            "INSERT INTO t VALUES (2)",
+            "CREATE TEMP TABLE x (a)",
+            "PRAGMA query_only = 0",
+            "PRAGMA user_version = 3",
+            "SELECT load_extension('x')",
+            "BEGIN",
+        ] {
+            assert!(conn.execute_batch(denied).is_err(), "{denied} was allowed");
+        }
+        let columns: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_table_info('t')", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(columns, 1);
+        let total: i64 = conn
+            .query_row(
+                "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT sum(a) + (SELECT sum(n) FROM r) FROM t",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(total, 7);
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 0);
+    }
+
+    #[test]
+    fn the_write_authorizer_needs_allow_server_files_for_attach() {
+        let dir = tempfile::tempdir().unwrap();
+        let attached = dir.path().join("new.db");
+        let attach = format!("ATTACH '{}' AS x", attached.display());
+        let conn = Connection::open_in_memory().unwrap();
+        conn.authorizer(Some(writes(false)));
+        conn.execute_batch("CREATE TABLE t (a INTEGER); INSERT INTO t VALUES (1)")
+            .unwrap();
+        assert!(conn.execute_batch(&attach).is_err());
+        assert!(conn
+            .execute_batch("PRAGMA temp_store_directory = '/tmp'")
+            .is_err());
+        assert!(!attached.exists());
+        conn.authorizer(Some(writes(true)));
+        conn.execute_batch(&attach).unwrap();
+        assert!(attached.exists());
+    }
+}

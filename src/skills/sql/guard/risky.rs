@@ -56,10 +56,12 @@ use Class::{Admin, Reach};
 const SERVER_FILES: &str = "reads or writes files on the database server";
 const LIB_MYSQLUDF_SYS: &str =
     "runs programs or changes the environment of the database server (lib_mysqludf_sys)";
+const HTTP: &str = "makes HTTP requests from the database server (pgsql-http)";
 const SQL_TEXT: &str = "runs SQL text that the statement check cannot see";
 
 /// PostgreSQL: the file, program and network functions of the core and of
-/// adminpack, dblink and lo; the functions that run SQL given as text; and
+/// adminpack, dblink, lo and pgsql-http; the functions that run SQL given
+/// as text (core, pg_background); and
 /// the administration functions a read-only transaction does not stop.
 const POSTGRES: &[Risky] = &[
     family("pg_read_", Reach, SERVER_FILES),
@@ -76,6 +78,7 @@ const POSTGRES: &[Risky] = &[
     family("dblink", Reach, "connects to a database and runs SQL there"),
     family("query_to_xml", Reach, SQL_TEXT),
     family("cursor_to_xml", Reach, SQL_TEXT),
+    family("pg_background_", Reach, SQL_TEXT),
     one("ts_stat", Reach, SQL_TEXT),
     one("ts_rewrite", Reach, SQL_TEXT),
     one(
@@ -83,6 +86,9 @@ const POSTGRES: &[Risky] = &[
         Reach,
         "changes session settings, the role among them",
     ),
+    // pgsql-http: requests from the server, to anywhere it can reach.
+    one("http", Reach, HTTP),
+    family("http_", Reach, HTTP),
     one(
         "pg_reload_conf",
         Admin,

@@ -55,6 +55,8 @@ const POSTGRES: &[(Policy, &str, bool)] = &[
     (READ, "select query_to_xml('copy (select 1) to program ''id''', true, true, '')", false),
     (READ, "select ts_stat('select to_tsvector(a) from t')", false),
     (READ, "select set_config('role', 'postgres', false)", false),
+    (READ, "select content from http_get('http://169.254.169.254/')", false),
+    (READ, "select pg_background_launch('delete from t')", false),
     (READ, "select pg_terminate_backend(1)", false),
     (READ, "select pg_reload_conf()", false),
     (READ, "select pg_advisory_lock(1)", false),
@@ -336,13 +338,20 @@ fn refusals_say_what_was_refused_and_what_would_allow_it() {
         two.contains("one statement per call") && two.contains("holds 2"),
         "{two}"
     );
-    let unparsed = refused(Engine::Mysql, "select 1 into outfile '/tmp/x'", READ);
+    let unparsed = refused(Engine::Mysql, "select 1 frum t", READ);
     assert!(
         unparsed.contains("could not be checked as MySQL SQL"),
         "{unparsed}"
     );
-    let unparsed = refused(Engine::Mysql, "load data infile '/x' into table t", WRITE);
+    let unparsed = refused(Engine::Mysql, "vacuum into '/x'", WRITE);
     assert!(unparsed.contains("`allow_server_files`"), "{unparsed}");
+    let outfile = refused(Engine::Mysql, "select 1 into outfile '/tmp/x'", READ);
+    assert!(
+        outfile.contains("`SELECT … INTO OUTFILE` works on files"),
+        "{outfile}"
+    );
+    let infile = refused(Engine::Mysql, "load data infile '/x' into table t", WRITE);
+    assert!(infile.contains("set `allow_server_files=true`"), "{infile}");
     let mariadb = refused(Engine::Mysql, "select 1 /*M! , 2 */", READ);
     assert!(mariadb.contains("MariaDB executable comment"), "{mariadb}");
     let attach = refused(Engine::Sqlite, "attach '/tmp/x' as y", WRITE);
