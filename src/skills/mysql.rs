@@ -43,6 +43,11 @@ mod session;
 /// Connections kept open at most.
 const POOL_SIZE: usize = 4;
 
+/// How long an idle pooled session is kept. Without it the pool keeps
+/// none (its lower bound is 0), and every call connected and logged in
+/// afresh.
+const IDLE_SESSION_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The character set number MySQL gives binary strings and blobs.
 const BINARY_CHARSET: u16 = 63;
 
@@ -158,26 +163,23 @@ impl MysqlSkill {
         };
         let mariadb = server.version.contains("MariaDB");
         let ms = settings.statement_timeout.as_millis();
-        let timeout_sql = if mariadb {
-            format!(
-                "SET SESSION max_statement_time = {}.{:03}",
-                ms / 1000,
-                ms % 1000
-            )
+        let timeout = if mariadb {
+            format!("max_statement_time = {}.{:03}", ms / 1000, ms % 1000)
         } else {
-            format!("SET SESSION max_execution_time = {ms}")
+            format!("max_execution_time = {ms}")
         };
         let constraints =
             PoolConstraints::new(0, POOL_SIZE).ok_or_else(|| SkillError::Backend {
                 message: "invalid pool size".into(),
             })?;
-        let setup = session::setup(&server.global_sql_mode, timeout_sql, allow_writes);
+        let setup = session::setup(&server.global_sql_mode, &timeout, allow_writes);
         let pool = Pool::new(
             // `setup`, unlike `init`, runs again after the pool resets a
             // session (which it does when each call gives it back).
             base.setup(setup).pool_opts(
                 PoolOpts::new()
                     .with_constraints(constraints)
+                    .with_inactive_connection_ttl(IDLE_SESSION_TTL)
                     .with_reset_connection(true),
             ),
         );

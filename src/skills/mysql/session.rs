@@ -33,10 +33,12 @@ const UNPARSEABLE_MODES: &[&str] = &[
     "POSTGRESQL",
 ];
 
-/// The session setup: UTC, the statement timeout, `sql_mode` as the
-/// guard's parser reads SQL (from the server's global `sql_mode`), and
-/// without `allow_writes` read-only transactions by default.
-pub(super) fn setup(global_sql_mode: &str, timeout_sql: String, allow_writes: bool) -> Vec<String> {
+/// The session setup, in as few round trips as it takes: UTC, the
+/// statement timeout (`timeout`, an assignment such as
+/// `max_statement_time = 10.000`), `sql_mode` as the guard's parser reads
+/// SQL (from the server's global `sql_mode`), and without `allow_writes`
+/// read-only transactions by default.
+pub(super) fn setup(global_sql_mode: &str, timeout: &str, allow_writes: bool) -> Vec<String> {
     let mode: Vec<&str> = global_sql_mode
         .split(',')
         .map(str::trim)
@@ -46,11 +48,10 @@ pub(super) fn setup(global_sql_mode: &str, timeout_sql: String, allow_writes: bo
                 && m.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         })
         .collect();
-    let mut setup = vec![
-        "SET time_zone = '+00:00'".to_string(),
-        timeout_sql,
-        format!("SET SESSION sql_mode = '{}'", mode.join(",")),
-    ];
+    let mut setup = vec![format!(
+        "SET SESSION time_zone = '+00:00', SESSION {timeout}, SESSION sql_mode = '{}'",
+        mode.join(",")
+    )];
     if !allow_writes {
         setup.push("SET SESSION TRANSACTION READ ONLY".to_string());
     }
@@ -119,15 +120,13 @@ mod tests {
     fn sql_mode_loses_what_the_parser_cannot_read() {
         let setup = setup(
             "STRICT_TRANS_TABLES,ANSI_QUOTES,no_backslash_escapes,ANSI,ONLY_FULL_GROUP_BY,'x",
-            "SET SESSION max_statement_time = 1.000".into(),
+            "max_statement_time = 1.000",
             false,
         );
         assert_eq!(
             setup,
             vec![
-                "SET time_zone = '+00:00'",
-                "SET SESSION max_statement_time = 1.000",
-                "SET SESSION sql_mode = 'STRICT_TRANS_TABLES,ONLY_FULL_GROUP_BY'",
+                "SET SESSION time_zone = '+00:00', SESSION max_statement_time = 1.000, SESSION sql_mode = 'STRICT_TRANS_TABLES,ONLY_FULL_GROUP_BY'",
                 "SET SESSION TRANSACTION READ ONLY",
             ]
         );
