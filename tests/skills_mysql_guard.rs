@@ -132,6 +132,10 @@ async fn query_and_explain_refuse_what_reads_or_writes_server_files() {
         format!("select 1; select 1 into outfile '{w}'"),
         "select load_file('/etc/passwd')".to_string(),
         "select 1 -- x\n, load_file('/etc/passwd')".to_string(),
+        // MySQL takes `--` then U+00A0 as `- -` and an identifier, and runs
+        // the rest of the line; the parser took it for a comment.
+        "select x --\u{a0}, load_file('/etc/passwd') as y\nfrom (select 1 as x, 1 as `\u{a0}`) t"
+            .to_string(),
         "load data infile '/etc/hostname' into table items".to_string(),
         "set global general_log = 1".to_string(),
         "select get_lock('sb', 1)".to_string(),

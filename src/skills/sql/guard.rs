@@ -102,13 +102,18 @@ pub(crate) fn check(engine: Engine, tool: &str, sql: &str, policy: Policy) -> Re
         Err(_) if unchecked_allowed => return Ok(()),
         Err(e) => return Err(unparsed(engine, tool, &e.to_string())),
     };
-    if engine == Engine::Mysql && !unchecked_allowed {
-        if let Some(comment) = tokens
+    if !unchecked_allowed {
+        if sql.contains('\0') {
+            return Err(format!(
+                "the SQL given to `{tool}` holds a NUL character, which the server would cut it at: remove it"
+            ));
+        }
+        if let Some(why) = tokens
             .iter()
-            .find_map(|t| mariadb_executable_comment(&t.token))
+            .find_map(|t| lexed_otherwise(engine, &t.token))
         {
             return Err(format!(
-                "the statement holds a MariaDB executable comment (`/*{comment}…*/`), which the server runs but the statement check cannot see: write that SQL outside the comment"
+                "the statement was not run: {why}, so the statement check cannot be sure what the server would run"
             ));
         }
     }
@@ -190,18 +195,45 @@ fn mysql_file_clause(token: &Token) -> Option<&'static str> {
     }
 }
 
-/// The text after `/*` of a MariaDB executable comment (`/*M!…*/`), which
-/// the parser skips as a comment and MariaDB runs as SQL. (MySQL's own
-/// `/*!…*/` is read as SQL by the parser, so the check sees it.)
-fn mariadb_executable_comment(token: &Token) -> Option<String> {
-    match token {
-        Token::Whitespace(Whitespace::MultiLineComment(text))
+/// A token the server would read differently from the parser, which
+/// could hide SQL from the check: why, if so.
+///
+/// - MariaDB runs `/*M! … */` comments as SQL; the parser skips them.
+///   (MySQL's own `/*! … */` the parser reads as SQL, so the check sees it.)
+/// - MySQL ends a `--` comment's marker only with ASCII whitespace or a
+///   control character; the parser also takes Unicode spaces (U+00A0, …),
+///   where MySQL reads `- -` and an identifier, and runs the rest of the line.
+/// - PostgreSQL's dollar-quote tags cannot start with a digit (`$1$` is a
+///   parameter and then an error); the parser takes them as quotes.
+fn lexed_otherwise(engine: Engine, token: &Token) -> Option<String> {
+    match (engine, token) {
+        (Engine::Mysql, Token::Whitespace(Whitespace::MultiLineComment(text)))
             if text.starts_with("M!") || text.starts_with("m!") =>
         {
-            Some(text.chars().take(2).collect())
+            Some("it holds a MariaDB executable comment (`/*M!…*/`), which the server runs as SQL: write that SQL outside the comment".into())
+        }
+        (Engine::Mysql, Token::Whitespace(Whitespace::SingleLineComment { prefix, comment }))
+            if prefix == "--" && comment.chars().next().is_some_and(|c| !c.is_ascii()) =>
+        {
+            Some("a `--` comment is followed by a character MySQL does not take as a space: put an ASCII space after `--`".into())
+        }
+        (Engine::Postgres, Token::DollarQuotedString(quoted))
+            if !quoted.tag.as_deref().is_none_or(postgres_dollar_tag) =>
+        {
+            Some("a dollar quote's tag is not one PostgreSQL accepts (it cannot start with a digit): use `$$` or a tag such as `$q$`".into())
         }
         _ => None,
     }
+}
+
+/// Whether PostgreSQL takes `tag` as a dollar-quote tag: a letter, `_` or
+/// a non-ASCII character, then those or digits.
+fn postgres_dollar_tag(tag: &str) -> bool {
+    let mut chars = tag.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_' || !c.is_ascii())
+        && chars.all(|c| c.is_alphanumeric() || c == '_' || !c.is_ascii())
 }
 
 /// The refusal of a MySQL file clause.

@@ -284,13 +284,26 @@ fn untrusted_language(engine: Engine, language: &Option<Ident>) -> bool {
             .is_some_and(|l| !matches!(l.value.to_ascii_lowercase().as_str(), "sql" | "plpgsql"))
 }
 
-/// Whether EXPLAIN's parenthesised options ask it to run the statement:
-/// any `ANALYZE` option counts, whatever its argument (failing closed).
+/// Whether EXPLAIN's parenthesised options may make it run the statement:
+/// any option but the ones known only to shape the plan's output (so
+/// `ANALYZE`, `ANALYSE`, whatever their argument, and anything unknown).
 pub(super) fn analyze_option(options: &Option<Vec<UtilityOption>>) -> bool {
+    const PLAN_ONLY: &[&str] = &[
+        "verbose",
+        "costs",
+        "settings",
+        "generic_plan",
+        "buffers",
+        "wal",
+        "timing",
+        "summary",
+        "memory",
+        "format",
+    ];
     options.as_ref().is_some_and(|options| {
         options
             .iter()
-            .any(|o| o.name.value.eq_ignore_ascii_case("analyze"))
+            .any(|o| !PLAN_ONLY.contains(&o.name.value.to_ascii_lowercase().as_str()))
     })
 }
 
