@@ -3,9 +3,11 @@
 //! server-everything: the token link, adding connectors, connecting with a
 //! click and the badge turning `connected` without a reload, a tool call
 //! from the page, disconnecting, connectors in `error` showing their
-//! reason and log, search, a secret field never shown back, and a remote
+//! reason and log, search, a secret field never shown back, a remote
 //! server behind the OAuth peer signed in to with "Sign in" in a new tab
-//! (the authorization pages followed in the browser) and signed out.
+//! (the authorization pages followed in the browser) and signed out, and
+//! the postgres skill (connected as the test database's superuser) showing
+//! its warning on the card.
 //!
 //! Screenshots (light and dark) go to a temp dir, or to
 //! `$SWITCHBOARD_SCREENSHOTS` when set (`docs/screenshots` refreshes the
@@ -42,7 +44,8 @@ async fn the_dashboard_works_in_a_browser() {
     // for the page to show.
     let peer = oauth_support::OAuthPeer::start(3600, "");
     let server = Server::start_with_settings(serde_json::json!({
-        "codebuddy.connectors.supervision": {"maxRestarts": 0}
+        "codebuddy.connectors.supervision": {"maxRestarts": 0},
+        "codebuddy.connectors.backend": {"postgres": "skill"}
     }))
     .await;
     let scratch = tempfile::tempdir().unwrap();
@@ -61,6 +64,11 @@ async fn the_dashboard_works_in_a_browser() {
         .env("SB_OAUTH_MCP", &peer.mcp)
         .env("SB_OAUTH_ISSUER", &peer.issuer)
         .env("SB_CHROMIUM", CHROMIUM)
+        .env(
+            "SB_POSTGRES_URL",
+            std::env::var("SWITCHBOARD_TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into()),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -6,7 +6,7 @@
 //
 //   SB_URL=http://127.0.0.1:PORT/ SB_TOKEN=... SB_EVERYTHING=/path/to/server-everything/dist/index.js \
 //   SB_OAUTH_MCP=http://127.0.0.1:PORT/mcp SB_OAUTH_ISSUER=http://127.0.0.1:PORT \
-//   SB_SHOTS=DIR [SB_CHROMIUM=/usr/bin/chromium] node tests/browser/dashboard.mjs
+//   SB_SHOTS=DIR [SB_CHROMIUM=/usr/bin/chromium] [SB_POSTGRES_URL=postgres://postgres@…] node tests/browser/dashboard.mjs
 //
 // SB_OAUTH_* name the OAuth peer (tests/peers/oauth-peer.mjs): a remote
 // server behind oidc-provider, signed in to from the card in a new tab.
@@ -21,6 +21,9 @@ const everything = need("SB_EVERYTHING");
 const shots = need("SB_SHOTS");
 const oauthMcp = need("SB_OAUTH_MCP");
 const oauthIssuer = need("SB_OAUTH_ISSUER");
+// A superuser's URL for the postgres skill (the service runs it as a skill);
+// without it the warning step is skipped.
+const postgresUrl = process.env.SB_POSTGRES_URL;
 const STEP_MS = 30000; // the longest any one step may take (a server start included)
 
 function need(name) {
@@ -227,6 +230,22 @@ try {
   await card("tracker").locator(".auth[data-state=signed-out]").waitFor();
   await card("tracker").getByRole("button", { name: "Sign in", exact: true }).waitFor();
   check(await card("tracker").getByRole("button", { name: "Sign out" }).isHidden(), "Sign out stayed after signing out");
+  if (postgresUrl) {
+    step("a skill connected as a database superuser shows the warning on its card");
+    const stored = await page.evaluate(async (url) => {
+      const answer = await fetch("/api/v1/connectors/postgres/config", {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ values: { url } }),
+      });
+      return answer.status;
+    }, postgresUrl);
+    check(stored < 300, `storing the postgres url answered ${stored}`);
+    await card("postgres").getByRole("button", { name: "Connect", exact: true }).click();
+    await waitBadge("postgres", "connected");
+    await card("postgres").locator(".warnings li").filter({ hasText: "is a PostgreSQL superuser" }).waitFor();
+    check(!(await card("everything").locator(".warnings").isVisible()), "a card with no warnings shows a warning list");
+  }
 
   check(navigations === loadedNavigations, "the page reloaded during the run");
   check(problems.length === 0, `the page reported problems:\n${problems.join("\n")}`);

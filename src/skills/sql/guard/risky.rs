@@ -79,6 +79,13 @@ const POSTGRES: &[Risky] = &[
     family("query_to_xml", Reach, SQL_TEXT),
     family("cursor_to_xml", Reach, SQL_TEXT),
     family("pg_background_", Reach, SQL_TEXT),
+    // tablefunc: crosstab runs its SQL text, connectby builds SQL from its
+    // arguments; pg_cron runs its command later, as the connecting role.
+    family("crosstab", Reach, SQL_TEXT),
+    one("connectby", Reach, SQL_TEXT),
+    family("cron.schedule", Reach, SQL_TEXT),
+    one("cron.alter_job", Reach, SQL_TEXT),
+    one("schedule_in_database", Reach, SQL_TEXT),
     one("ts_stat", Reach, SQL_TEXT),
     one("ts_rewrite", Reach, SQL_TEXT),
     one(
@@ -189,21 +196,33 @@ const SQLITE: &[Risky] = &[
     one("fsdir", Reach, "lists directories"),
     one("zipfile", Reach, "reads or writes zip files"),
     one("fts3_tokenizer", Reach, "can register native code"),
+    one("sqlite_attach", Reach, "attaches another database file"),
+    one("sqlite_detach", Reach, "detaches a database"),
 ];
 
-/// The listed function `name` (its last part, any case), if it is one.
+/// The listed function `name` (dotted, any case), if it is one: matched on
+/// its last part, or on its last two for the entries that name a schema
+/// (`cron.schedule`, whose last part alone is too common a word).
 pub(super) fn function(engine: Engine, name: &str) -> Option<&'static Risky> {
     let lower = name.to_ascii_lowercase();
+    let mut parts = lower.rsplit('.');
+    let last = parts.next().unwrap_or("");
+    let last_two = parts.next().map(|schema| format!("{schema}.{last}"));
     let list = match engine {
         Engine::Postgres => POSTGRES,
         Engine::Mysql => MYSQL,
         Engine::Sqlite => SQLITE,
     };
     list.iter().find(|risky| {
-        if risky.family {
-            lower.starts_with(risky.name)
+        let subject = if risky.name.contains('.') {
+            last_two.as_deref().unwrap_or("")
         } else {
-            lower == risky.name
+            last
+        };
+        if risky.family {
+            subject.starts_with(risky.name)
+        } else {
+            subject == risky.name
         }
     })
 }

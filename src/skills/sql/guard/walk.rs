@@ -108,10 +108,17 @@ impl<'a> Walker<'a> {
 
     /// A function called anywhere: in an expression or as a table.
     fn function(&self, name: &ObjectName) -> Step {
-        let name = last_name(name);
-        let Some(risky) = risky::function(self.engine, &name) else {
+        let dotted = name
+            .0
+            .iter()
+            .filter_map(|part| part.as_ident())
+            .map(|ident| ident.value.as_str())
+            .collect::<Vec<_>>()
+            .join(".");
+        let Some(risky) = risky::function(self.engine, &dotted) else {
             return ControlFlow::Continue(());
         };
+        let name = last_name(name);
         let what = format!("`{name}()` {}", risky.does);
         match (self.policy, risky.class) {
             (Policy::Read, Class::Reach) => self.read_refusal(&what, true),
