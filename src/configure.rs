@@ -122,7 +122,7 @@ pub async fn prompt_missing(client: &Client, name: &str) -> Result<bool, Error> 
             rpassword::prompt_password(question)
                 .map_err(|e| Error::InvalidInput(format!("cannot read from the terminal: {e}")))?
         } else {
-            eprint!("{question}");
+            switchboard::err!("{question}");
             let _ = std::io::stderr().flush();
             let mut line = String::new();
             std::io::stdin()

@@ -77,9 +77,9 @@ pub async fn serve_with_http(
         }
     };
     if announce {
-        println!("Dashboard: {}", http.dashboard_url());
+        crate::outln!("Dashboard: {}", http.dashboard_url());
         if let Some(warning) = http.warning() {
-            eprintln!("warning: {warning}");
+            crate::errln!("warning: {warning}");
         }
     }
     let mut sigterm = signal(SignalKind::terminate())

@@ -20,6 +20,7 @@ pub mod ipc;
 mod jsonc;
 pub mod logview;
 pub mod mcp;
+pub mod output;
 pub mod paths;
 pub mod secrets;
 pub mod settings;

@@ -65,12 +65,12 @@ pub async fn login(
             .await?,
     )?;
     if started.opened {
-        eprintln!("Sign in to {name} in the browser that opened; waiting…");
+        switchboard::errln!("Sign in to {name} in the browser that opened; waiting…");
     } else {
         // stdout, so a script can take the address; the wait follows.
-        println!("Open this address to sign in to {name}:\n  {}", started.url);
+        switchboard::outln!("Open this address to sign in to {name}:\n  {}", started.url);
         if std::io::stderr().is_terminal() {
-            eprintln!("waiting for the sign-in…");
+            switchboard::errln!("waiting for the sign-in…");
         }
     }
     decode(

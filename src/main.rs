@@ -251,14 +251,14 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(err) => {
-            eprintln!("error: cannot start the async runtime: {err}");
+            switchboard::errln!("error: cannot start the async runtime: {err}");
             return ExitCode::from(1);
         }
     };
     match runtime.block_on(run(cli.command, paths)) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err}");
+            switchboard::errln!("error: {err}");
             ExitCode::from(u8::try_from(err.code().exit_code()).unwrap_or(1))
         }
     }
@@ -339,7 +339,7 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
         }
         Command::Remove { name } => {
             client.call(&Request::Remove { name: name.clone() }).await?;
-            println!("removed {name}");
+            switchboard::outln!("removed {name}");
         }
         Command::Connect {
             name,
@@ -401,7 +401,7 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
                     code: ErrorCode::NeedsConfiguration,
                     message,
                 }) if configure::interactive() => {
-                    eprintln!("configuring: {message}");
+                    switchboard::errln!("configuring: {message}");
                     configure::prompt_missing(&client, &name).await?;
                     client.call(&request).await?
                 }
@@ -411,7 +411,7 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             print(out, &info, || info.status.to_string());
             // On stderr, so `connect`'s output stays the one status word.
             for warning in &info.warnings {
-                eprintln!("warning: {warning}");
+                switchboard::errln!("warning: {warning}");
             }
         }
         Command::Config { name, out } => {
@@ -429,7 +429,7 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             print(out, &fields, || render::config(&fields, &warnings));
             if out.json {
                 for warning in &warnings {
-                    eprintln!("warning: {warning}");
+                    switchboard::errln!("warning: {warning}");
                 }
             }
         }
@@ -440,7 +440,7 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
                 values: BTreeMap::from([(field.clone(), value)]),
             };
             client.call(&request).await?;
-            println!("stored {name} {field}");
+            switchboard::outln!("stored {name} {field}");
         }
         Command::Secret(SecretCommand::Rm { name, field }) => {
             let request = Request::UnsetConfig {
@@ -449,9 +449,9 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             };
             let removed: bool = decode(client.call(&request).await?)?;
             if removed {
-                println!("removed {name} {field}");
+                switchboard::outln!("removed {name} {field}");
             } else {
-                println!("{name} {field} was not set");
+                switchboard::outln!("{name} {field} was not set");
             }
         }
         Command::Disconnect { name, out } => {
@@ -499,12 +499,12 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             if out.json {
                 print(out, &result, String::new);
             } else if failed {
-                eprintln!(
+                switchboard::errln!(
                     "the tool reported an error: {}",
                     render::call_result(&result)
                 );
             } else {
-                println!("{}", render::call_result(&result));
+                switchboard::outln!("{}", render::call_result(&result));
             }
             if failed {
                 return Ok(exit(ErrorCode::ToolFailed));
@@ -561,13 +561,13 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             };
             let link = switchboard::http::dashboard_url(&url, &token);
             switchboard::http::open_in_browser(&link)?;
-            println!("opened {url}");
+            switchboard::outln!("opened {url}");
         }
         Command::Shutdown => {
             if client.shutdown().await? {
-                println!("stopped");
+                switchboard::outln!("stopped");
             } else {
-                println!("no service was running");
+                switchboard::outln!("no service was running");
             }
         }
         Command::Logs {
@@ -582,10 +582,10 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
                 |e: std::io::Error| Error::Internal(format!("cannot read {}: {e}", path.display()));
             let (tail, offset) = switchboard::logview::tail(&path, lines).map_err(io)?;
             for line in tail {
-                println!("{line}");
+                switchboard::outln!("{line}");
             }
             if follow {
-                switchboard::logview::follow(&path, offset, |line| println!("{line}"))
+                switchboard::logview::follow(&path, offset, |line| switchboard::outln!("{line}"))
                     .await
                     .map_err(io)?;
             }
@@ -595,7 +595,7 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             install,
             config,
         } => {
-            println!(
+            switchboard::outln!(
                 "{}",
                 clientcmd::client_config(mcp_client, &paths, install, config)?
             );
@@ -605,7 +605,7 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             config,
         } => {
             for line in clientcmd::import(&client, mcp_client, config).await? {
-                println!("{line}");
+                switchboard::outln!("{line}");
             }
         }
         Command::Gateway => {
@@ -656,13 +656,13 @@ fn exit(code: ErrorCode) -> ExitCode {
 fn print<T: serde::Serialize>(out: Output, value: &T, human: impl FnOnce() -> String) {
     if out.json {
         match serde_json::to_string_pretty(value) {
-            Ok(text) => println!("{text}"),
-            Err(err) => eprintln!("error: cannot encode output: {err}"),
+            Ok(text) => switchboard::outln!("{text}"),
+            Err(err) => switchboard::errln!("error: cannot encode output: {err}"),
         }
     } else {
         let text = human();
         if !text.is_empty() {
-            println!("{text}");
+            switchboard::outln!("{text}");
         }
     }
 }
