@@ -8,9 +8,11 @@
 //! `codebuddy.mcp.servers`; and publishes a [`ConnectorEvent`] for every
 //! change. Connect, disconnect and start-up sync live in `lifecycle`.
 
+mod apply;
 mod config;
 mod custom;
 mod events;
+mod hints;
 mod info;
 mod lifecycle;
 mod policy;
@@ -138,6 +140,9 @@ struct Entry {
     stopping: bool,
     /// The backend it runs on (`mcp` or `skill`), when it offers both.
     backend: crate::catalog::ConnectorType,
+    /// What the last start ran with (a digest), to tell when a running
+    /// connector's configuration changed under it.
+    applied: Option<apply::Applied>,
 }
 
 impl Entry {
@@ -154,6 +159,7 @@ impl Entry {
             last_error: None,
             disabled_tools: Default::default(),
             stopping: false,
+            applied: None,
             backend: definition
                 .backends()
                 .first()
@@ -212,6 +218,7 @@ impl Entry {
             docs: def.docs.clone(),
             auth: None,
             warnings: running.map(running::Running::warnings).unwrap_or_default(),
+            restarted: None,
         }
     }
 }

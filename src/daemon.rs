@@ -233,6 +233,7 @@ async fn dispatch(
         }
         Request::SecretStore => to_value(service.secret_store_description()),
         Request::Disconnect { name } => service.disconnect(&name).await.and_then(to_value),
+        Request::Restart { name } => service.restart(&name).await.and_then(to_value),
         Request::Tools { name } => service.tools(&name).and_then(to_value),
         Request::DisabledTools { name } => service.disabled_tools(&name).and_then(to_value),
         Request::SetToolEnabled {

@@ -273,6 +273,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(connectors::get, connectors::remove))
         .routes(routes!(connectors::connect))
         .routes(routes!(connectors::disconnect))
+        .routes(routes!(connectors::restart))
         .routes(routes!(connectors::config, connectors::set_config))
         .routes(routes!(connectors::unset_config))
         .routes(routes!(signin::login))

@@ -62,6 +62,8 @@ pub enum Request {
     SecretStore,
     /// Disconnect.
     Disconnect { name: String },
+    /// Stop and start a connected connector with its current configuration.
+    Restart { name: String },
     /// A connected connector's tools.
     Tools { name: String },
     /// The tools of a connector that the user disabled.

@@ -141,6 +141,12 @@ enum Command {
         #[command(flatten)]
         out: Output,
     },
+    /// Stop and start a connected connector with its current configuration.
+    Restart {
+        name: String,
+        #[command(flatten)]
+        out: Output,
+    },
     /// List a connected connector's tools, or enable/disable some for the gateway.
     Tools {
         name: String,
@@ -375,7 +381,7 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
                     name: name.clone(),
                     backend,
                 };
-                client.call(&request).await?;
+                note_restart(&decode(client.call(&request).await?)?);
             }
             logincmd::set_client(
                 &client,
@@ -389,7 +395,7 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
                     name: name.clone(),
                     values: stored,
                 };
-                client.call(&request).await?;
+                note_restart(&decode(client.call(&request).await?)?);
             }
             let request = Request::Connect {
                 name: name.clone(),
@@ -410,6 +416,7 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             let info: ConnectorInfo = decode(answer)?;
             print(out, &info, || info.status.to_string());
             // On stderr, so `connect`'s output stays the one status word.
+            note_restart(&info);
             for warning in &info.warnings {
                 switchboard::errln!("warning: {warning}");
             }
@@ -439,8 +446,9 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
                 name: name.clone(),
                 values: BTreeMap::from([(field.clone(), value)]),
             };
-            client.call(&request).await?;
+            let info: ConnectorInfo = decode(client.call(&request).await?)?;
             switchboard::outln!("stored {name} {field}");
+            note_restart(&info);
         }
         Command::Secret(SecretCommand::Rm { name, field }) => {
             let request = Request::UnsetConfig {
@@ -457,6 +465,11 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
         Command::Disconnect { name, out } => {
             let info: ConnectorInfo = decode(client.call(&Request::Disconnect { name }).await?)?;
             print(out, &info, || info.status.to_string());
+        }
+        Command::Restart { name, out } => {
+            let info: ConnectorInfo = decode(client.call(&Request::Restart { name }).await?)?;
+            print(out, &info, || info.status.to_string());
+            note_restart(&info);
         }
         Command::Tools {
             name,
@@ -674,6 +687,13 @@ fn decode<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T,
 
 /// Values for the connector's config fields found in this command's
 /// environment; they travel to the service in memory only.
+/// Says on stderr that a change restarted the connector to take effect.
+fn note_restart(info: &ConnectorInfo) {
+    if let Some(note) = &info.restarted {
+        switchboard::errln!("{note}");
+    }
+}
+
 async fn values_from_env(client: &Client, name: &str) -> Result<BTreeMap<String, String>, Error> {
     let info: ConnectorInfo = decode(
         client

@@ -240,12 +240,29 @@ async fn connectors_can_be_listed_added_connected_called_and_removed() {
         "unknown_connector",
     );
 
+    // restart: a new process, said in the answer
+    let before = server.get("/api/v1/connectors/ev").await.1["pid"].as_u64();
+    let (status, info) = server
+        .send(Method::POST, "/api/v1/connectors/ev/restart", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{info}");
+    assert_eq!(info["status"], "connected");
+    assert!(info["restarted"].is_string(), "{info}");
+    assert_ne!(info["pid"].as_u64(), before, "{info}");
+
     // disconnect and remove
     let (status, info) = server
         .send(Method::POST, "/api/v1/connectors/ev/disconnect", None)
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(info["status"], "disconnected");
+    assert_error(
+        &server
+            .send(Method::POST, "/api/v1/connectors/ev/restart", None)
+            .await,
+        StatusCode::CONFLICT,
+        "not_connected",
+    );
     let (status, _) = server
         .send(Method::DELETE, "/api/v1/connectors/ev", None)
         .await;
@@ -398,6 +415,7 @@ async fn the_openapi_document_is_generated_from_the_routes() {
         ("/api/v1/connectors/{name}", &["get", "delete"]),
         ("/api/v1/connectors/{name}/connect", &["post"]),
         ("/api/v1/connectors/{name}/disconnect", &["post"]),
+        ("/api/v1/connectors/{name}/restart", &["post"]),
         ("/api/v1/connectors/{name}/config", &["get", "put"]),
         ("/api/v1/connectors/{name}/config/{field}", &["delete"]),
         ("/api/v1/connectors/{name}/tools", &["get"]),
@@ -416,7 +434,7 @@ async fn the_openapi_document_is_generated_from_the_routes() {
             );
         }
     }
-    assert_eq!(paths.len(), 12, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 13, "{:?}", paths.keys().collect::<Vec<_>>());
     let schemas = &document["components"]["schemas"];
     let codes = schemas["ErrorBody"]["properties"]["code"]["enum"]
         .as_array()

@@ -74,6 +74,13 @@ impl ConnectorService {
     ) -> Result<super::ConnectorInfo> {
         let def = self.with_entry(name, |e| e.active())?;
         let values = normalize_values(name, &def, values, None)?;
+        // The newest value wins: one given earlier for the session (from a
+        // `connect`'s environment) no longer shadows the stored one.
+        self.with_entry(name, |e| {
+            for field in values.keys() {
+                e.session_values.remove(field);
+            }
+        })?;
         let store = self.secret_store()?;
         let mut plain = Vec::new();
         for (field, value) in values {
@@ -99,7 +106,7 @@ impl ConnectorService {
             })
             .await?;
         }
-        self.info(name)
+        self.apply_changes(name).await
     }
 
     /// Checks values a command is about to store for `backend` (default:
@@ -164,10 +171,15 @@ impl ConnectorService {
         let removed_plain = self
             .edit_settings(move |ed| ed.remove(&[CONFIG_KEY, &connector, &key]))
             .await?;
+        // What runs follows; a restart that fails (a required value gone)
+        // shows in the connector's status, not as a failed removal.
+        if let Err(err) = self.apply_changes(name).await {
+            tracing::info!(connector = name, "after removing {field}: {err}");
+        }
         Ok(removed_secret || removed_plain)
     }
 
-    /// Chooses the backend a connector runs on next time it connects.
+    /// Chooses the backend a connector runs on; a connected one restarts on it.
     pub async fn set_backend(
         &self,
         name: &str,
@@ -188,17 +200,15 @@ impl ConnectorService {
         if current == backend {
             return self.info(name);
         }
-        if running {
-            return Err(Error::InvalidInput(format!(
-                "`{name}` is connected with its {} backend: `switchboard disconnect {name}` first",
-                backend_name(&current)
-            )));
-        }
         let key = name.to_string();
         let value = serde_json::Value::from(backend_name(&backend));
         self.edit_settings(move |ed| ed.set(&[BACKEND_KEY, &key], value))
             .await?;
         self.with_entry(name, |e| e.backend = backend)?;
+        // A connected connector moves to the new backend at once.
+        if running {
+            return self.apply_changes(name).await;
+        }
         self.info(name)
     }
 
@@ -238,17 +248,7 @@ impl ConnectorService {
             return Ok(values);
         }
         let snapshot = super::load_blocking(self.inner.settings.clone()).await?;
-        if let Some(serde_json::Value::Object(map)) = snapshot.get(&[CONFIG_KEY, name]) {
-            for field in def.fields.iter().filter(|f| !f.secret) {
-                if let Some(value) = map.get(&field.name) {
-                    let text = match value {
-                        serde_json::Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    values.insert(field.name.clone(), text);
-                }
-            }
-        }
+        values.extend(plain_values(&snapshot, name, def));
         Ok(values)
     }
 
@@ -332,4 +332,25 @@ pub fn backend_name(backend: &ConnectorType) -> String {
         ConnectorType::Skill => "skill".into(),
         ConnectorType::Remote => "remote".into(),
     }
+}
+
+/// The non-secret field values stored in settings for a connector.
+pub(super) fn plain_values(
+    snapshot: &crate::settings::SettingsSnapshot,
+    name: &str,
+    def: &ConnectorDefinition,
+) -> FieldValues {
+    let mut values = FieldValues::new();
+    if let Some(serde_json::Value::Object(map)) = snapshot.get(&[CONFIG_KEY, name]) {
+        for field in def.fields.iter().filter(|f| !f.secret) {
+            if let Some(value) = map.get(&field.name) {
+                let text = match value {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                values.insert(field.name.clone(), text);
+            }
+        }
+    }
+    values
 }

@@ -73,4 +73,8 @@ pub struct ConnectorInfo {
     /// better one). Empty when there is nothing to say.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Set in the answer to a change that restarted the running connector
+    /// so it takes effect (or to `restart`): what was done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restarted: Option<String>,
 }

@@ -9,6 +9,8 @@ use chrono::Utc;
 
 use tokio_util::sync::CancellationToken;
 
+use super::apply::{noted, Applied, RunningVerdict};
+use super::hints::{configure_hint, refused_credential, secret_hint};
 use super::running::{Running, RunningSkill};
 use super::state::{transition_allowed, ConnectorState};
 use super::{ConnectorInfo, ConnectorService, SERVERS_KEY, STATES_KEY};
@@ -49,9 +51,11 @@ impl ConnectorService {
             .await
     }
 
-    /// Connect's body, shared by a user's connect and an automatic restart;
-    /// a failed restart plans the next one.
-    async fn start_connector(
+    /// Connect's body, shared by a user's connect, a restart and an
+    /// automatic restart; a failed automatic restart plans the next one. A
+    /// connector that runs with another configuration than the one it
+    /// would start with now is restarted, and the answer says so.
+    pub(super) async fn start_connector(
         &self,
         name: &str,
         values: FieldValues,
@@ -64,10 +68,29 @@ impl ConnectorService {
             entry.session_values.extend(values);
             (entry.active(), entry.session_values.clone())
         })?;
-        if self.with_entry(name, |e| e.state.running().is_some())? {
-            return self.info(name);
-        }
+        let note = match self
+            .check_running(name, &definition, &merged, trigger)
+            .await?
+        {
+            RunningVerdict::Unchanged => return self.info(name),
+            RunningVerdict::NotRunning => None,
+            RunningVerdict::Stopped(note) => Some(note),
+        };
+        let started = self
+            .start_stopped(name, definition, merged, timeout, trigger)
+            .await;
+        noted(started, note)
+    }
 
+    /// A start of a connector that does not run, under its operation lock.
+    async fn start_stopped(
+        &self,
+        name: &str,
+        definition: ConnectorDefinition,
+        merged: FieldValues,
+        timeout: Option<Duration>,
+        trigger: Trigger,
+    ) -> Result<ConnectorInfo> {
         let stored = match self.stored_values(name, &definition).await {
             Ok(stored) => stored,
             Err(err) => return self.fail(name, err, trigger).await,
@@ -89,6 +112,8 @@ impl ConnectorService {
                 .await?;
             return Err(err);
         }
+        let applied = Applied::of(&definition, &resolved);
+        self.with_entry(name, |entry| entry.applied = Some(applied))?;
 
         let generation = self.inner.generation.fetch_add(1, Ordering::Relaxed);
         let cancel = CancellationToken::new();
@@ -680,9 +705,12 @@ fn append_lifecycle(path: &std::path::Path, line: &str) {
 
 /// Who asked for a start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Trigger {
-    /// A person or a face: failures are reported, not retried.
+pub(super) enum Trigger {
+    /// A person or a face: failures are reported, not retried; a running
+    /// connector restarts only when its configuration changed.
     User,
+    /// `restart`: like `User`, and a running connector always restarts.
+    Asked,
     /// An automatic restart after a death: failures plan the next restart.
     Restart,
 }
@@ -691,7 +719,7 @@ enum Trigger {
 /// the command that asked, kept in memory), else stored (secret store or
 /// settings), else the field's default. Never the service's own
 /// environment: that is whatever shell happened to start the service.
-fn resolve_values(
+pub(super) fn resolve_values(
     def: &ConnectorDefinition,
     given: &FieldValues,
     stored: &FieldValues,
@@ -707,64 +735,4 @@ fn resolve_values(
                 .map(|value| (field.name.clone(), value))
         })
         .collect()
-}
-
-/// How to give a connector the fields it waits for.
-fn configure_hint(name: &str, def: &ConnectorDefinition, missing: &[String]) -> String {
-    let parts: Vec<String> = missing
-        .iter()
-        .map(|field| {
-            let secret = def.field(field).is_some_and(|f| f.secret);
-            if secret {
-                format!("`echo \"$VALUE\" | switchboard secret set {name} {field}` (or `--secret-from-env {field}` on connect)")
-            } else {
-                format!("`switchboard connect {name} --set {field}=VALUE`")
-            }
-        })
-        .collect();
-    format!("set {}", parts.join(" and "))
-}
-
-/// The command that replaces a connector's secret(s).
-fn secret_hint(name: &str, def: &ConnectorDefinition) -> String {
-    let secrets: Vec<&str> = def
-        .fields
-        .iter()
-        .filter(|f| f.secret)
-        .map(|f| f.name.as_str())
-        .collect();
-    match secrets.as_slice() {
-        [] => format!("`switchboard connect {name}` once the server accepts it"),
-        [one] => format!("`switchboard secret set {name} {one}` (value on stdin)"),
-        many => format!(
-            "`switchboard secret set {name} FIELD` (value on stdin) for the right one of {}",
-            many.join(", ")
-        ),
-    }
-}
-
-/// A start that failed in a way that means the server refused the
-/// credential says so, and how to replace it: an HTTP 401/403, or a
-/// server that exits at start while it was given a secret.
-fn refused_credential(name: &str, def: &ConnectorDefinition, err: Error) -> Error {
-    let has_secret = def.fields.iter().any(|f| f.secret);
-    match err {
-        Error::RemoteServer(crate::mcp::RemoteError::Http { status, hint, .. })
-            if has_secret && (status == 401 || status == 403) =>
-        {
-            Error::CredentialRefused {
-                name: name.to_string(),
-                message: format!("HTTP {status}: {hint}"),
-                hint: secret_hint(name, def),
-            }
-        }
-        Error::ExitedDuringStart { status, stderr } if has_secret => Error::ExitedDuringStart {
-            status,
-            stderr: format!(
-                "{stderr}; if the credential was refused, replace it with {}",
-                secret_hint(name, def)
-            ),
-        },
-        other => other,
-    }
 }

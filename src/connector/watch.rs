@@ -116,6 +116,8 @@ impl ConnectorService {
             let _ = self.disconnect(&name).await;
             self.registry().remove(&name);
         }
+        // Definitions and values edited by hand restart what runs.
+        self.apply_hand_edits(&snapshot, &customs).await;
         // Statuses set by hand.
         let names: Vec<String> = self.registry().keys().cloned().collect();
         for name in names {

@@ -1,4 +1,4 @@
-//! `/api/v1/connectors…`: list, get, add, remove, connect, disconnect and
+//! `/api/v1/connectors…`: list, get, add, remove, connect, disconnect, restart and
 //! config. Each handler is a thin call into [`ConnectorService`]; errors
 //! come back in the API's format (see `error.rs`).
 
@@ -285,6 +285,27 @@ pub(crate) async fn disconnect(
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<ConnectorInfo>> {
     Ok(Json(state.service.disconnect(&name).await?))
+}
+
+/// Stops and starts a connected (or failed) connector with its current
+/// configuration; a disconnected one is refused.
+#[utoipa::path(
+    post,
+    path = "/api/v1/connectors/{name}/restart",
+    tag = "connectors",
+    params(("name" = String, Path, description = "The connector's name")),
+    responses(
+        (status = 200, description = "Restarted; `restarted` says so", body = ConnectorInfo),
+        (status = 404, description = "No connector has that name", body = ErrorBody),
+        (status = 409, description = "It is not connected (`not_connected`): connect it instead", body = ErrorBody),
+        (status = 502, description = "The server could not start again (`start_failed`); the connector is in `error`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn restart(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<Json<ConnectorInfo>> {
+    Ok(Json(state.service.restart(&name).await?))
 }
 
 /// A connector's config fields and which have values.
