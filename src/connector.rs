@@ -169,6 +169,19 @@ impl Entry {
         }
     }
 
+    /// The error for a tool name this connector does not offer, with the
+    /// closest names it does.
+    fn unknown_tool(&self, name: &str, tool: &str) -> Error {
+        Error::UnknownTool {
+            name: name.to_string(),
+            tool: tool.to_string(),
+            suggestion: crate::suggest::did_you_mean(
+                tool,
+                self.tools.iter().map(|t| t.name.as_ref()),
+            ),
+        }
+    }
+
     /// The definition as it runs on the chosen backend.
     fn active(&self) -> ConnectorDefinition {
         self.definition
@@ -404,10 +417,7 @@ impl ConnectorService {
                 });
             };
             if !entry.tools.iter().any(|t| t.name == tool) {
-                return Err(Error::UnknownTool {
-                    name: name.to_string(),
-                    tool: tool.to_string(),
-                });
+                return Err(entry.unknown_tool(name, tool));
             }
             if entry.disabled_tools.contains(tool) {
                 return Err(Error::ToolDisabled {
@@ -477,11 +487,45 @@ impl ConnectorService {
         tool: &str,
         enabled: bool,
     ) -> Result<Vec<String>> {
-        let mut disabled = self.with_entry(name, |e| e.disabled_tools.clone())?;
-        if enabled {
-            disabled.remove(tool);
+        let tool = [tool.to_string()];
+        let (disable, enable) = if enabled {
+            (&[][..], &tool[..])
         } else {
-            disabled.insert(tool.to_string());
+            (&tool[..], &[][..])
+        };
+        self.set_tools_enabled(name, disable, enable).await
+    }
+
+    /// Disables and enables tools in one change. While the connector's
+    /// tools are known (it is connected), a name it does not offer is
+    /// refused with the closest ones it does, and nothing is stored: a
+    /// typo must not leave the dangerous tool enabled. Enabling a name
+    /// that is disabled is always allowed (it may be gone from the server).
+    pub async fn set_tools_enabled(
+        &self,
+        name: &str,
+        disable: &[String],
+        enable: &[String],
+    ) -> Result<Vec<String>> {
+        let mut disabled = self.with_entry(name, |e| {
+            if e.state.running().is_some() {
+                let offered = |t: &String| e.tools.iter().any(|known| known.name == *t);
+                let unknown = disable.iter().find(|t| !offered(t)).or_else(|| {
+                    enable
+                        .iter()
+                        .find(|t| !offered(t) && !e.disabled_tools.contains(*t))
+                });
+                if let Some(tool) = unknown {
+                    return Err(e.unknown_tool(name, tool));
+                }
+            }
+            Ok(e.disabled_tools.clone())
+        })??;
+        for tool in disable {
+            disabled.insert(tool.clone());
+        }
+        for tool in enable {
+            disabled.remove(tool);
         }
         let list: Vec<String> = disabled.iter().cloned().collect();
         let key = name.to_string();

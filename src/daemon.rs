@@ -236,12 +236,12 @@ async fn dispatch(
         Request::Restart { name } => service.restart(&name).await.and_then(to_value),
         Request::Tools { name } => service.tools(&name).and_then(to_value),
         Request::DisabledTools { name } => service.disabled_tools(&name).and_then(to_value),
-        Request::SetToolEnabled {
+        Request::SetToolsEnabled {
             name,
-            tool,
-            enabled,
+            disable,
+            enable,
         } => service
-            .set_tool_enabled(&name, &tool, enabled)
+            .set_tools_enabled(&name, &disable, &enable)
             .await
             .and_then(to_value),
         Request::Call {

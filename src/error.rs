@@ -152,8 +152,15 @@ pub enum Error {
     #[error("`{name}` is not connected: run `switchboard connect {name}` first")]
     NotConnected { name: String },
 
-    #[error("`{name}` has no tool `{tool}`: run `switchboard tools {name}` to list them")]
-    UnknownTool { name: String, tool: String },
+    /// `suggestion` is "; did you mean `x`?" or empty.
+    #[error(
+        "`{name}` has no tool `{tool}`{suggestion}: run `switchboard tools {name}` to list them"
+    )]
+    UnknownTool {
+        name: String,
+        tool: String,
+        suggestion: String,
+    },
 
     #[error("tool `{tool}` of `{name}` is disabled: enable it with `switchboard tools {name} --enable {tool}`")]
     ToolDisabled { name: String, tool: String },

@@ -69,10 +69,10 @@ pub enum Request {
     /// The tools of a connector that the user disabled.
     DisabledTools { name: String },
     /// Enable or disable one tool (persisted; the gateway honours it).
-    SetToolEnabled {
+    SetToolsEnabled {
         name: String,
-        tool: String,
-        enabled: bool,
+        disable: Vec<String>,
+        enable: Vec<String>,
     },
     /// Call a tool.
     Call {

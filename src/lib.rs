@@ -26,6 +26,7 @@ pub mod secrets;
 pub mod settings;
 pub mod skills;
 mod status;
+pub mod suggest;
 
 pub use catalog::{Catalog, ConnectorDefinition, ConnectorType};
 pub use client::Client;

@@ -477,15 +477,11 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             enable,
             out,
         } => {
-            let changes = disable
-                .into_iter()
-                .map(|t| (t, false))
-                .chain(enable.into_iter().map(|t| (t, true)));
-            for (tool, enabled) in changes {
-                let request = Request::SetToolEnabled {
+            if !disable.is_empty() || !enable.is_empty() {
+                let request = Request::SetToolsEnabled {
                     name: name.clone(),
-                    tool,
-                    enabled,
+                    disable,
+                    enable,
                 };
                 client.call(&request).await?;
             }

@@ -349,6 +349,34 @@ async fn disabled_tools_are_hidden_and_refused() {
         .is_none());
 }
 
+#[test]
+fn disabling_a_tool_the_server_does_not_offer_is_refused_and_stores_nothing() {
+    let sb = sandbox_with_two_connectors();
+    let before = std::fs::read(sb.settings()).unwrap();
+    // A typo among good names: refused as a whole, with the closest name.
+    let out = sb.run(&["tools", "ev", "--disable", "echo", "--disable", "get_env"]);
+    assert_eq!(common::code(&out), 12, "{}", common::stderr(&out));
+    let message = common::stderr(&out);
+    assert!(message.contains("`get_env`"), "{message}");
+    assert!(message.contains("did you mean `get-env`"), "{message}");
+    assert_eq!(
+        std::fs::read(sb.settings()).unwrap(),
+        before,
+        "a refused change wrote the settings file"
+    );
+    // Nothing close: refused all the same, without a guess.
+    let out = sb.run(&["tools", "ev", "--disable", "zzzzqqqq"]);
+    assert_eq!(common::code(&out), 12, "{}", common::stderr(&out));
+    assert!(!common::stderr(&out).contains("did you mean"));
+    assert_eq!(std::fs::read(sb.settings()).unwrap(), before);
+    // A stale disabled name (the server dropped the tool) can be enabled.
+    sb.ok(&["tools", "ev", "--disable", "echo"]);
+    sb.ok(&["tools", "ev", "--enable", "echo"]);
+    assert!(sb.settings_json()["codebuddy.connectors.disabledTools"]
+        .get("ev")
+        .is_none());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prompts_and_resources_of_servers_are_offered_too() {
     let sb = sandbox_with_two_connectors();
