@@ -143,9 +143,30 @@ struct Entry {
     /// What the last start ran with (a digest), to tell when a running
     /// connector's configuration changed under it.
     applied: Option<apply::Applied>,
+    /// Why a hand-written custom definition cannot be used; it then shows
+    /// as `error` with this reason and refuses to start.
+    invalid: Option<String>,
 }
 
 impl Entry {
+    /// A custom connector's entry; an invalid definition is a placeholder
+    /// in `error` that says why, and refuses to start.
+    fn custom(name: &str, custom: CustomEntry) -> Entry {
+        match custom {
+            Ok(custom) => Entry::new(custom.to_definition(name), false),
+            Err(reason) => {
+                let mut definition = CustomConnector::default().to_definition(name);
+                definition.description = "Custom connector (invalid definition)".into();
+                let mut entry = Entry::new(definition, false);
+                entry.state = ConnectorState::Failed {
+                    reason: reason.clone(),
+                };
+                entry.invalid = Some(reason);
+                entry
+            }
+        }
+    }
+
     fn new(definition: ConnectorDefinition, builtin: bool) -> Entry {
         Entry {
             builtin,
@@ -160,6 +181,7 @@ impl Entry {
             disabled_tools: Default::default(),
             stopping: false,
             applied: None,
+            invalid: None,
             backend: definition
                 .backends()
                 .first()
@@ -202,7 +224,10 @@ impl Entry {
             name: def.name.clone(),
             display_name: def.display_name.clone(),
             kind: def.kind.clone(),
-            backend: backend_label(def),
+            backend: match self.invalid {
+                Some(_) => "invalid definition".into(),
+                None => backend_label(def),
+            },
             description: def.description.clone(),
             builtin: self.builtin,
             status: self.state.status(),
@@ -264,12 +289,12 @@ impl ConnectorService {
         for def in catalog.iter() {
             registry.insert(def.name.clone(), Entry::new(def.clone(), true));
         }
-        for (name, custom) in custom_connectors(&snapshot) {
+        for (name, custom) in custom_connectors(&snapshot, &settings) {
             if registry.contains_key(&name) {
                 tracing::warn!(connector = %name, "custom connector shadows a built-in one; ignored");
                 continue;
             }
-            registry.insert(name.clone(), Entry::new(custom.to_definition(&name), false));
+            registry.insert(name.clone(), Entry::custom(&name, custom));
         }
         for (name, entry) in registry.iter_mut() {
             let chosen = snapshot.get(&[BACKEND_KEY, name]).and_then(|v| v.as_str());
@@ -688,29 +713,67 @@ async fn load_blocking(store: SettingsStore) -> Result<SettingsSnapshot> {
         .map_err(Error::from)
 }
 
-/// The custom connectors saved in settings; malformed entries are skipped
-/// with a warning rather than taking the whole service down.
-fn custom_connectors(snapshot: &SettingsSnapshot) -> Vec<(String, CustomConnector)> {
+/// A custom connector as the settings file holds it: usable, or why not
+/// (naming the file and line), to be shown as `error` rather than dropped.
+type CustomEntry = std::result::Result<CustomConnector, String>;
+
+/// The custom connectors saved in settings. An entry that fails the checks
+/// `add` runs is kept as its reason; each reason is logged once, not on
+/// every read of a file that stays broken.
+fn custom_connectors(
+    snapshot: &SettingsSnapshot,
+    store: &SettingsStore,
+) -> Vec<(String, CustomEntry)> {
     let Some(serde_json::Value::Object(map)) = snapshot.get(&[CUSTOM_KEY]) else {
+        log_definition_problems(&BTreeMap::new());
         return Vec::new();
     };
-    map.iter()
-        .filter_map(|(name, value)| {
-            match serde_json::from_value::<CustomConnector>(value.clone()) {
-                Ok(custom) => match custom.to_definition(name).validate() {
-                    // Checked like `add` checks it: a hand-edited entry
-                    // must not smuggle, say, `--privileged` in as an image.
-                    Ok(()) => Some((name.clone(), custom)),
-                    Err(err) => {
-                        tracing::warn!(connector = %name, "custom connector is invalid ({err}); ignored");
-                        None
-                    }
-                },
-                Err(err) => {
-                    tracing::warn!(connector = %name, "custom connector is malformed ({err}); ignored");
-                    None
-                }
-            }
+    let mut problems = BTreeMap::new();
+    let entries = map
+        .iter()
+        .map(|(name, value)| {
+            // Checked like `add` checks it: a hand-edited entry must not
+            // smuggle, say, `--privileged` in as an image.
+            let checked = serde_json::from_value::<CustomConnector>(value.clone())
+                .map_err(|e| e.to_string())
+                .and_then(|custom| {
+                    let valid = custom.to_definition(name).validate();
+                    valid.map(|()| custom).map_err(|e| e.to_string())
+                });
+            let checked = checked.map_err(|problem| {
+                let reason = invalid_reason(store, name, &problem);
+                problems.insert(name.clone(), reason.clone());
+                reason
+            });
+            (name.clone(), checked)
         })
-        .collect()
+        .collect();
+    log_definition_problems(&problems);
+    entries
+}
+
+/// What an invalid hand-written definition shows as: where it is, what is
+/// wrong, and the two ways out.
+fn invalid_reason(store: &SettingsStore, name: &str, problem: &str) -> String {
+    let place = match store.line_of(&[CUSTOM_KEY, name]) {
+        Some(line) => format!("{}, line {line}", store.path().display()),
+        None => store.path().display().to_string(),
+    };
+    format!(
+        "the definition of `{name}` in {place} is invalid: {problem}; fix it there, \
+         or remove it with `switchboard remove {name}`"
+    )
+}
+
+/// Logs each definition problem once per change: a file that stays broken
+/// is read again on every change of the file (our own status writes too).
+fn log_definition_problems(problems: &BTreeMap<String, String>) {
+    static LOGGED: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
+    let mut logged = LOGGED.lock().unwrap_or_else(|p| p.into_inner());
+    for (name, reason) in problems {
+        if logged.get(name) != Some(reason) {
+            tracing::warn!(connector = %name, "{reason}");
+        }
+    }
+    *logged = problems.clone();
 }

@@ -87,6 +87,11 @@ pub enum Error {
     #[error("`{name}` is a built-in connector and cannot be removed; `switchboard disconnect {name}` stops it")]
     BuiltinNotRemovable { name: String },
 
+    /// A custom connector written by hand in the settings file that does
+    /// not pass the checks `add` runs; `reason` names the file and line.
+    #[error("{reason}")]
+    InvalidDefinition { name: String, reason: String },
+
     #[error("{0}")]
     InvalidInput(String),
 
@@ -274,7 +279,7 @@ impl Error {
             | Error::ScopeNeeded { .. } => ErrorCode::SignInRequired,
             Error::SignInFailed { .. } => ErrorCode::SignInFailed,
             Error::Catalog(_) => ErrorCode::Internal,
-            Error::Settings(_) => ErrorCode::Settings,
+            Error::Settings(_) | Error::InvalidDefinition { .. } => ErrorCode::Settings,
             Error::ServiceUnavailable { .. } | Error::ServiceEnvironment { .. } => {
                 ErrorCode::ServiceUnavailable
             }

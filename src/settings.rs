@@ -68,6 +68,30 @@ impl SettingsStore {
         Ok(SettingsSnapshot { map })
     }
 
+    /// The 1-based line where the property at `path` starts in the file
+    /// as it is now, for messages that point a person at what to fix.
+    pub fn line_of(&self, path: &[&str]) -> Option<usize> {
+        let text = read_settings(&self.path).ok()??;
+        let body = text.strip_prefix(BOM).unwrap_or(&text);
+        let parsed =
+            jsonc_parser::parse_to_ast(body, &Default::default(), &parse_options()).ok()?;
+        let mut value = parsed.value?;
+        let mut start = 0;
+        for key in path {
+            let jsonc_parser::ast::Value::Object(object) = value else {
+                return None;
+            };
+            // The last occurrence is the one read, as in `get`.
+            let prop = object
+                .properties
+                .into_iter()
+                .rfind(|p| p.name.as_str() == *key)?;
+            start = prop.range.start;
+            value = prop.value;
+        }
+        Some(body[..start].matches('\n').count() + 1)
+    }
+
     /// Takes an exclusive cross-process lock, reads the file fresh, calls `f` with an editor,
     /// and if the text changed writes it back atomically. Returns `f`'s value.
     ///

@@ -62,7 +62,11 @@ impl ConnectorService {
         timeout: Option<Duration>,
         trigger: Trigger,
     ) -> Result<ConnectorInfo> {
-        let ops = self.with_entry(name, |entry| entry.ops.clone())?;
+        let (ops, invalid) = self.with_entry(name, |e| (e.ops.clone(), e.invalid.clone()))?;
+        if let Some(reason) = invalid {
+            let name = name.to_string();
+            return Err(Error::InvalidDefinition { name, reason });
+        }
         let _serial = ops.lock().await;
         let (definition, merged) = self.with_entry(name, |entry| {
             entry.session_values.extend(values);

@@ -11,7 +11,7 @@ use std::time::Duration;
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
-use super::custom_connectors;
+use super::{custom_connectors, CustomEntry};
 use super::{ConnectorService, Entry, STATES_KEY};
 use crate::mcp::FieldValues;
 use crate::status::ConnectorStatus;
@@ -40,14 +40,19 @@ impl ConnectorService {
         let file_name = path.file_name().map(|n| n.to_os_string());
         let mut watcher =
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                if let Ok(event) = event {
-                    let ours = event
-                        .paths
-                        .iter()
-                        .any(|p| p.file_name().map(|n| n.to_os_string()) == file_name);
-                    if ours {
-                        let _ = tx.send(());
-                    }
+                let Ok(event) = event else { return };
+                // Reads of the file (ours included: every reconcile reads
+                // it) are access events; following them would reconcile,
+                // and log a broken file's problems, several times a second.
+                if matches!(event.kind, notify::EventKind::Access(_)) {
+                    return;
+                }
+                let ours = event
+                    .paths
+                    .iter()
+                    .any(|p| p.file_name().map(|n| n.to_os_string()) == file_name);
+                if ours {
+                    let _ = tx.send(());
                 }
             })
             .map_err(|err| tracing::warn!("cannot watch the settings file: {err}"))
@@ -88,34 +93,31 @@ impl ConnectorService {
             );
             return;
         };
-        // Custom connectors added or removed by hand.
-        let customs: BTreeMap<String, _> = custom_connectors(&snapshot).into_iter().collect();
-        let removed: Vec<String> = {
-            let mut registry = self.registry();
-            let added: Vec<String> = customs
-                .keys()
-                .filter(|name| !registry.contains_key(*name))
-                .cloned()
+        // Custom connectors added, removed, broken or repaired by hand.
+        let entries: BTreeMap<String, CustomEntry> =
+            custom_connectors(&snapshot, &self.inner.settings)
+                .into_iter()
                 .collect();
-            for name in added {
-                if let Some(custom) = customs.get(&name) {
-                    tracing::info!(connector = %name, "added in the settings file by hand");
-                    registry.insert(name.clone(), Entry::new(custom.to_definition(&name), false));
-                }
-            }
-            registry
-                .iter()
-                .filter(|(name, e)| {
-                    !e.builtin && !customs.contains_key(*name) && e.ops.try_lock().is_ok()
-                })
-                .map(|(name, _)| name.clone())
-                .collect()
-        };
+        let (removed, broken) = self.take_custom_entries(&entries);
         for name in removed {
             tracing::info!(connector = %name, "removed from the settings file by hand");
             let _ = self.disconnect(&name).await;
             self.registry().remove(&name);
         }
+        for (name, reason) in broken {
+            // What ran stops; the entry then shows why it cannot start.
+            let _ = self.disconnect(&name).await;
+            let failed = super::state::ConnectorState::Failed {
+                reason: reason.clone(),
+            };
+            if self.with_entry(&name, |e| e.invalid = Some(reason)).is_ok() {
+                let _ = self.transition(&name, failed, false).await;
+            }
+        }
+        let customs: BTreeMap<String, _> = entries
+            .into_iter()
+            .filter_map(|(name, entry)| entry.ok().map(|custom| (name, custom)))
+            .collect();
         // Definitions and values edited by hand restart what runs.
         self.apply_hand_edits(&snapshot, &customs).await;
         // Statuses set by hand.
@@ -155,5 +157,49 @@ impl ConnectorService {
                 _ => {}
             }
         }
+    }
+}
+
+impl ConnectorService {
+    /// Brings the registry's custom entries in line with the file: new
+    /// ones added (an invalid one as its reason), a repaired one made
+    /// usable, a changed reason updated. Returns the connectors to remove
+    /// (gone from the file, not busy) and the usable ones that became
+    /// invalid (to stop, then mark).
+    fn take_custom_entries(
+        &self,
+        entries: &BTreeMap<String, CustomEntry>,
+    ) -> (Vec<String>, Vec<(String, String)>) {
+        let mut registry = self.registry();
+        let mut broken = Vec::new();
+        for (name, entry) in entries {
+            match (registry.get_mut(name), entry) {
+                (None, _) => {
+                    tracing::info!(connector = %name, "added in the settings file by hand");
+                    registry.insert(name.clone(), Entry::custom(name, entry.clone()));
+                }
+                (Some(held), _) if held.builtin => {}
+                (Some(held), Ok(_)) if held.invalid.is_some() => {
+                    tracing::info!(connector = %name, "repaired in the settings file");
+                    *held = Entry::custom(name, entry.clone());
+                }
+                (Some(held), Err(reason)) if held.invalid.is_some() => {
+                    held.invalid = Some(reason.clone());
+                    held.state = super::state::ConnectorState::Failed {
+                        reason: reason.clone(),
+                    };
+                }
+                (Some(_), Err(reason)) => broken.push((name.clone(), reason.clone())),
+                (Some(_), Ok(_)) => {}
+            }
+        }
+        let removed = registry
+            .iter()
+            .filter(|(name, e)| {
+                !e.builtin && !entries.contains_key(*name) && e.ops.try_lock().is_ok()
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        (removed, broken)
     }
 }
