@@ -13,6 +13,7 @@
 
 mod catalogs;
 mod handoff;
+pub mod intake;
 pub mod names;
 mod serve;
 
@@ -52,6 +53,9 @@ pub struct GatewayOptions {
     pub separator: String,
     /// How long one proxied tool call may take.
     pub call_timeout_seconds: u64,
+    /// The largest message a client may send; a longer one is refused
+    /// with an error (HTTP 413 on `/mcp`).
+    pub max_message_bytes: usize,
 }
 
 impl Default for GatewayOptions {
@@ -59,6 +63,7 @@ impl Default for GatewayOptions {
         GatewayOptions {
             separator: "__".into(),
             call_timeout_seconds: 300,
+            max_message_bytes: intake::DEFAULT_MAX_MESSAGE_BYTES,
         }
     }
 }
@@ -96,6 +101,11 @@ impl Gateway {
         gateway.follow_events();
         gateway.follow_server_logs();
         gateway
+    }
+
+    /// The largest message a client may send (`maxMessageBytes`).
+    pub fn max_message_bytes(&self) -> usize {
+        self.options.max_message_bytes
     }
 
     /// The tools offered now, qualified.

@@ -23,6 +23,7 @@ mod connectors;
 mod endpoint;
 mod error;
 mod events;
+mod mcp_intake;
 mod openapi;
 mod security;
 mod signin;
@@ -303,11 +304,18 @@ fn router(
         .with_cancellation_token(stop.child_token())
         .disable_allowed_hosts()
         .disable_allowed_origins();
+    let limit = gateway.max_message_bytes();
     let mcp = StreamableHttpService::new(
         move || Ok(gateway.clone()),
         Arc::new(LocalSessionManager::default()),
         mcp_config,
     );
+    let mcp = Router::new()
+        .route_service("/mcp", mcp)
+        .layer(axum::middleware::from_fn_with_state(
+            limit,
+            mcp_intake::check,
+        ));
     let app = api
         .route(
             "/api/v1/openapi.json",
@@ -318,7 +326,7 @@ fn router(
         )
         .route("/", get(assets::index))
         .route("/assets/{file}", get(assets::asset))
-        .route_service("/mcp", mcp)
+        .merge(mcp)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

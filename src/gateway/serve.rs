@@ -16,6 +16,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio_util::sync::CancellationToken;
 
 use super::handoff::{self, Opening, Pipe};
+use super::intake;
 use super::Gateway;
 use crate::error::{Error, Result};
 
@@ -57,10 +58,10 @@ async fn serve_connection(gateway: Gateway, stream: UnixStream, stop: Cancellati
         Ok(Opening::Plain(first)) => {
             let (read, write) = stream.into_split();
             let read = std::io::Cursor::new([first]).chain(read);
-            match gateway
-                .serve_with_ct((read, write), stop.child_token())
-                .await
-            {
+            let session_ct = stop.child_token();
+            let limit = gateway.max_message_bytes();
+            let guarded = intake::guard(read, write, limit, session_ct.clone());
+            match gateway.serve_with_ct(guarded, session_ct).await {
                 Ok(session) => {
                     let _ = session.waiting().await;
                 }
@@ -92,11 +93,10 @@ async fn serve_handoff(
         }
     };
     let session_ct = stop.child_token();
+    let limit = gateway.max_message_bytes();
+    let guarded = intake::guard(input, output, limit, session_ct.clone());
     let session = async {
-        match gateway
-            .serve_with_ct((input, output), session_ct.clone())
-            .await
-        {
+        match gateway.serve_with_ct(guarded, session_ct.clone()).await {
             Ok(session) => {
                 let _ = session.waiting().await;
             }
