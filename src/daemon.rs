@@ -270,6 +270,7 @@ async fn dispatch(
             .and_then(to_value),
         Request::Doctor => to_value(crate::doctor::run_in_service(service).await),
         Request::Shutdown => {
+            crate::gateway::note_shutdown_asked();
             stop.cancel();
             to_value("stopping")
         }

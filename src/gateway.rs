@@ -11,6 +11,7 @@
 //! stdio to, and Streamable HTTP) live in `gateway/serve.rs` and
 //! `gateway/handoff.rs`.
 
+mod bridge;
 mod catalogs;
 mod handoff;
 pub mod intake;
@@ -31,7 +32,8 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-pub use serve::{bridge_stdio, serve_unix, GATEWAY_SOCKET};
+pub use bridge::bridge_stdio;
+pub use serve::{note_shutdown_asked, serve_unix, GATEWAY_SOCKET};
 
 use crate::connector::ConnectorService;
 use crate::error::Error;

@@ -622,7 +622,7 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             // A service of another version may not take handed-over
             // stdio; bytes copied through the socket work with any.
             let handoff = hello.version == env!("CARGO_PKG_VERSION");
-            switchboard::gateway::bridge_stdio(&paths.home, handoff).await?;
+            switchboard::gateway::bridge_stdio(&client, &paths.home, handoff).await?;
         }
         Command::Doctor(out) => {
             let report = doctor(&client, &paths).await?;

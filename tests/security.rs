@@ -450,12 +450,15 @@ fn an_image_from_a_hand_edited_settings_file_cannot_be_a_flag() {
         privileged.is_empty(),
         "a privileged container runs: {privileged:?}"
     );
-    // Refused as bad input, or ignored as an invalid definition.
-    assert!(
-        matches!(code(&out), 3 | 5),
+    // Refused: the hand-written definition is invalid (exit 8, settings),
+    // and says where.
+    assert_eq!(
+        code(&out),
+        8,
         "an image that is a flag was not refused: {}",
         stderr(&out)
     );
+    assert!(stderr(&out).contains("`evil`"), "{}", stderr(&out));
 }
 
 #[test]

@@ -32,22 +32,42 @@ use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 use nix::sys::stat::{fstat, SFlag};
 use tokio::io::unix::AsyncFd;
-use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
 use tokio::net::UnixStream;
 
 /// First byte of a connection whose stdin and stdout travel with it.
 pub const HANDOFF: u8 = b'F';
+/// First byte of a handoff that resumes a client session a previous
+/// service served: the client's `initialize` params follow on the socket
+/// (a `u32` big-endian length, then the JSON), since the client will not
+/// send them again.
+pub const RESUME: u8 = b'R';
+/// Control frame from the service: the client's `initialize` params (a
+/// `u32` big-endian length, then the JSON), for a later resume.
+pub const INIT: u8 = b'I';
 /// Status byte: the session ended because the client closed its side.
 pub const ENDED: u8 = 0;
-/// Status byte: the session ended because the service is stopping.
+/// Status byte: the session ended because the service was told to stop
+/// (`switchboard shutdown`).
 pub const STOPPED: u8 = 1;
+/// Status byte: the service is going away on its own (a signal); the
+/// command starts another and resumes. A crash says nothing at all and
+/// means the same.
+pub const GONE: u8 = 2;
+/// The longest `initialize` params frame accepted.
+pub const MAX_INIT_BYTES: usize = 1024 * 1024;
 
 /// What the first read of a connection found.
 pub enum Opening {
     /// The peer closed before sending anything.
     Closed,
-    /// A handed-off session: the client's stdin and stdout.
-    Handoff { input: OwnedFd, output: OwnedFd },
+    /// A handed-off session: the client's stdin and stdout; `resume` when
+    /// the client already initialized with an earlier service.
+    Handoff {
+        input: OwnedFd,
+        output: OwnedFd,
+        resume: bool,
+    },
     /// A plain MCP stream that starts with this byte.
     Plain(u8),
 }
@@ -63,9 +83,11 @@ pub fn pollable(fd: BorrowedFd<'_>) -> bool {
         || (kind == SFlag::S_IFCHR && std::io::IsTerminal::is_terminal(&fd))
 }
 
-/// Sends [`HANDOFF`] with `input` and `output` attached.
+/// Sends `opening` ([`HANDOFF`] or [`RESUME`]) with `input` and `output`
+/// attached.
 pub async fn send(
     socket: &UnixStream,
+    opening: u8,
     input: BorrowedFd<'_>,
     output: BorrowedFd<'_>,
 ) -> io::Result<()> {
@@ -74,7 +96,7 @@ pub async fn send(
         .async_io(Interest::WRITABLE, || {
             sendmsg::<()>(
                 socket.as_raw_fd(),
-                &[IoSlice::new(&[HANDOFF])],
+                &[IoSlice::new(&[opening])],
                 &[ControlMessage::ScmRights(&fds)],
                 MsgFlags::MSG_NOSIGNAL,
                 None,
@@ -132,17 +154,54 @@ pub async fn receive(socket: &UnixStream) -> io::Result<Opening> {
     let Some(byte) = byte else {
         return Ok(Opening::Closed);
     };
-    if byte != HANDOFF {
+    if byte != HANDOFF && byte != RESUME {
         return Ok(Opening::Plain(byte));
     }
+    let resume = byte == RESUME;
     let mut fds = fds.into_iter();
     match (fds.next(), fds.next(), fds.next()) {
-        (Some(input), Some(output), None) => Ok(Opening::Handoff { input, output }),
+        (Some(input), Some(output), None) => Ok(Opening::Handoff {
+            input,
+            output,
+            resume,
+        }),
         _ => Err(io::Error::new(
             io::ErrorKind::InvalidData,
             "a gateway handoff needs exactly two descriptors (stdin, stdout)",
         )),
     }
+}
+
+/// Writes a length-prefixed frame (`u32` big-endian, then the bytes).
+pub async fn write_frame<W: AsyncWrite + Unpin>(
+    write: &mut W,
+    tag: Option<u8>,
+    body: &[u8],
+) -> io::Result<()> {
+    let length = u32::try_from(body.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame too long"))?;
+    let mut frame = Vec::with_capacity(body.len() + 5);
+    frame.extend(tag);
+    frame.extend_from_slice(&length.to_be_bytes());
+    frame.extend_from_slice(body);
+    write.write_all(&frame).await?;
+    write.flush().await
+}
+
+/// Reads a length-prefixed frame of at most [`MAX_INIT_BYTES`].
+pub async fn read_frame<R: AsyncRead + Unpin>(read: &mut R) -> io::Result<Vec<u8>> {
+    let mut length = [0u8; 4];
+    read.read_exact(&mut length).await?;
+    let length = u32::from_be_bytes(length) as usize;
+    if length > MAX_INIT_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "an initialize frame over the limit",
+        ));
+    }
+    let mut body = vec![0u8; length];
+    read.read_exact(&mut body).await?;
+    Ok(body)
 }
 
 /// A received pipe, socket or terminal read or written without blocking,
@@ -221,7 +280,6 @@ impl AsyncWrite for Pipe {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     #[tokio::test]
     async fn descriptors_travel_with_the_first_byte() {
@@ -229,9 +287,16 @@ mod tests {
         let (in_r, in_w) = nix::unistd::pipe().unwrap();
         let (out_r, out_w) = nix::unistd::pipe().unwrap();
         assert!(pollable(in_r.as_fd()) && pollable(out_w.as_fd()));
-        send(&a, in_r.as_fd(), out_w.as_fd()).await.unwrap();
+        send(&a, HANDOFF, in_r.as_fd(), out_w.as_fd())
+            .await
+            .unwrap();
         drop((in_r, out_w));
-        let Ok(Opening::Handoff { input, output }) = receive(&b).await else {
+        let Ok(Opening::Handoff {
+            input,
+            output,
+            resume: false,
+        }) = receive(&b).await
+        else {
             panic!("no handoff");
         };
         let mut input = Pipe::new(input).unwrap();

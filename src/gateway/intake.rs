@@ -201,27 +201,64 @@ pub fn leading_id(head: &[u8]) -> Value {
 /// Puts the intake between a client's stream and rmcp: returns the ends
 /// rmcp reads from and writes to. The reading side stops with `stop` (the
 /// session's end), so it does not hold the client's input open after.
+///
+/// `resume` holds the `initialize` params of a client that initialized
+/// with an earlier service: rmcp is handed that `initialize` and the
+/// `initialized` notification first, and its answer to them is kept from
+/// the client, which has had one.
 pub fn guard<R, W>(
     read: R,
     write: W,
     limit: usize,
     stop: CancellationToken,
+    resume: Option<Value>,
 ) -> (DuplexStream, DuplexStream)
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let (to_rmcp, rmcp_reads) = tokio::io::duplex(PIPE_BYTES);
+    let (mut to_rmcp, rmcp_reads) = tokio::io::duplex(PIPE_BYTES);
     let (rmcp_writes, from_rmcp) = tokio::io::duplex(PIPE_BYTES);
     let (refusals, pending) = mpsc::unbounded_channel();
+    let replay = resume.map(|params| {
+        let initialize = serde_json::json!({
+            "jsonrpc": "2.0", "id": RESUME_ID, "method": "initialize", "params": params,
+        });
+        let initialized = serde_json::json!({
+            "jsonrpc": "2.0", "method": "notifications/initialized",
+        });
+        format!("{initialize}\n{initialized}\n")
+    });
+    let hide_answer = replay.is_some();
     tokio::spawn(async move {
+        if let Some(replay) = replay {
+            if to_rmcp.write_all(replay.as_bytes()).await.is_err() {
+                return;
+            }
+        }
         tokio::select! {
             () = read_lines(read, to_rmcp, refusals, limit) => {}
             () = stop.cancelled() => {}
         }
     });
-    tokio::spawn(write_lines(from_rmcp, write, pending));
+    tokio::spawn(write_lines(from_rmcp, write, pending, hide_answer));
     (rmcp_reads, rmcp_writes)
+}
+
+/// The id of the `initialize` replayed for a resumed session.
+const RESUME_ID: &str = "switchboard-resume";
+
+/// Whether an outgoing line is the answer to the replayed `initialize`.
+fn answers_replay(line: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Id<'a> {
+        #[serde(borrow)]
+        id: Option<&'a RawValue>,
+    }
+    serde_json::from_slice::<Id>(line)
+        .ok()
+        .and_then(|probe| probe.id)
+        .is_some_and(|id| id.get() == format!("\"{RESUME_ID}\""))
 }
 
 /// Reads the client's lines, bounded by `limit`; good ones go to rmcp,
@@ -304,6 +341,7 @@ async fn write_lines<W: AsyncWrite + Unpin>(
     from_rmcp: DuplexStream,
     mut write: W,
     mut pending: mpsc::UnboundedReceiver<Refusal>,
+    mut hide_answer: bool,
 ) {
     let mut from_rmcp = BufReader::with_capacity(PIPE_BYTES, from_rmcp);
     let mut line = Vec::new();
@@ -314,6 +352,10 @@ async fn write_lines<W: AsyncWrite + Unpin>(
             read = from_rmcp.read_until(b'\n', &mut line) => {
                 match read {
                     Ok(0) | Err(_) => break,
+                    Ok(_) if hide_answer && answers_replay(&line) => {
+                        hide_answer = false;
+                        line.clear();
+                    }
                     Ok(_) => {
                         if write.write_all(&line).await.is_err() || write.flush().await.is_err() {
                             return;

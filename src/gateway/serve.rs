@@ -6,9 +6,9 @@
 //! the client's own pipes; where they cannot be handed over (a regular
 //! file), it copies bytes between them and the socket instead.
 
-use std::os::fd::AsFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rmcp::ServiceExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -52,7 +52,7 @@ pub async fn serve_unix(gateway: Gateway, home: &Path, stop: CancellationToken) 
 
 /// One connection: a handed-off session on the client's pipes, or a plain
 /// MCP stream on the socket.
-async fn serve_connection(gateway: Gateway, stream: UnixStream, stop: CancellationToken) {
+async fn serve_connection(gateway: Gateway, mut stream: UnixStream, stop: CancellationToken) {
     match handoff::receive(&stream).await {
         Ok(Opening::Closed) => {}
         Ok(Opening::Plain(first)) => {
@@ -60,7 +60,7 @@ async fn serve_connection(gateway: Gateway, stream: UnixStream, stop: Cancellati
             let read = std::io::Cursor::new([first]).chain(read);
             let session_ct = stop.child_token();
             let limit = gateway.max_message_bytes();
-            let guarded = intake::guard(read, write, limit, session_ct.clone());
+            let guarded = intake::guard(read, write, limit, session_ct.clone(), None);
             match gateway.serve_with_ct(guarded, session_ct).await {
                 Ok(session) => {
                     let _ = session.waiting().await;
@@ -68,21 +68,54 @@ async fn serve_connection(gateway: Gateway, stream: UnixStream, stop: Cancellati
                 Err(err) => tracing::debug!("gateway session ended at start: {err}"),
             }
         }
-        Ok(Opening::Handoff { input, output }) => {
-            serve_handoff(gateway, stream, input, output, stop).await;
+        Ok(Opening::Handoff {
+            input,
+            output,
+            resume,
+        }) => {
+            let resume = if resume {
+                match handoff::read_frame(&mut stream).await {
+                    Ok(body) => match serde_json::from_slice::<serde_json::Value>(&body) {
+                        Ok(params) => Some(params),
+                        Err(err) => {
+                            tracing::warn!("a gateway resume with unreadable params: {err}");
+                            return;
+                        }
+                    },
+                    Err(err) => {
+                        tracing::warn!("a gateway resume without its params: {err}");
+                        return;
+                    }
+                }
+            } else {
+                None
+            };
+            serve_handoff(gateway, stream, (input, output), resume, stop).await;
         }
         Err(err) => tracing::warn!("gateway connection refused: {err}"),
     }
 }
 
+/// Set once a person asked the service to stop (`switchboard shutdown`):
+/// gateway commands then end with it instead of starting another.
+static SHUTDOWN_ASKED: AtomicBool = AtomicBool::new(false);
+
+/// Records that the coming stop was asked for (not a signal or a crash).
+pub fn note_shutdown_asked() {
+    SHUTDOWN_ASKED.store(true, Ordering::SeqCst);
+}
+
 /// Serves a session on the client's own stdin and stdout, until the client
 /// closes its stdin, the `switchboard gateway` process (the control line)
-/// goes away, or the service stops; then tells that process why.
+/// goes away, or the service stops; then tells that process why. The
+/// client's `initialize` params go to that process once the session is
+/// up, so it can resume the session with the next service; a resumed
+/// session tells the client its lists changed.
 async fn serve_handoff(
     gateway: Gateway,
-    mut control: UnixStream,
-    input: std::os::fd::OwnedFd,
-    output: std::os::fd::OwnedFd,
+    control: UnixStream,
+    (input, output): (std::os::fd::OwnedFd, std::os::fd::OwnedFd),
+    resume: Option<serde_json::Value>,
     stop: CancellationToken,
 ) {
     let (input, output) = match (Pipe::new(input), Pipe::new(output)) {
@@ -94,63 +127,54 @@ async fn serve_handoff(
     };
     let session_ct = stop.child_token();
     let limit = gateway.max_message_bytes();
-    let guarded = intake::guard(input, output, limit, session_ct.clone());
+    let resumed = resume.is_some();
+    let guarded = intake::guard(input, output, limit, session_ct.clone(), resume);
+    let (init_tx, mut init_rx) = tokio::sync::mpsc::channel::<Vec<u8>>(1);
     let session = async {
         match gateway.serve_with_ct(guarded, session_ct.clone()).await {
             Ok(session) => {
+                if let Some(info) = session.peer().peer_info() {
+                    if let Ok(params) = serde_json::to_vec(&*info) {
+                        let _ = init_tx.send(params).await;
+                    }
+                }
+                if resumed {
+                    let peer = session.peer();
+                    let _ = peer.notify_tool_list_changed().await;
+                    let _ = peer.notify_prompt_list_changed().await;
+                    let _ = peer.notify_resource_list_changed().await;
+                }
                 let _ = session.waiting().await;
             }
             Err(err) => tracing::debug!("gateway session ended at start: {err}"),
         }
     };
-    let (mut control_read, mut control_write) = control.split();
+    tokio::pin!(session);
+    let (mut control_read, mut control_write) = control.into_split();
     let mut byte = [0u8; 1];
-    tokio::select! {
-        () = session => {
-            // The pipes are closed by now (the session owned them).
-            let status = if stop.is_cancelled() { handoff::STOPPED } else { handoff::ENDED };
-            let _ = control_write.write_all(&[status]).await;
+    loop {
+        tokio::select! {
+            () = &mut session => {
+                // The pipes are closed by now (the session owned them).
+                let status = if !stop.is_cancelled() {
+                    handoff::ENDED
+                } else if SHUTDOWN_ASKED.load(Ordering::SeqCst) {
+                    handoff::STOPPED
+                } else {
+                    handoff::GONE
+                };
+                let _ = control_write.write_all(&[status]).await;
+                return;
+            }
+            Some(params) = init_rx.recv() => {
+                let _ = handoff::write_frame(&mut control_write, Some(handoff::INIT), &params).await;
+            }
+            // The command never writes after the handoff: anything read
+            // here is its end (EOF) or a broken line.
+            _ = control_read.read(&mut byte) => {
+                session_ct.cancel();
+                return;
+            }
         }
-        // The command never writes after the handoff: anything read here
-        // is its end (EOF) or a broken line.
-        _ = control_read.read(&mut byte) => session_ct.cancel(),
-    }
-}
-
-/// Serves this process's stdio as a gateway session: hands stdin and
-/// stdout to the service when `handoff` is allowed and both can be, and
-/// waits for the session to end; otherwise copies bytes both ways between
-/// them and the gateway socket until either side closes.
-pub async fn bridge_stdio(home: &Path, handoff: bool) -> Result<()> {
-    let path = home.join(GATEWAY_SOCKET);
-    let unavailable = |reason: String| Error::ServiceUnavailable {
-        socket: path.clone(),
-        reason,
-    };
-    let mut socket = UnixStream::connect(&path)
-        .await
-        .map_err(|e| unavailable(format!("the gateway is not listening: {e}")))?;
-    let stdin = std::io::stdin();
-    let stdout = std::io::stdout();
-    if handoff && handoff::pollable(stdin.as_fd()) && handoff::pollable(stdout.as_fd()) {
-        handoff::send(&socket, stdin.as_fd(), stdout.as_fd())
-            .await
-            .map_err(|e| unavailable(format!("cannot hand stdio to the gateway: {e}")))?;
-        let mut status = [0u8; 1];
-        return match socket.read(&mut status).await {
-            Ok(1) if status[0] == handoff::ENDED => Ok(()),
-            Ok(1) => Err(unavailable("the service stopped".into())),
-            Ok(_) => Err(unavailable(
-                "the service closed the gateway session unexpectedly".into(),
-            )),
-            Err(err) => Err(unavailable(format!("the gateway connection failed: {err}"))),
-        };
-    }
-    let mut stdio = tokio::io::join(tokio::io::stdin(), tokio::io::stdout());
-    match tokio::io::copy_bidirectional(&mut stdio, &mut socket).await {
-        Ok(_) => Ok(()),
-        // The client closing its end first is the normal way to finish.
-        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(err) => Err(unavailable(format!("the gateway connection failed: {err}"))),
     }
 }
