@@ -98,6 +98,8 @@ struct Inner {
     /// Log messages servers send (`notifications/message`), by connector,
     /// for the gateway to pass on to its clients.
     server_logs: broadcast::Sender<(String, crate::mcp::LogMessage)>,
+    /// Resources the servers say changed: (connector, URI).
+    resource_updates: broadcast::Sender<(String, String)>,
     /// Handed to each server's supervisor; drained by the event loop.
     server_events: mpsc::UnboundedSender<ServerEvent>,
     /// Numbers each start, so events from an older start are ignored.
@@ -317,6 +319,7 @@ impl ConnectorService {
         }
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let (server_logs, _) = broadcast::channel(EVENT_BUFFER);
+        let (resource_updates, _) = broadcast::channel(EVENT_BUFFER);
         let (server_tx, server_rx) = mpsc::unbounded_channel();
         let secrets = open_secret_store(&paths_home).await;
         let (auth_hub, auth_rx) = crate::mcp::auth::AuthHub::new(secrets.as_ref().ok().cloned());
@@ -329,6 +332,7 @@ impl ConnectorService {
                 registry: Mutex::new(registry),
                 events,
                 server_logs,
+                resource_updates,
                 server_events: server_tx,
                 generation: AtomicU64::new(1),
                 engine: OnceCell::new(),
@@ -356,6 +360,11 @@ impl ConnectorService {
     /// Subscribes to status and tool-list events.
     pub fn subscribe(&self) -> broadcast::Receiver<ConnectorEvent> {
         self.inner.events.subscribe()
+    }
+
+    /// Resources the servers say changed: (connector, URI).
+    pub fn subscribe_resource_updates(&self) -> broadcast::Receiver<(String, String)> {
+        self.inner.resource_updates.subscribe()
     }
 
     /// Subscribes to the log messages servers send.

@@ -16,17 +16,22 @@ mod catalogs;
 mod handoff;
 pub mod intake;
 pub mod names;
+mod requests;
 mod serve;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, GetPromptRequestParams,
-    GetPromptResponse, Implementation, ListPromptsResult, ListResourcesResult, ListToolsResult,
-    PaginatedRequestParams, ProgressNotificationParam, ReadResourceRequestParams,
-    ReadResourceResponse, ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
+    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ProgressNotificationParam, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
+    ServerConfig, SubscribeRequestParams, UnsubscribeRequestParams,
 };
+// Deprecated by the 2026 revision; older clients (most today) send it.
+#[allow(deprecated)]
+use rmcp::model::SetLevelRequestParams;
 use rmcp::service::{NotificationContext, Peer, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde::Deserialize;
@@ -90,6 +95,8 @@ pub struct Gateway {
     options: GatewayOptions,
     /// Every client session, to tell about tool-list changes.
     sessions: Arc<Mutex<Vec<Peer<RoleServer>>>>,
+    /// Resource subscriptions of the client sessions.
+    subscriptions: requests::Subscriptions,
 }
 
 impl Gateway {
@@ -99,9 +106,11 @@ impl Gateway {
             service,
             options,
             sessions: Arc::default(),
+            subscriptions: requests::Subscriptions::default(),
         };
         gateway.follow_events();
         gateway.follow_server_logs();
+        gateway.follow_resource_updates();
         gateway
     }
 
@@ -147,6 +156,22 @@ impl Gateway {
         });
     }
 
+    /// Passes the servers' `notifications/resources/updated` to the
+    /// sessions that subscribed.
+    fn follow_resource_updates(&self) {
+        let mut updates = self.service.subscribe_resource_updates();
+        let subscriptions = self.subscriptions.clone();
+        tokio::spawn(async move {
+            loop {
+                match updates.recv().await {
+                    Ok((connector, uri)) => subscriptions.updated(&connector, &uri).await,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
+    }
+
     /// Sends `tools/list_changed` to every session when the set of tools
     /// may have changed: a connector entered or left `connected`, or a
     /// backend's tool list (or the user's filter) changed.
@@ -179,8 +204,15 @@ impl Gateway {
                     }
                     Err(_) => Vec::new(),
                 };
+                let comes_or_goes = matches!(event, Some(ConnectorEvent::Status { .. }) | None);
                 for peer in peers {
                     let _ = peer.notify_tool_list_changed().await;
+                    // A server that comes or goes takes its prompts and
+                    // resources with it.
+                    if comes_or_goes {
+                        let _ = peer.notify_prompt_list_changed().await;
+                        let _ = peer.notify_resource_list_changed().await;
+                    }
                 }
             }
         });
@@ -199,8 +231,12 @@ impl ServerHandler for Gateway {
         ServerConfig::new(
             ServerCapabilities::builder()
                 .enable_logging()
+                .enable_completions()
                 .enable_prompts()
+                .enable_prompts_list_changed()
                 .enable_resources()
+                .enable_resources_list_changed()
+                .enable_resources_subscribe()
                 .enable_tools()
                 .enable_tool_list_changed()
                 .build(),
@@ -308,6 +344,73 @@ impl ServerHandler for Gateway {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         Box::pin(self.route_call(request, context)).await
+    }
+
+    #[allow(deprecated)]
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        Box::pin(async move {
+            requests::set_level(&self.service.mcp_peers(), request).await;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        Box::pin(async move {
+            let peers = self.service.mcp_peers();
+            requests::complete(&peers, &self.options.separator, request).await
+        })
+        .await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        Box::pin(async move {
+            let templates = requests::templates(&self.service.mcp_peers()).await;
+            Ok(ListResourceTemplatesResult::with_all_items(
+                templates.into_iter().map(|(t, _)| t).collect(),
+            ))
+        })
+        .await
+    }
+
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        Box::pin(async move {
+            let peers = self.service.mcp_peers();
+            self.subscriptions
+                .subscribe(&peers, context.peer, request)
+                .await
+        })
+        .await
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        Box::pin(async move {
+            let peers = self.service.mcp_peers();
+            self.subscriptions
+                .unsubscribe(&peers, &context.peer, request)
+                .await
+        })
+        .await
     }
 }
 

@@ -89,6 +89,9 @@ impl ConnectorService {
                     ServerEvent::Logging { connector, params } => {
                         let _ = service.inner.server_logs.send((connector, params));
                     }
+                    ServerEvent::ResourceUpdated { connector, uri } => {
+                        let _ = service.inner.resource_updates.send((connector, uri));
+                    }
                     ServerEvent::Healthy {
                         connector,
                         generation,

@@ -16,7 +16,7 @@ use rmcp::{ErrorData as McpError, RoleClient};
 use super::names::qualify;
 
 /// How long one backend may take to list or answer.
-const BACKEND_TIMEOUT: Duration = Duration::from_secs(15);
+pub(super) const BACKEND_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The prompts of every server that offers them, qualified, with the
 /// owner and raw name of each.
@@ -98,16 +98,13 @@ pub async fn resources(peers: &[(String, Peer<RoleClient>)]) -> Vec<(Resource, S
     lists.into_iter().flatten().collect()
 }
 
-/// Reads a resource from the server that lists it.
+/// Reads a resource from the server that lists it, or whose template it
+/// matches.
 pub async fn read_resource(
     peers: &[(String, Peer<RoleClient>)],
     request: ReadResourceRequestParams,
 ) -> Result<ReadResourceResult, McpError> {
-    let owner = resources(peers)
-        .await
-        .into_iter()
-        .find(|(r, _)| r.uri == request.uri)
-        .map(|(_, connector)| connector);
+    let owner = super::requests::owner_of(peers, &request.uri).await;
     let Some(connector) = owner else {
         return Err(McpError::invalid_params(
             format!("no connected server lists the resource `{}`", request.uri),
@@ -120,7 +117,7 @@ pub async fn read_resource(
 
 /// The session of `connector`, which listed what is asked for but may have
 /// gone since.
-fn peer_of<'a>(
+pub(super) fn peer_of<'a>(
     peers: &'a [(String, Peer<RoleClient>)],
     connector: &str,
 ) -> Result<&'a Peer<RoleClient>, McpError> {
@@ -132,7 +129,7 @@ fn peer_of<'a>(
 }
 
 /// A backend's answer within the deadline, its failures named after it.
-async fn answer<T>(
+pub(super) async fn answer<T>(
     connector: &str,
     request: impl std::future::Future<Output = Result<T, rmcp::ServiceError>>,
 ) -> Result<T, McpError> {

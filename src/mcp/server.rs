@@ -58,6 +58,9 @@ pub enum ServerEvent {
         connector: String,
         params: LogMessage,
     },
+    /// The server says a resource changed
+    /// (`notifications/resources/updated`), for its subscribers.
+    ResourceUpdated { connector: String, uri: String },
 }
 
 /// Everything [`start_server`] needs besides the plan.
@@ -219,6 +222,18 @@ impl ClientHandler for Handler {
         let _ = self.events.send(ServerEvent::Logging {
             connector: self.connector.clone(),
             params,
+        });
+        std::future::ready(())
+    }
+
+    fn on_resource_updated(
+        &self,
+        params: rmcp::model::ResourceUpdatedNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) -> impl std::future::Future<Output = ()> + Send + '_ {
+        let _ = self.events.send(ServerEvent::ResourceUpdated {
+            connector: self.connector.clone(),
+            uri: params.uri,
         });
         std::future::ready(())
     }

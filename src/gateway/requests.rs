@@ -1,0 +1,301 @@
+//! The client→server requests the gateway routes besides tools, prompts
+//! and resource reads: `logging/setLevel` (fanned out to every server that
+//! logs), `completion/complete` (to the owner of the prompt or resource
+//! template), `resources/templates/list` (aggregated; templates keep their
+//! own URIs, like resources, with the connector in their title), and
+//! `resources/subscribe`/`unsubscribe` (to the owner of the URI, counted
+//! per client so one client's unsubscribe never ends another's; updates go
+//! back to the subscribers only).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+// Logging and legacy subscriptions are deprecated by the 2026 revision;
+// clients of the older ones (most today) still use them.
+#[allow(deprecated)]
+use rmcp::model::SetLevelRequestParams;
+use rmcp::model::{
+    CompleteRequestParams, CompleteResult, Reference, ResourceTemplate,
+    ResourceUpdatedNotificationParam, SubscribeRequestParams, UnsubscribeRequestParams,
+};
+use rmcp::service::Peer;
+use rmcp::{ErrorData as McpError, RoleClient, RoleServer};
+
+use super::catalogs::{self, answer, peer_of};
+
+/// Every connected server's session, by connector.
+type Peers = [(String, Peer<RoleClient>)];
+
+/// The resource templates of every server that offers resources, with
+/// their owners.
+pub async fn templates(peers: &Peers) -> Vec<(ResourceTemplate, String)> {
+    let lists = futures::future::join_all(peers.iter().map(|(connector, peer)| async move {
+        let offers = peer
+            .peer_info()
+            .is_some_and(|info| info.capabilities.resources.is_some());
+        if !offers {
+            return Vec::new();
+        }
+        match tokio::time::timeout(
+            catalogs::BACKEND_TIMEOUT,
+            peer.list_all_resource_templates(),
+        )
+        .await
+        {
+            Ok(Ok(templates)) => templates
+                .into_iter()
+                .map(|mut template| {
+                    let title = template
+                        .title
+                        .clone()
+                        .unwrap_or_else(|| template.name.clone());
+                    template.title = Some(format!("[{connector}] {title}"));
+                    (template, connector.clone())
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }))
+    .await;
+    lists.into_iter().flatten().collect()
+}
+
+/// The connector that serves `uri`: the one that lists it, else the one
+/// whose template it matches.
+pub async fn owner_of(peers: &Peers, uri: &str) -> Option<String> {
+    let listed = catalogs::resources(peers)
+        .await
+        .into_iter()
+        .find(|(r, _)| r.uri == uri)
+        .map(|(_, connector)| connector);
+    if listed.is_some() {
+        return listed;
+    }
+    templates(peers)
+        .await
+        .into_iter()
+        .find(|(t, _)| template_matches(&t.uri_template, uri))
+        .map(|(_, connector)| connector)
+}
+
+/// Whether `uri` is an expansion of an RFC 6570 `template`: literal parts
+/// equal, each `{…}` expression one non-empty stretch (without `/` unless
+/// the expression is `{+…}`, `{#…}` or `{/…}`).
+pub fn template_matches(template: &str, uri: &str) -> bool {
+    let Some(open) = template.find('{') else {
+        return template == uri;
+    };
+    let (literal, rest) = template.split_at(open);
+    let Some(after_literal) = uri.strip_prefix(literal) else {
+        return false;
+    };
+    let Some(close) = rest.find('}') else {
+        return false;
+    };
+    let expression = &rest[1..close];
+    let tail = &rest[close + 1..];
+    let reserved = matches!(expression.chars().next(), Some('+' | '#' | '/'));
+    // Try every length for this expression's value; the rest must match.
+    (1..=after_literal.len())
+        .filter(|&end| after_literal.is_char_boundary(end))
+        .take_while(|&end| reserved || !after_literal[..end].contains('/'))
+        .any(|end| template_matches(tail, &after_literal[end..]))
+}
+
+/// `logging/setLevel`: every server that offers logging gets the level;
+/// one that refuses is logged and skipped.
+#[allow(deprecated)]
+pub async fn set_level(peers: &Peers, request: SetLevelRequestParams) {
+    futures::future::join_all(peers.iter().map(|(connector, peer)| {
+        let request = request.clone();
+        async move {
+            let logs = peer
+                .peer_info()
+                .is_some_and(|info| info.capabilities.logging.is_some());
+            if logs {
+                if let Err(err) = answer(connector, peer.set_level(request)).await {
+                    tracing::debug!(connector, "logging/setLevel: {}", err.message);
+                }
+            }
+        }
+    }))
+    .await;
+}
+
+/// `completion/complete`, routed to the owner of the prompt (qualified
+/// name) or the resource template (its own URI template).
+pub async fn complete(
+    peers: &Peers,
+    separator: &str,
+    mut request: CompleteRequestParams,
+) -> Result<CompleteResult, McpError> {
+    let connector = match &mut request.r#ref {
+        Reference::Prompt(prompt) => {
+            let listed = catalogs::prompts(peers, separator).await;
+            let Some((_, connector, raw)) =
+                listed.into_iter().find(|(p, _, _)| p.name == prompt.name)
+            else {
+                return Err(McpError::invalid_params(
+                    format!("unknown prompt `{}`: list the prompts again", prompt.name),
+                    None,
+                ));
+            };
+            prompt.name = raw;
+            connector
+        }
+        Reference::Resource(template) => {
+            let owner = templates(peers)
+                .await
+                .into_iter()
+                .find(|(t, _)| t.uri_template == template.uri)
+                .map(|(_, connector)| connector);
+            let Some(connector) = owner else {
+                return Err(McpError::invalid_params(
+                    format!(
+                        "no connected server lists the resource template `{}`",
+                        template.uri
+                    ),
+                    None,
+                ));
+            };
+            connector
+        }
+        _ => {
+            return Err(McpError::invalid_params(
+                "completion/complete: an unknown kind of reference",
+                None,
+            ))
+        }
+    };
+    let peer = peer_of(peers, &connector)?;
+    answer(&connector, peer.complete(request)).await
+}
+
+/// URI → (its owner, the client sessions subscribed to it).
+type ByUri = BTreeMap<String, (String, Vec<Peer<RoleServer>>)>;
+
+/// Who subscribed to what.
+#[derive(Clone, Default)]
+pub struct Subscriptions {
+    by_uri: Arc<Mutex<ByUri>>,
+}
+
+impl Subscriptions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ByUri> {
+        self.by_uri.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `resources/subscribe` from `client`: the owner is asked only for the
+    /// first subscriber of a URI.
+    #[allow(deprecated)]
+    pub async fn subscribe(
+        &self,
+        peers: &Peers,
+        client: Peer<RoleServer>,
+        request: SubscribeRequestParams,
+    ) -> Result<(), McpError> {
+        let Some(connector) = owner_of(peers, &request.uri).await else {
+            return Err(McpError::invalid_params(
+                format!("no connected server serves the resource `{}`", request.uri),
+                None,
+            ));
+        };
+        let first = {
+            let mut map = self.lock();
+            let entry = map
+                .entry(request.uri.clone())
+                .or_insert_with(|| (connector.clone(), Vec::new()));
+            entry.1.retain(|p| !p.is_transport_closed());
+            let first = entry.1.is_empty();
+            entry.1.push(client);
+            first
+        };
+        if !first {
+            return Ok(());
+        }
+        let peer = peer_of(peers, &connector)?;
+        let uri = request.uri.clone();
+        let asked = answer(&connector, peer.subscribe(request)).await;
+        if asked.is_err() {
+            self.lock().remove(&uri);
+        }
+        asked
+    }
+
+    /// `resources/unsubscribe` from `client`: the owner is told only when
+    /// the last subscriber leaves.
+    #[allow(deprecated)]
+    pub async fn unsubscribe(
+        &self,
+        peers: &Peers,
+        client: &Peer<RoleServer>,
+        request: UnsubscribeRequestParams,
+    ) -> Result<(), McpError> {
+        let last = {
+            let mut map = self.lock();
+            let Some((connector, clients)) = map.get_mut(&request.uri) else {
+                return Ok(());
+            };
+            let before = clients.len();
+            clients.retain(|p| !p.is_transport_closed() && !same_session(p, client));
+            if clients.len() == before || !clients.is_empty() {
+                None
+            } else {
+                let connector = connector.clone();
+                map.remove(&request.uri);
+                Some(connector)
+            }
+        };
+        let Some(connector) = last else {
+            return Ok(());
+        };
+        let peer = peer_of(peers, &connector)?;
+        answer(&connector, peer.unsubscribe(request)).await
+    }
+
+    /// Passes a server's `notifications/resources/updated` to the clients
+    /// that subscribed to that URI of that server.
+    pub async fn updated(&self, connector: &str, uri: &str) {
+        let clients: Vec<Peer<RoleServer>> = {
+            let mut map = self.lock();
+            match map.get_mut(uri) {
+                Some((owner, clients)) if owner == connector => {
+                    clients.retain(|p| !p.is_transport_closed());
+                    clients.clone()
+                }
+                _ => Vec::new(),
+            }
+        };
+        for client in clients {
+            let params = ResourceUpdatedNotificationParam::new(uri);
+            let _ = client.notify_resource_updated(params).await;
+        }
+    }
+}
+
+/// Whether two handles are the same client session: each session holds
+/// its own `initialize` params, shared by its handles.
+fn same_session(a: &Peer<RoleServer>, b: &Peer<RoleServer>) -> bool {
+    match (a.peer_info(), b.peer_info()) {
+        (Some(a), Some(b)) => Arc::ptr_eq(&a, &b),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::template_matches;
+
+    #[test]
+    fn uris_match_their_templates() {
+        let t = "demo://resource/dynamic/text/{resourceId}";
+        assert!(template_matches(t, "demo://resource/dynamic/text/7"));
+        assert!(!template_matches(t, "demo://resource/dynamic/text/"));
+        assert!(!template_matches(t, "demo://resource/dynamic/text/7/x"));
+        assert!(!template_matches(t, "demo://resource/dynamic/blob/7"));
+        assert!(template_matches("file:///{+path}", "file:///a/b/c.txt"));
+        assert!(template_matches("x://{a}/{b}.json", "x://one/two.json"));
+        assert!(!template_matches("x://{a}/{b}.json", "x://one/two.txt"));
+        assert!(template_matches("plain://uri", "plain://uri"));
+    }
+}
