@@ -100,6 +100,8 @@ struct Inner {
     server_logs: broadcast::Sender<(String, crate::mcp::LogMessage)>,
     /// Resources the servers say changed: (connector, URI).
     resource_updates: broadcast::Sender<(String, String)>,
+    /// Where servers' requests of their client go (set by the gateway).
+    upstream: crate::mcp::upstream::SharedUpstream,
     /// Handed to each server's supervisor; drained by the event loop.
     server_events: mpsc::UnboundedSender<ServerEvent>,
     /// Numbers each start, so events from an older start are ignored.
@@ -333,6 +335,7 @@ impl ConnectorService {
                 events,
                 server_logs,
                 resource_updates,
+                upstream: Default::default(),
                 server_events: server_tx,
                 generation: AtomicU64::new(1),
                 engine: OnceCell::new(),
@@ -360,6 +363,12 @@ impl ConnectorService {
     /// Subscribes to status and tool-list events.
     pub fn subscribe(&self) -> broadcast::Receiver<ConnectorEvent> {
         self.inner.events.subscribe()
+    }
+
+    /// Sends servers' requests of their client (sampling, elicitation,
+    /// roots) to `upstream` from now on; the first one set stays.
+    pub fn set_upstream(&self, upstream: Arc<dyn crate::mcp::upstream::Upstream>) {
+        let _ = self.inner.upstream.set(upstream);
     }
 
     /// Resources the servers say changed: (connector, URI).

@@ -12,6 +12,7 @@
 //! `gateway/handoff.rs`.
 
 mod bridge;
+mod callers;
 mod catalogs;
 mod handoff;
 pub mod intake;
@@ -97,21 +98,40 @@ pub struct Gateway {
     sessions: Arc<Mutex<Vec<Peer<RoleServer>>>>,
     /// Resource subscriptions of the client sessions.
     subscriptions: requests::Subscriptions,
+    /// Which session calls which connector now, for servers' requests of
+    /// their client.
+    callers: callers::Callers,
 }
 
 impl Gateway {
     /// A gateway over `service`; starts following its events.
     pub fn new(service: ConnectorService, options: GatewayOptions) -> Gateway {
+        let sessions: Arc<Mutex<Vec<Peer<RoleServer>>>> = Arc::default();
+        let callers = callers::Callers::new(sessions.clone());
+        service.set_upstream(Arc::new(callers.clone()));
         let gateway = Gateway {
             service,
             options,
-            sessions: Arc::default(),
+            sessions,
             subscriptions: requests::Subscriptions::default(),
+            callers,
         };
         gateway.follow_events();
         gateway.follow_server_logs();
         gateway.follow_resource_updates();
         gateway
+    }
+
+    /// Sends `roots/list_changed` to every connected server, in the
+    /// background.
+    #[allow(deprecated)]
+    fn tell_roots_changed(&self) {
+        let peers = self.service.mcp_peers();
+        tokio::spawn(async move {
+            for (_, peer) in peers {
+                let _ = peer.notify_roots_list_changed().await;
+            }
+        });
     }
 
     /// The largest message a client may send (`maxMessageBytes`).
@@ -254,10 +274,28 @@ impl ServerHandler for Gateway {
         &self,
         context: NotificationContext<RoleServer>,
     ) -> impl std::future::Future<Output = ()> + Send + '_ {
+        // A client with roots changes the union servers see when they ask
+        // outside a call: tell them, so they ask again.
+        let has_roots = context
+            .peer
+            .peer_info()
+            .is_some_and(|info| info.capabilities.roots.is_some());
         if let Ok(mut sessions) = self.sessions.lock() {
             sessions.retain(|p| !p.is_transport_closed());
             sessions.push(context.peer);
         }
+        if has_roots {
+            self.tell_roots_changed();
+        }
+        std::future::ready(())
+    }
+
+    /// A client's roots changed: every server may ask again.
+    fn on_roots_list_changed(
+        &self,
+        _context: NotificationContext<RoleServer>,
+    ) -> impl std::future::Future<Output = ()> + Send + '_ {
+        self.tell_roots_changed();
         std::future::ready(())
     }
 
@@ -435,6 +473,8 @@ impl Gateway {
             ));
         };
         let timeout = Duration::from_secs(self.options.call_timeout_seconds.max(1));
+        // The backend's requests of its client during this call come here.
+        let _in_flight = self.callers.enter(&connector, context.peer.clone());
         let Some(token) = context.meta.get_progress_token() else {
             let result = self
                 .service

@@ -18,6 +18,7 @@ mod remote;
 mod server;
 mod sse;
 mod supervisor;
+pub mod upstream;
 
 pub use call::{CallError, ProgressSender};
 pub use config::{plan_launch, FieldValues, LaunchKind, LaunchPlan, ServerConfig};

@@ -198,6 +198,7 @@ impl ConnectorService {
             health: self.inner.supervision.health(),
             events: self.inner.server_events.clone(),
             auth: self.remote_auth(name, &plan),
+            upstream: self.inner.upstream.clone(),
         };
         let started = tokio::select! {
             started = start_server(&plan, options) => started,

@@ -83,6 +83,9 @@ pub struct StartOptions<'a> {
     pub events: mpsc::UnboundedSender<ServerEvent>,
     /// The connector's sign-in, for a remote server that uses one.
     pub auth: Option<Arc<super::auth::ConnectorAuth>>,
+    /// Where the server's requests of its client (sampling, elicitation,
+    /// roots) go.
+    pub upstream: super::upstream::SharedUpstream,
 }
 
 /// A connected MCP server.
@@ -199,6 +202,20 @@ pub(super) struct Handler {
     events: mpsc::UnboundedSender<ServerEvent>,
     /// Where progress notifications of in-flight calls go.
     progress: ProgressRoutes,
+    /// Where the server's requests of its client go.
+    upstream: super::upstream::SharedUpstream,
+}
+
+impl Handler {
+    fn new(opts: &StartOptions<'_>, progress: ProgressRoutes) -> Handler {
+        Handler {
+            connector: opts.connector.to_string(),
+            generation: opts.generation,
+            events: opts.events.clone(),
+            progress,
+            upstream: opts.upstream.clone(),
+        }
+    }
 }
 
 impl ClientHandler for Handler {
@@ -247,9 +264,63 @@ impl ClientHandler for Handler {
         std::future::ready(())
     }
 
+    #[allow(deprecated)]
+    fn create_message(
+        &self,
+        params: rmcp::model::CreateMessageRequestParams,
+        _context: rmcp::service::RequestContext<RoleClient>,
+    ) -> impl std::future::Future<Output = Result<rmcp::model::CreateMessageResult, rmcp::ErrorData>>
+           + Send
+           + '_ {
+        let forwarded = self
+            .upstream
+            .get()
+            .map(|up| up.create_message(&self.connector, params));
+        async move {
+            match forwarded {
+                Some(answer) => answer.await,
+                None => Err(super::upstream::no_client("sampling/createMessage")),
+            }
+        }
+    }
+
+    fn create_elicitation(
+        &self,
+        params: rmcp::model::ElicitRequestParams,
+        _context: rmcp::service::RequestContext<RoleClient>,
+    ) -> impl std::future::Future<Output = Result<rmcp::model::ElicitResult, rmcp::ErrorData>> + Send + '_
+    {
+        let forwarded = self
+            .upstream
+            .get()
+            .map(|up| up.create_elicitation(&self.connector, params));
+        async move {
+            match forwarded {
+                Some(answer) => answer.await,
+                None => Err(super::upstream::no_client("elicitation/create")),
+            }
+        }
+    }
+
+    #[allow(deprecated)]
+    fn list_roots(
+        &self,
+        _context: rmcp::service::RequestContext<RoleClient>,
+    ) -> impl std::future::Future<Output = Result<rmcp::model::ListRootsResult, rmcp::ErrorData>>
+           + Send
+           + '_ {
+        let forwarded = self.upstream.get().map(|up| up.list_roots(&self.connector));
+        async move {
+            match forwarded {
+                Some(answer) => answer.await,
+                None => Ok(rmcp::model::ListRootsResult::default()),
+            }
+        }
+    }
+
     fn get_info(&self) -> ClientConfig {
         ClientConfig::new(
-            ClientCapabilities::default(),
+            client_capabilities(),
             Implementation::new("switchboard", env!("CARGO_PKG_VERSION")),
         )
     }
@@ -277,12 +348,7 @@ async fn start_remote(
     opts: StartOptions<'_>,
 ) -> Result<RunningServer> {
     let progress = ProgressRoutes::default();
-    let handler = Handler {
-        connector: opts.connector.to_string(),
-        generation: opts.generation,
-        events: opts.events.clone(),
-        progress: progress.clone(),
-    };
+    let handler = Handler::new(&opts, progress.clone());
     let service = connect_remote_signed(
         url,
         transport,
@@ -317,12 +383,7 @@ async fn start_local(plan: &LaunchPlan, opts: StartOptions<'_>) -> Result<Runnin
         plan.secrets.clone(),
     ));
     let progress = ProgressRoutes::default();
-    let handler = Handler {
-        connector: opts.connector.to_string(),
-        generation: opts.generation,
-        events: opts.events.clone(),
-        progress: progress.clone(),
-    };
+    let handler = Handler::new(&opts, progress.clone());
     let handshake = handler.serve((pipes.stdout, pipes.stdin));
     let service = match tokio::time::timeout(opts.timeout, handshake).await {
         Ok(Ok(service)) => service,
@@ -435,4 +496,22 @@ fn signal_name(signal: i32) -> &'static str {
         libc::SIGINT => " (SIGINT)",
         _ => "",
     }
+}
+
+/// What the service's connections declare to servers: sampling,
+/// elicitation (form and URL) and roots, all passed on to the client that
+/// is calling (`mcp/upstream.rs`), so a server offers what it would to
+/// that client directly.
+#[allow(deprecated)]
+fn client_capabilities() -> ClientCapabilities {
+    let mut capabilities = ClientCapabilities::default();
+    capabilities.sampling = Some(Default::default());
+    let mut elicitation = rmcp::model::ElicitationCapability::default();
+    elicitation.form = Some(Default::default());
+    elicitation.url = Some(Default::default());
+    capabilities.elicitation = Some(elicitation);
+    let mut roots = rmcp::model::RootsCapabilities::default();
+    roots.list_changed = Some(true);
+    capabilities.roots = Some(roots);
+    capabilities
 }

@@ -1,0 +1,183 @@
+//! Which client session is calling which connector, so that a server's
+//! request of its client — `sampling/createMessage`, `elicitation/create`,
+//! `roots/list` — reaches the client whose call it serves, and its answer
+//! goes back to the server.
+//!
+//! Routing: a server asks while serving a call, so the request goes to the
+//! session whose call to that connector is in flight (the latest, when
+//! several clients call the same connector at once: stdio gives no way to
+//! tell which call a request belongs to). A client that did not declare
+//! the capability gets nothing and the server a clear error; so does a
+//! sampling or elicitation request with no call in flight. `roots/list`
+//! with no call in flight answers the union of every session's roots.
+
+// Sampling and roots are deprecated by the 2026 revision (SEP-2577); the
+// clients and servers of the revisions before it, most today, use them.
+#![allow(deprecated)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use futures::future::BoxFuture;
+use rmcp::model::{
+    CreateMessageRequestParams, CreateMessageResult, ElicitRequestParams, ElicitResult,
+    ListRootsResult,
+};
+use rmcp::service::Peer;
+use rmcp::{ErrorData as McpError, RoleServer, ServiceError};
+
+use crate::mcp::upstream::{no_client, Upstream};
+
+/// The sessions calling each connector now.
+#[derive(Clone, Default)]
+pub struct Callers {
+    calls: Arc<Mutex<Calls>>,
+    /// Every client session (the gateway's list), for roots with no call.
+    sessions: Arc<Mutex<Vec<Peer<RoleServer>>>>,
+}
+
+#[derive(Default)]
+struct Calls {
+    next: u64,
+    by_connector: BTreeMap<String, Vec<(u64, Peer<RoleServer>)>>,
+}
+
+/// A call in flight; dropping it ends it.
+pub struct InFlight {
+    calls: Arc<Mutex<Calls>>,
+    connector: String,
+    id: u64,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(list) = calls.by_connector.get_mut(&self.connector) {
+            list.retain(|(id, _)| *id != self.id);
+            if list.is_empty() {
+                calls.by_connector.remove(&self.connector);
+            }
+        }
+    }
+}
+
+impl Callers {
+    pub fn new(sessions: Arc<Mutex<Vec<Peer<RoleServer>>>>) -> Callers {
+        Callers {
+            calls: Arc::default(),
+            sessions,
+        }
+    }
+
+    /// Records that `client` calls `connector` until the guard drops.
+    pub fn enter(&self, connector: &str, client: Peer<RoleServer>) -> InFlight {
+        let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        calls.next += 1;
+        let id = calls.next;
+        calls
+            .by_connector
+            .entry(connector.to_string())
+            .or_default()
+            .push((id, client));
+        InFlight {
+            calls: self.calls.clone(),
+            connector: connector.to_string(),
+            id,
+        }
+    }
+
+    /// The session whose call to `connector` is the latest in flight.
+    fn caller(&self, connector: &str) -> Option<Peer<RoleServer>> {
+        let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        calls
+            .by_connector
+            .get(connector)
+            .and_then(|list| list.last())
+            .map(|(_, peer)| peer.clone())
+    }
+
+    /// The caller, when it declared the capability `offers` checks.
+    fn capable(
+        &self,
+        connector: &str,
+        what: &str,
+        offers: impl Fn(&rmcp::model::ClientCapabilities) -> bool,
+    ) -> Result<Peer<RoleServer>, McpError> {
+        let caller = self.caller(connector).ok_or_else(|| no_client(what))?;
+        let declared = caller
+            .peer_info()
+            .is_some_and(|info| offers(&info.capabilities));
+        if !declared {
+            return Err(McpError::invalid_request(
+                format!("{what}: the MCP client calling through Switchboard does not offer it"),
+                None,
+            ));
+        }
+        Ok(caller)
+    }
+}
+
+impl Upstream for Callers {
+    fn create_message(
+        &self,
+        connector: &str,
+        params: CreateMessageRequestParams,
+    ) -> BoxFuture<'static, Result<CreateMessageResult, McpError>> {
+        let caller = self.capable(connector, "sampling/createMessage", |c| {
+            c.sampling.is_some()
+        });
+        Box::pin(async move { caller?.create_message(params).await.map_err(upstream_error) })
+    }
+
+    fn create_elicitation(
+        &self,
+        connector: &str,
+        params: ElicitRequestParams,
+    ) -> BoxFuture<'static, Result<ElicitResult, McpError>> {
+        let caller = self.capable(connector, "elicitation/create", |c| c.elicitation.is_some());
+        Box::pin(async move {
+            caller?
+                .create_elicitation(params)
+                .await
+                .map_err(upstream_error)
+        })
+    }
+
+    fn list_roots(&self, connector: &str) -> BoxFuture<'static, Result<ListRootsResult, McpError>> {
+        let offers = |peer: &Peer<RoleServer>| {
+            peer.peer_info()
+                .is_some_and(|info| info.capabilities.roots.is_some())
+        };
+        let clients: Vec<Peer<RoleServer>> = match self.caller(connector) {
+            Some(caller) => vec![caller],
+            None => {
+                let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+                sessions
+                    .iter()
+                    .filter(|p| !p.is_transport_closed())
+                    .cloned()
+                    .collect()
+            }
+        };
+        Box::pin(async move {
+            let mut roots = Vec::new();
+            for client in clients.into_iter().filter(offers) {
+                let listed = client.list_roots().await.map_err(upstream_error)?;
+                for root in listed.roots {
+                    if !roots.iter().any(|r: &rmcp::model::Root| r.uri == root.uri) {
+                        roots.push(root);
+                    }
+                }
+            }
+            Ok(ListRootsResult::new(roots))
+        })
+    }
+}
+
+/// A client's failure, as the server is told it.
+fn upstream_error(err: ServiceError) -> McpError {
+    match err {
+        ServiceError::McpError(err) => err,
+        other => McpError::internal_error(format!("the calling client: {other}"), None),
+    }
+}

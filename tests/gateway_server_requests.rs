@@ -1,0 +1,146 @@
+//! A server's requests of its client — sampling, elicitation, roots —
+//! through the gateway to the client whose call they serve, against the
+//! same client (the official Python SDK, with all three handlers) talking
+//! to server-everything directly, over stdio and `/mcp`. And a client
+//! without the capability: the server gets a clear error, not a hang.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::{repo, server_everything, stderr, Sandbox};
+use serde_json::{json, Value};
+
+fn run(script: &str, prefix: &str, command: &[String]) -> Value {
+    let out = Command::new(repo().join("tests/peers/.venv/bin/python"))
+        .arg(repo().join("tests/peers").join(script))
+        .arg(prefix)
+        .args(command)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "client failed: {}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+fn sandbox() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.ok(&[
+        "add",
+        "ev",
+        "--command",
+        "node",
+        &server_everything(),
+        "stdio",
+    ]);
+    sb.ok(&["connect", "ev"]);
+    sb
+}
+
+fn gateway(sb: &Sandbox) -> Vec<String> {
+    vec![
+        env!("CARGO_BIN_EXE_switchboard").to_string(),
+        "--home".into(),
+        sb.home().display().to_string(),
+        "--settings".into(),
+        sb.settings().display().to_string(),
+        "gateway".into(),
+    ]
+}
+
+fn http(sb: &Sandbox) -> Vec<String> {
+    let endpoint: Value =
+        serde_json::from_str(&std::fs::read_to_string(sb.home().join("http.json")).unwrap())
+            .unwrap();
+    let token = std::fs::read_to_string(sb.home().join("http-token")).unwrap();
+    vec![
+        "--http".into(),
+        endpoint["mcp_url"].as_str().unwrap().to_string(),
+        token.trim().to_string(),
+    ]
+}
+
+#[test]
+fn sampling_elicitation_and_roots_reach_the_calling_client_as_directly() {
+    let direct = run(
+        "server_requests.py",
+        "-",
+        &["node".into(), server_everything(), "stdio".into()],
+    );
+    let sb = sandbox();
+    let through = run("server_requests.py", "ev__", &gateway(&sb));
+    let sb = sandbox();
+    let over_http = run("server_requests.py", "ev__", &http(&sb));
+
+    // What the comparison covers.
+    assert_eq!(
+        direct["offered"],
+        json!([
+            "get-roots-list",
+            "trigger-elicitation-request",
+            "trigger-sampling-request"
+        ])
+    );
+    let sampled = direct["trigger-sampling-request"]["text"].as_str().unwrap();
+    assert!(sampled.contains("sampled: "), "{direct}");
+    let elicited = direct["trigger-elicitation-request"]["text"]
+        .as_str()
+        .unwrap();
+    assert!(elicited.contains("Ada Lovelace"), "{direct}");
+    let roots = direct["get-roots-list"]["text"].as_str().unwrap();
+    assert!(roots.contains("file:///work/project"), "{direct}");
+
+    assert_eq!(through, direct, "through the stdio gateway != direct");
+    assert_eq!(over_http, direct, "through /mcp != direct");
+}
+
+#[test]
+fn a_client_without_sampling_gets_the_server_a_clear_error_not_a_hang() {
+    use std::io::{BufRead, BufReader, Write};
+    let sb = sandbox();
+    let argv = gateway(&sb);
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut answer = |id: u64| loop {
+        let line = lines.next().unwrap().unwrap();
+        let value: Value = serde_json::from_str(&line).unwrap();
+        if value["id"] == id {
+            return value;
+        }
+    };
+    // No capabilities at all.
+    writeln!(
+        stdin,
+        r#"{{"jsonrpc":"2.0","id":1,"method":"initialize","params":{{"protocolVersion":"2025-06-18","capabilities":{{}},"clientInfo":{{"name":"plain","version":"0"}}}}}}"#
+    )
+    .unwrap();
+    answer(1);
+    writeln!(
+        stdin,
+        r#"{{"jsonrpc":"2.0","method":"notifications/initialized"}}"#
+    )
+    .unwrap();
+    writeln!(
+        stdin,
+        r#"{{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{{"name":"ev__trigger-sampling-request","arguments":{{"prompt":"hi","maxTokens":5}}}}}}"#
+    )
+    .unwrap();
+    let reply = answer(2);
+    let text = reply.to_string();
+    assert!(
+        text.contains("does not offer it"),
+        "the server was not told why: {reply}"
+    );
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
