@@ -696,6 +696,7 @@ impl ConnectorService {
             Some(entry) => Ok(f(entry)),
             None => Err(Error::UnknownConnector {
                 name: name.to_string(),
+                suggestion: crate::suggest::did_you_mean(name, registry.keys().map(String::as_str)),
             }),
         }
     }

@@ -78,8 +78,9 @@ impl ErrorCode {
 /// Everything the library can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("unknown connector `{name}`: run `switchboard list` to see the connectors, or `switchboard add {name} --command ...` to add one")]
-    UnknownConnector { name: String },
+    /// `suggestion` is "; did you mean `x`?" or empty.
+    #[error("unknown connector `{name}`{suggestion}: run `switchboard list` to see the connectors, or `switchboard add {name} --command ...` to add one")]
+    UnknownConnector { name: String, suggestion: String },
 
     #[error("a connector named `{name}` already exists: choose another name, or `switchboard remove {name}` first")]
     AlreadyExists { name: String },

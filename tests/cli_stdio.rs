@@ -201,6 +201,15 @@ fn bad_input_gets_one_clear_line_and_its_own_exit_code() {
     let out = sb.run(&["connect", "nope"]);
     assert_eq!(code(&out), 3);
     assert!(stderr(&out).contains("unknown connector `nope`"));
+    assert!(!stderr(&out).contains("did you mean"), "{}", stderr(&out));
+    // A typo of a real name gets the name.
+    let out = sb.run(&["status", "githb"]);
+    assert_eq!(code(&out), 3);
+    assert!(
+        stderr(&out).contains("did you mean `github`?"),
+        "{}",
+        stderr(&out)
+    );
 
     add_everything(&sb, "everything");
     let snapshot = before();

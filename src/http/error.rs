@@ -330,7 +330,10 @@ mod tests {
     fn statuses_follow_codes() {
         let cases = [
             (
-                Error::UnknownConnector { name: "x".into() },
+                Error::UnknownConnector {
+                    name: "x".into(),
+                    suggestion: String::new(),
+                },
                 StatusCode::NOT_FOUND,
             ),
             (
