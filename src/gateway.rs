@@ -14,6 +14,7 @@
 mod bridge;
 mod callers;
 mod catalogs;
+mod checked_stream;
 mod handoff;
 pub mod intake;
 pub mod names;

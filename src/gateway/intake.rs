@@ -10,24 +10,18 @@
 //!   limit, read past without buffering it (the id is taken from the
 //!   message's start where clients put it), and over HTTP a 413.
 //!
-//! For a stream (stdio, the gateway socket) two small tasks sit between
-//! the client's pipes and rmcp: one reads and checks lines, one copies
-//! rmcp's answers out and puts the intake's own answers between them, at
-//! line boundaries only. Other callers are not affected by a bad line.
+//! On a stream (stdio, the gateway socket) `gateway/checked_stream.rs`
+//! applies these checks line by line on the way in; other callers are not
+//! affected by a bad line.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream};
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 /// The default largest message, in bytes (`codebuddy.gateway.maxMessageBytes`).
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 /// How far into an oversized message its id is looked for.
-const ID_SCAN_BYTES: usize = 4096;
-/// The in-process pipes between the intake and rmcp.
-const PIPE_BYTES: usize = 64 * 1024;
+pub(super) const ID_SCAN_BYTES: usize = 4096;
 
 /// Why a message was refused, as the JSON-RPC error the client gets.
 #[derive(Debug, Clone, PartialEq)]
@@ -198,58 +192,23 @@ pub fn leading_id(head: &[u8]) -> Value {
     }
 }
 
-/// Puts the intake between a client's stream and rmcp: returns the ends
-/// rmcp reads from and writes to. The reading side stops with `stop` (the
-/// session's end), so it does not hold the client's input open after.
-///
-/// `resume` holds the `initialize` params of a client that initialized
-/// with an earlier service: rmcp is handed that `initialize` and the
-/// `initialized` notification first, and its answer to them is kept from
-/// the client, which has had one.
-pub fn guard<R, W>(
-    read: R,
-    write: W,
-    limit: usize,
-    stop: CancellationToken,
-    resume: Option<Value>,
-) -> (DuplexStream, DuplexStream)
-where
-    R: AsyncRead + Unpin + Send + 'static,
-    W: AsyncWrite + Unpin + Send + 'static,
-{
-    let (mut to_rmcp, rmcp_reads) = tokio::io::duplex(PIPE_BYTES);
-    let (rmcp_writes, from_rmcp) = tokio::io::duplex(PIPE_BYTES);
-    let (refusals, pending) = mpsc::unbounded_channel();
-    let replay = resume.map(|params| {
-        let initialize = serde_json::json!({
-            "jsonrpc": "2.0", "id": RESUME_ID, "method": "initialize", "params": params,
-        });
-        let initialized = serde_json::json!({
-            "jsonrpc": "2.0", "method": "notifications/initialized",
-        });
-        format!("{initialize}\n{initialized}\n")
+/// The id of the `initialize` replayed for a resumed session.
+pub(super) const RESUME_ID: &str = "switchboard-resume";
+
+/// The lines a resumed session's rmcp is handed first: the client's
+/// `initialize` (under [`RESUME_ID`]) and `initialized`.
+pub(super) fn replay(params: Value) -> Vec<u8> {
+    let initialize = serde_json::json!({
+        "jsonrpc": "2.0", "id": RESUME_ID, "method": "initialize", "params": params,
     });
-    let hide_answer = replay.is_some();
-    tokio::spawn(async move {
-        if let Some(replay) = replay {
-            if to_rmcp.write_all(replay.as_bytes()).await.is_err() {
-                return;
-            }
-        }
-        tokio::select! {
-            () = read_lines(read, to_rmcp, refusals, limit) => {}
-            () = stop.cancelled() => {}
-        }
+    let initialized = serde_json::json!({
+        "jsonrpc": "2.0", "method": "notifications/initialized",
     });
-    tokio::spawn(write_lines(from_rmcp, write, pending, hide_answer));
-    (rmcp_reads, rmcp_writes)
+    format!("{initialize}\n{initialized}\n").into_bytes()
 }
 
-/// The id of the `initialize` replayed for a resumed session.
-const RESUME_ID: &str = "switchboard-resume";
-
 /// Whether an outgoing line is the answer to the replayed `initialize`.
-fn answers_replay(line: &[u8]) -> bool {
+pub(super) fn answers_replay(line: &[u8]) -> bool {
     #[derive(Deserialize)]
     struct Id<'a> {
         #[serde(borrow)]
@@ -259,123 +218,6 @@ fn answers_replay(line: &[u8]) -> bool {
         .ok()
         .and_then(|probe| probe.id)
         .is_some_and(|id| id.get() == format!("\"{RESUME_ID}\""))
-}
-
-/// Reads the client's lines, bounded by `limit`; good ones go to rmcp,
-/// bad ones become refusals. Ends at the client's EOF (closing rmcp's
-/// input, which ends the session).
-async fn read_lines<R: AsyncRead + Unpin>(
-    read: R,
-    mut to_rmcp: DuplexStream,
-    refusals: mpsc::UnboundedSender<Refusal>,
-    limit: usize,
-) {
-    let mut read = BufReader::with_capacity(PIPE_BYTES, read);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        let (ended, oversized) = match read_bounded(&mut read, &mut line, limit).await {
-            Ok(found) => found,
-            Err(err) => {
-                tracing::debug!("gateway input closed: {err}");
-                return;
-            }
-        };
-        if oversized {
-            let _ = refusals.send(Refusal::too_large(leading_id(&line), limit));
-        } else if !line.trim_ascii().is_empty() {
-            match check(line.trim_ascii()) {
-                Ok(()) => {
-                    if !line.ends_with(b"\n") {
-                        line.push(b'\n');
-                    }
-                    if to_rmcp.write_all(&line).await.is_err() {
-                        return;
-                    }
-                }
-                Err(Some(refusal)) => {
-                    let _ = refusals.send(refusal);
-                }
-                Err(None) => tracing::debug!("dropped a malformed notification"),
-            }
-        }
-        if ended {
-            return;
-        }
-    }
-}
-
-/// Reads one line into `line`, keeping at most `limit` bytes (plus enough
-/// to find an id); returns (at EOF, over the limit). The rest of an
-/// oversized line is read and dropped.
-async fn read_bounded<R: AsyncRead + Unpin>(
-    read: &mut BufReader<R>,
-    line: &mut Vec<u8>,
-    limit: usize,
-) -> std::io::Result<(bool, bool)> {
-    let mut seen = 0usize;
-    loop {
-        let available = read.fill_buf().await?;
-        if available.is_empty() {
-            return Ok((true, seen > limit));
-        }
-        let (chunk, done) = match available.iter().position(|b| *b == b'\n') {
-            Some(at) => (&available[..=at], true),
-            None => (available, false),
-        };
-        let room = (limit + 1).saturating_sub(line.len());
-        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        seen += chunk.len();
-        let used = chunk.len();
-        read.consume(used);
-        if done {
-            // The newline itself does not count against the limit.
-            return Ok((false, seen.saturating_sub(1) > limit));
-        }
-    }
-}
-
-/// Copies rmcp's output to the client line by line, and the intake's
-/// refusals between lines.
-async fn write_lines<W: AsyncWrite + Unpin>(
-    from_rmcp: DuplexStream,
-    mut write: W,
-    mut pending: mpsc::UnboundedReceiver<Refusal>,
-    mut hide_answer: bool,
-) {
-    let mut from_rmcp = BufReader::with_capacity(PIPE_BYTES, from_rmcp);
-    let mut line = Vec::new();
-    let mut refusals_open = true;
-    loop {
-        tokio::select! {
-            biased;
-            read = from_rmcp.read_until(b'\n', &mut line) => {
-                match read {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) if hide_answer && answers_replay(&line) => {
-                        hide_answer = false;
-                        line.clear();
-                    }
-                    Ok(_) => {
-                        if write.write_all(&line).await.is_err() || write.flush().await.is_err() {
-                            return;
-                        }
-                        line.clear();
-                    }
-                }
-            }
-            refusal = pending.recv(), if refusals_open && line.is_empty() => match refusal {
-                Some(refusal) => {
-                    let text = format!("{}\n", refusal.to_json());
-                    if write.write_all(text.as_bytes()).await.is_err() || write.flush().await.is_err() {
-                        return;
-                    }
-                }
-                None => refusals_open = false,
-            },
-        }
-    }
-    let _ = write.shutdown().await;
 }
 
 #[cfg(test)]

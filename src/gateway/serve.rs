@@ -15,8 +15,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio_util::sync::CancellationToken;
 
+use super::checked_stream;
 use super::handoff::{self, Opening, Pipe};
-use super::intake;
 use super::Gateway;
 use crate::error::{Error, Result};
 
@@ -60,7 +60,7 @@ async fn serve_connection(gateway: Gateway, mut stream: UnixStream, stop: Cancel
             let read = std::io::Cursor::new([first]).chain(read);
             let session_ct = stop.child_token();
             let limit = gateway.max_message_bytes();
-            let guarded = intake::guard(read, write, limit, session_ct.clone(), None);
+            let guarded = checked_stream::guard(read, write, limit, None);
             match gateway.serve_with_ct(guarded, session_ct).await {
                 Ok(session) => {
                     let _ = session.waiting().await;
@@ -128,7 +128,7 @@ async fn serve_handoff(
     let session_ct = stop.child_token();
     let limit = gateway.max_message_bytes();
     let resumed = resume.is_some();
-    let guarded = intake::guard(input, output, limit, session_ct.clone(), resume);
+    let guarded = checked_stream::guard(input, output, limit, resume);
     let (init_tx, mut init_rx) = tokio::sync::mpsc::channel::<Vec<u8>>(1);
     let session = async {
         match gateway.serve_with_ct(guarded, session_ct.clone()).await {
