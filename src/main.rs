@@ -163,8 +163,12 @@ enum Command {
     Call {
         name: String,
         tool: String,
-        /// The arguments as a JSON object, e.g. '{"message":"hi"}'.
+        /// The arguments as a JSON object, e.g. '{"message":"hi"}'; `-` reads them from stdin.
+        #[arg(conflicts_with = "args_file")]
         arguments: Option<String>,
+        /// Read the arguments (a JSON object) from this file, for ones too long for a command line.
+        #[arg(long, value_name = "PATH")]
+        args_file: Option<std::path::PathBuf>,
         #[command(flatten)]
         out: Output,
     },
@@ -495,9 +499,11 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             name,
             tool,
             arguments,
+            args_file,
             out,
         } => {
-            let arguments = parse_arguments(arguments.as_deref())?;
+            let text = arguments_text(arguments, args_file)?;
+            let arguments = parse_arguments(text.as_deref())?;
             let request = Request::Call {
                 name,
                 tool,
@@ -708,6 +714,28 @@ async fn values_from_env(client: &Client, name: &str) -> Result<BTreeMap<String,
                 .map(|v| (field.clone(), v))
         })
         .collect())
+}
+
+/// The arguments' text: given, `-` for stdin, or `--args-file PATH`.
+fn arguments_text(
+    given: Option<String>,
+    file: Option<std::path::PathBuf>,
+) -> Result<Option<String>, Error> {
+    if let Some(path) = file {
+        return std::fs::read_to_string(&path).map(Some).map_err(|e| {
+            Error::InvalidInput(format!(
+                "cannot read the arguments from {}: {e}",
+                path.display()
+            ))
+        });
+    }
+    if given.as_deref() != Some("-") {
+        return Ok(given);
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+        .map_err(|e| Error::InvalidInput(format!("cannot read the arguments from stdin: {e}")))?;
+    Ok(Some(text))
 }
 
 fn parse_arguments(text: Option<&str>) -> Result<Option<serde_json::Value>, Error> {

@@ -1,0 +1,75 @@
+//! `switchboard call` takes its arguments from stdin (`-`) or a file
+//! (`--args-file`), so a 140 KB argument works where a command line fails
+//! with "Argument list too long". Against the real SQLite skill.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::Write;
+use std::process::Stdio;
+
+use common::{code, stderr, Sandbox};
+use serde_json::{json, Value};
+
+fn long_query() -> String {
+    json!({"sql": format!("select length('{}') as n", "x".repeat(140_000))}).to_string()
+}
+
+#[test]
+fn long_arguments_come_from_stdin_or_a_file() {
+    let sb = Sandbox::new();
+    sb.ok(&["connect", "sqlite", "--set", "path=:memory:"]);
+
+    let mut child = sb
+        .command()
+        .args(["call", "sqlite", "query", "-", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(long_query().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        result["structuredContent"]["rows"],
+        json!([[140_000]]),
+        "{result}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("args.json");
+    std::fs::write(&file, long_query()).unwrap();
+    let result = sb.json(&[
+        "call",
+        "sqlite",
+        "query",
+        "--args-file",
+        &file.display().to_string(),
+    ]);
+    assert_eq!(
+        result["structuredContent"]["rows"],
+        json!([[140_000]]),
+        "{result}"
+    );
+
+    let out = sb.run(&[
+        "call",
+        "sqlite",
+        "query",
+        "--args-file",
+        "/nonexistent/args.json",
+    ]);
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("/nonexistent/args.json"),
+        "{}",
+        stderr(&out)
+    );
+}
