@@ -32,7 +32,7 @@ use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject, Tool};
 use tokio::sync::{broadcast, mpsc, OnceCell};
 use tokio_util::sync::CancellationToken;
 
-pub use config::{backend_name, FieldStatus, BACKEND_KEY, CONFIG_KEY};
+pub use config::{backend_name, FieldStatus, StoredSecret, BACKEND_KEY, CONFIG_KEY};
 pub use custom::{header_field, query_field, CustomConnector};
 pub use info::ConnectorInfo;
 pub use policy::{Supervision, SUPERVISION_KEY};

@@ -232,6 +232,10 @@ async fn dispatch(
             service.set_backend(&name, backend).await.and_then(to_value)
         }
         Request::SecretStore => to_value(service.secret_store_description()),
+        Request::SecretList { name } => service
+            .stored_secrets(name.as_deref())
+            .await
+            .and_then(to_value),
         Request::Disconnect { name } => service.disconnect(&name).await.and_then(to_value),
         Request::Restart { name } => service.restart(&name).await.and_then(to_value),
         Request::Tools { name } => service.tools(&name).and_then(to_value),

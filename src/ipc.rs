@@ -60,6 +60,8 @@ pub enum Request {
     },
     /// Which secret store the service uses.
     SecretStore,
+    /// Which secrets are stored (names only), for one connector or all.
+    SecretList { name: Option<String> },
     /// Disconnect.
     Disconnect { name: String },
     /// Stop and start a connected connector with its current configuration.

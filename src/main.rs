@@ -42,6 +42,12 @@ enum SecretCommand {
     Set { name: String, field: String },
     /// Remove a stored secret.
     Rm { name: String, field: String },
+    /// List which secrets are stored (names only, never values), for one connector or all.
+    Ls {
+        name: Option<String>,
+        #[command(flatten)]
+        out: Output,
+    },
 }
 
 #[derive(Args, Clone, Copy)]
@@ -453,6 +459,17 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             let info: ConnectorInfo = decode(client.call(&request).await?)?;
             switchboard::outln!("stored {name} {field}");
             note_restart(&info);
+        }
+        Command::Secret(SecretCommand::Ls { name, out }) => {
+            let stored: Vec<switchboard::connector::StoredSecret> =
+                decode(client.call(&Request::SecretList { name }).await?)?;
+            print(out, &stored, || {
+                stored
+                    .iter()
+                    .map(|s| format!("{:<16} {}", s.connector, s.field))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
         }
         Command::Secret(SecretCommand::Rm { name, field }) => {
             let request = Request::UnsetConfig {

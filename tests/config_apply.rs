@@ -202,3 +202,34 @@ fn restart_restarts_a_connected_connector_and_refuses_a_disconnected_one() {
     assert_eq!(sb.json(&["status", "everything"])["restarts"], 0);
     let _ = server_env(&sb, "everything");
 }
+
+#[test]
+fn secret_ls_names_what_is_stored_and_never_the_value() {
+    let sb = Sandbox::new();
+    sb.ok(&[
+        "add",
+        "everything",
+        "--env",
+        "API_TOKEN",
+        "--command",
+        "node",
+        &server_everything(),
+        "stdio",
+    ]);
+    assert_eq!(sb.json(&["secret", "ls"]), serde_json::json!([]));
+    let out = secret_set(&sb, "everything", "API_TOKEN", "sb-ls-secret-7f3a");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed = sb.json(&["secret", "ls", "everything"]);
+    assert_eq!(
+        listed,
+        serde_json::json!([{"connector": "everything", "field": "API_TOKEN"}])
+    );
+    let text = sb.ok(&["secret", "ls"]);
+    assert!(
+        text.contains("everything") && text.contains("API_TOKEN"),
+        "{text}"
+    );
+    assert!(!text.contains("sb-ls-secret-7f3a"));
+    let out = sb.run(&["secret", "ls", "nosuch"]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+}

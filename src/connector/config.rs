@@ -38,6 +38,13 @@ pub struct FieldStatus {
     pub default: Option<String>,
 }
 
+/// One stored secret, by name: never its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSecret {
+    pub connector: String,
+    pub field: String,
+}
+
 impl ConnectorService {
     /// The fields of a connector's current backend and which are set.
     pub async fn config(&self, name: &str) -> Result<Vec<FieldStatus>> {
@@ -259,6 +266,33 @@ impl ConnectorService {
                 message: message.clone(),
             }),
         }
+    }
+
+    /// The secrets stored for `name` (or every connector), by name only.
+    pub async fn stored_secrets(&self, name: Option<&str>) -> Result<Vec<StoredSecret>> {
+        let connectors: Vec<String> = match name {
+            Some(name) => {
+                self.with_entry(name, |_| ())?;
+                vec![name.to_string()]
+            }
+            None => self.registry().keys().cloned().collect(),
+        };
+        let store = self.secret_store()?;
+        tokio::task::spawn_blocking(move || {
+            let mut found = Vec::new();
+            for connector in connectors {
+                for field in store.list(&connector)? {
+                    found.push(StoredSecret {
+                        connector: connector.clone(),
+                        field,
+                    });
+                }
+            }
+            Ok::<_, crate::secrets::SecretError>(found)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("secret store task failed: {e}")))?
+        .map_err(Error::from)
     }
 
     /// Which secret store this service uses, for `doctor` and `status`.
