@@ -71,6 +71,7 @@ struct OAuthClientFlags {
 #[derive(Subcommand)]
 enum Command {
     /// List every connector with its type, backend and status.
+    #[command(visible_alias = "ls")]
     List(Output),
     /// Add a custom connector backed by a command or an image.
     #[command(group(clap::ArgGroup::new("backend").required(true).args(["command", "image", "url"])))]
@@ -111,6 +112,7 @@ enum Command {
         args: Vec<String>,
     },
     /// Remove a custom connector (disconnecting it first).
+    #[command(visible_alias = "rm")]
     Remove { name: String },
     /// Start a connector's server and wait until it answers.
     Connect {

@@ -439,3 +439,22 @@ fn edits_of_the_settings_file_by_hand_are_followed() {
         .get("hand")
         .is_none());
 }
+
+#[test]
+fn ls_and_rm_are_list_and_remove() {
+    let sb = Sandbox::new();
+    add_everything(&sb, "everything");
+    let listed = sb.json(&["ls"]);
+    assert!(listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["name"] == "everything"));
+    sb.ok(&["rm", "everything"]);
+    assert!(!sb
+        .json(&["list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["name"] == "everything"));
+}
