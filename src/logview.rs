@@ -66,3 +66,34 @@ pub async fn follow(
         tokio::time::sleep(FOLLOW_INTERVAL).await;
     }
 }
+
+/// One log line as a JSON object: our lifecycle lines
+/// (`[switchboard TIME] …`) give `source: "switchboard"` and their `time`;
+/// anything else is the server's own stderr (`source: "server"`).
+pub fn as_json(line: &str) -> serde_json::Value {
+    let ours = line
+        .strip_prefix("[switchboard ")
+        .and_then(|rest| rest.split_once("] "));
+    match ours {
+        Some((time, text)) => {
+            serde_json::json!({"source": "switchboard", "time": time, "text": text})
+        }
+        None => serde_json::json!({"source": "server", "text": line}),
+    }
+}
+
+#[cfg(test)]
+mod json_tests {
+    use super::as_json;
+
+    #[test]
+    fn lifecycle_and_server_lines_are_told_apart() {
+        let ours = as_json("[switchboard 2026-12-04T01:02:03.456Z] disconnected -> configuring");
+        assert_eq!(ours["source"], "switchboard");
+        assert_eq!(ours["time"], "2026-12-04T01:02:03.456Z");
+        assert_eq!(ours["text"], "disconnected -> configuring");
+        let theirs = as_json("listening on stdio");
+        assert_eq!(theirs["source"], "server");
+        assert_eq!(theirs["text"], "listening on stdio");
+    }
+}

@@ -258,6 +258,9 @@ enum Command {
         /// Keep printing lines as they are written.
         #[arg(short, long)]
         follow: bool,
+        /// One JSON object per line: `source` (`switchboard` or `server`), `time` (ours), `text`.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -608,18 +611,26 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             name,
             lines,
             follow,
+            json,
         } => {
             // Asking the service first gives an unknown name its own error.
             client.call(&Request::Status { name: name.clone() }).await?;
             let path = paths.connector_log(&name);
             let io =
                 |e: std::io::Error| Error::Internal(format!("cannot read {}: {e}", path.display()));
+            let show = |line: &str| {
+                if json {
+                    switchboard::outln!("{}", switchboard::logview::as_json(line));
+                } else {
+                    switchboard::outln!("{line}");
+                }
+            };
             let (tail, offset) = switchboard::logview::tail(&path, lines).map_err(io)?;
             for line in tail {
-                switchboard::outln!("{line}");
+                show(&line);
             }
             if follow {
-                switchboard::logview::follow(&path, offset, |line| switchboard::outln!("{line}"))
+                switchboard::logview::follow(&path, offset, |line| show(line))
                     .await
                     .map_err(io)?;
             }

@@ -1,6 +1,7 @@
 //! `switchboard call` takes its arguments from stdin (`-`) or a file
 //! (`--args-file`), so a 140 KB argument works where a command line fails
-//! with "Argument list too long". Against the real SQLite skill.
+//! with "Argument list too long"; `logs --json` gives one object per
+//! line. Against the real SQLite skill.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -71,5 +72,22 @@ fn long_arguments_come_from_stdin_or_a_file() {
         stderr(&out).contains("/nonexistent/args.json"),
         "{}",
         stderr(&out)
+    );
+}
+
+#[test]
+fn logs_json_is_one_object_per_line() {
+    let sb = Sandbox::new();
+    sb.ok(&["connect", "sqlite", "--set", "path=:memory:"]);
+    let text = sb.ok(&["logs", "sqlite", "--json"]);
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["source"] == "switchboard"
+            && l["text"].as_str().unwrap().contains("-> connected")
+            && l["time"].is_string()),
+        "{text}"
     );
 }
