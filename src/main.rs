@@ -158,6 +158,8 @@ enum Command {
     /// List a connected connector's tools, or enable/disable some for the gateway.
     Tools {
         name: String,
+        /// Show this one tool: its description, hints and arguments.
+        tool: Option<String>,
         /// Hide these tools from the gateway and refuse calls to them (repeatable).
         #[arg(long, value_name = "TOOL")]
         disable: Vec<String>,
@@ -499,6 +501,7 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
         }
         Command::Tools {
             name,
+            tool,
             disable,
             enable,
             out,
@@ -513,9 +516,29 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             }
             let tools: Vec<Tool> =
                 decode(client.call(&Request::Tools { name: name.clone() }).await?)?;
-            let disabled: Vec<String> =
-                decode(client.call(&Request::DisabledTools { name }).await?)?;
-            print(out, &tools, || render::tools(&tools, &disabled));
+            let disabled: Vec<String> = decode(
+                client
+                    .call(&Request::DisabledTools { name: name.clone() })
+                    .await?,
+            )?;
+            match tool {
+                Some(wanted) => {
+                    let Some(found) = tools.iter().find(|t| t.name == wanted.as_str()) else {
+                        let suggestion = switchboard::suggest::did_you_mean(
+                            &wanted,
+                            tools.iter().map(|t| t.name.as_ref()),
+                        );
+                        return Err(Error::UnknownTool {
+                            name,
+                            tool: wanted,
+                            suggestion,
+                        });
+                    };
+                    let off = disabled.contains(&wanted);
+                    print(out, found, || render::tool(found, off));
+                }
+                None => print(out, &tools, || render::tools(&tools, &disabled)),
+            }
         }
         Command::Call {
             name,

@@ -71,6 +71,73 @@ pub fn tools(tools: &[Tool], disabled: &[String]) -> String {
         .join("\n")
 }
 
+/// `tools NAME TOOL`: one tool — title, description, what its annotations
+/// say, and its input schema as a list of arguments.
+pub fn tool(tool: &Tool, disabled: bool) -> String {
+    let mut out = vec![match &tool.title {
+        Some(title) => format!("{} — {title}", tool.name),
+        None => tool.name.to_string(),
+    }];
+    if disabled {
+        out.push("(disabled for the gateway)".into());
+    }
+    if let Some(description) = &tool.description {
+        out.push(String::new());
+        out.push(description.trim().to_string());
+    }
+    if let Some(a) = &tool.annotations {
+        let hints = [
+            (a.read_only_hint, "read-only", "may change things"),
+            (a.destructive_hint, "destructive", "not destructive"),
+            (a.idempotent_hint, "idempotent", "not idempotent"),
+            (a.open_world_hint, "reaches outside systems", "closed world"),
+        ];
+        let said: Vec<&str> = hints
+            .iter()
+            .filter_map(|(hint, yes, no)| hint.map(|h| if h { *yes } else { *no }))
+            .collect();
+        if !said.is_empty() {
+            out.push(String::new());
+            out.push(format!("Hints: {}", said.join(", ")));
+        }
+    }
+    out.push(String::new());
+    out.push("Arguments:".into());
+    let schema = &tool.input_schema;
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(|r| r.as_array())
+        .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    let properties = schema.get("properties").and_then(|p| p.as_object());
+    match properties {
+        Some(properties) if !properties.is_empty() => {
+            for (name, property) in properties {
+                let kind = property
+                    .get("type")
+                    .map(|t| match t {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                    .unwrap_or_else(|| "any".into());
+                let needed = if required.contains(&name.as_str()) {
+                    ", required"
+                } else {
+                    ""
+                };
+                let about = property
+                    .get("description")
+                    .and_then(|d| d.as_str())
+                    .map(|d| format!(" — {}", first_line(d)))
+                    .unwrap_or_default();
+                out.push(format!("  {name} ({kind}{needed}){about}"));
+            }
+        }
+        _ => out.push("  (none)".into()),
+    }
+    out.join("\n")
+}
+
 /// `call`: the text of the result, other content as JSON.
 pub fn call_result(result: &CallToolResult) -> String {
     let mut parts = Vec::new();

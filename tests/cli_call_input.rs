@@ -1,7 +1,7 @@
 //! `switchboard call` takes its arguments from stdin (`-`) or a file
 //! (`--args-file`), so a 140 KB argument works where a command line fails
 //! with "Argument list too long"; `logs --json` gives one object per
-//! line. Against the real SQLite skill.
+//! line; `tools NAME TOOL` shows one tool. Against the real SQLite skill.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -89,5 +89,28 @@ fn logs_json_is_one_object_per_line() {
             && l["text"].as_str().unwrap().contains("-> connected")
             && l["time"].is_string()),
         "{text}"
+    );
+}
+
+#[test]
+fn one_tool_is_shown_with_its_hints_and_arguments() {
+    let sb = Sandbox::new();
+    sb.ok(&["connect", "sqlite", "--set", "path=:memory:"]);
+    let text = sb.ok(&["tools", "sqlite", "query"]);
+    assert!(text.starts_with("query"), "{text}");
+    assert!(text.contains("Hints: read-only"), "{text}");
+    assert!(text.contains("  sql (string, required) — "), "{text}");
+    let tool = sb.json(&["tools", "sqlite", "query"]);
+    assert_eq!(tool["name"], "query");
+    assert!(
+        tool["inputSchema"]["properties"]["sql"].is_object(),
+        "{tool}"
+    );
+    let out = sb.run(&["tools", "sqlite", "qury"]);
+    assert_eq!(code(&out), 12, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("did you mean `query`?"),
+        "{}",
+        stderr(&out)
     );
 }
