@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use rmcp::model::{CallToolResult, Tool};
 use switchboard::ipc::Request;
 use switchboard::{
@@ -251,6 +251,11 @@ enum Command {
     Gateway,
     /// Check which launchers work here and show where files live.
     Doctor(Output),
+    /// Print a shell completion script: `source <(switchboard completions bash)`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Show a connector's log: its server's stderr and lifecycle events, newest last.
     Logs {
         name: String,
@@ -269,6 +274,13 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let paths = Paths::resolve(cli.settings.clone(), cli.home.clone());
+    if let Command::Completions { shell } = cli.command {
+        // No service and no settings needed: the script is the CLI's shape.
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "switchboard", &mut script);
+        switchboard::outln!("{}", String::from_utf8_lossy(&script).trim_end());
+        return ExitCode::SUCCESS;
+    }
     let serving = matches!(cli.command, Command::Serve { .. });
     init_tracing(serving);
     let runtime = match tokio::runtime::Runtime::new() {
@@ -683,6 +695,8 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             let handoff = hello.version == env!("CARGO_PKG_VERSION");
             switchboard::gateway::bridge_stdio(&client, &paths.home, handoff).await?;
         }
+        // Answered in `main`, before any service or settings.
+        Command::Completions { .. } => {}
         Command::Doctor(out) => {
             let report = doctor(&client, &paths).await?;
             print(out, &report, || render::doctor(&report));
