@@ -115,6 +115,33 @@ pub async fn import(
     Ok(lines)
 }
 
+/// `add NAME --json '{…}'`: a definition in the shape of a
+/// `codebuddy.mcp.servers` entry (VS Code's), read the way `import` reads a
+/// client's servers — secrets written in clear go to the secret store,
+/// `${env:X}` references become pass-through variables.
+pub fn connector_from_json(
+    name: &str,
+    text: &str,
+) -> Result<(CustomConnector, BTreeMap<String, String>), Error> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        Error::InvalidInput(format!(
+            "the definition is not valid JSON ({e}): give an object such as '{{\"command\":\"npx\",\"args\":[\"-y\",\"pkg\"]}}'"
+        ))
+    })?;
+    if !value.is_object() {
+        return Err(Error::InvalidInput(format!(
+            "the definition must be a JSON object, not {value}"
+        )));
+    }
+    let server = McpClient::Vscode.interpret_one(name, value);
+    if let Some(reason) = &server.skipped {
+        return Err(Error::InvalidInput(format!(
+            "cannot add `{name}`: {reason}"
+        )));
+    }
+    to_connector(&server)
+}
+
 /// One imported server as a custom connector. Plain values are kept;
 /// secrets written in clear go to the secret store (returned apart);
 /// references to environment variables become pass-through variables.

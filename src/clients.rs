@@ -352,6 +352,28 @@ impl McpClient {
         })
     }
 
+    /// One server entry in this client's shape, read as `import` reads it.
+    pub fn interpret_one(self, name: &str, entry: serde_json::Value) -> ImportedServer {
+        let mut found = import::interpret_all(self, vec![(name.to_string(), entry)]);
+        found.pop().unwrap_or_else(|| ImportedServer {
+            name: name.to_string(),
+            original_name: name.to_string(),
+            command: None,
+            args: Vec::new(),
+            url: None,
+            transport: None,
+            env: BTreeMap::new(),
+            secret_env: Vec::new(),
+            secret_env_sources: BTreeMap::new(),
+            headers: BTreeMap::new(),
+            secret_headers: Vec::new(),
+            secret_header_sources: BTreeMap::new(),
+            secret_query: Vec::new(),
+            secret_query_sources: BTreeMap::new(),
+            skipped: Some("nothing to read in it".into()),
+        })
+    }
+
     /// Reads the servers the client's file at `path` defines, in file order, for import.
     /// Every entry comes back; those that cannot be imported say why in
     /// [`ImportedServer::skipped`] — Switchboard's own gateway among them, so that a client

@@ -74,7 +74,7 @@ enum Command {
     #[command(visible_alias = "ls")]
     List(Output),
     /// Add a custom connector backed by a command or an image.
-    #[command(group(clap::ArgGroup::new("backend").required(true).args(["command", "image", "url"])))]
+    #[command(group(clap::ArgGroup::new("backend").args(["command", "image", "url"])))]
     Add {
         /// The new connector's name (lowercase letters, digits, `-`, `_`).
         name: String,
@@ -101,8 +101,9 @@ enum Command {
         cwd: Option<PathBuf>,
         #[command(flatten)]
         oauth: OAuthClientFlags,
-        #[command(flatten)]
-        out: Output,
+        /// Print JSON for scripts; with a value, the whole definition instead of the flags, in the shape of a `codebuddy.mcp.servers` entry: '{"command":"npx","args":["-y","pkg"],"env":{…}}' or '{"type":"http","url":"…","headers":{…}}'.
+        #[arg(long, value_name = "DEFINITION", num_args = 0..=1, default_missing_value = "")]
+        json: Option<String>,
         /// Arguments for the command or image.
         #[arg(
             trailing_var_arg = true,
@@ -336,11 +337,36 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             env,
             oauth,
             cwd,
-            out,
+            json,
             args,
         } => {
-            let remote = url.is_some();
-            let (connector, secrets) = match url {
+            let out = Output {
+                json: json.is_some(),
+            };
+            let definition = json.filter(|text| !text.is_empty());
+            let remote = url.is_some()
+                || definition
+                    .as_deref()
+                    .is_some_and(|text| text.contains("\"url\""));
+            let (connector, secrets) = match (definition, url) {
+                (Some(text), None) if command.is_none() && image.is_none() && args.is_empty() => {
+                    clientcmd::connector_from_json(&name, &text)?
+                }
+                (Some(_), _) => {
+                    return Err(Error::InvalidInput(
+                        "give the definition either as `--json '{…}'` or with --command/--image/--url, not both".into(),
+                    ))
+                }
+                (None, None) if command.is_none() && image.is_none() => {
+                    // A usage error (exit 2), as clap's own would be.
+                    Cli::command()
+                        .error(
+                            clap::error::ErrorKind::MissingRequiredArgument,
+                            "say what runs it: --command CMD, --image IMAGE, --url URL, or the whole definition with --json '{…}'",
+                        )
+                        .exit()
+                }
+                (None, url) => match url {
                 Some(url) => CustomConnector::remote(url, transport, &headers)?,
                 None => {
                     let mut connector = CustomConnector::from_flags(command, image, args, &env)?;
@@ -349,6 +375,7 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
                     }
                     (connector, BTreeMap::new())
                 }
+                },
             };
             if !remote && oauth.client_id.is_some() {
                 return Err(Error::InvalidInput(

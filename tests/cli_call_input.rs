@@ -1,7 +1,8 @@
 //! `switchboard call` takes its arguments from stdin (`-`) or a file
 //! (`--args-file`), so a 140 KB argument works where a command line fails
 //! with "Argument list too long"; `logs --json` gives one object per
-//! line; `tools NAME TOOL` shows one tool. Against the real SQLite skill.
+//! line; `tools NAME TOOL` shows one tool; `add NAME --json` takes a
+//! whole definition. Against the real SQLite skill and server-everything.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -113,4 +114,31 @@ fn one_tool_is_shown_with_its_hints_and_arguments() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn add_takes_a_whole_definition_as_json_and_keeps_secrets_out_of_settings() {
+    let sb = Sandbox::new();
+    let definition = json!({
+        "command": "node",
+        "args": [common::server_everything(), "stdio"],
+        "env": {"MODE": "fast", "API_TOKEN": "sb-addjson-secret-4c1d9e"},
+    })
+    .to_string();
+    // The definition's `--json` also asks for JSON output.
+    let text = sb.ok(&["add", "ev", "--json", &definition]);
+    let info: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(info["name"], "ev");
+    let settings = std::fs::read_to_string(sb.settings()).unwrap();
+    assert!(!settings.contains("sb-addjson-secret-4c1d9e"), "{settings}");
+    sb.ok(&["connect", "ev"]);
+    let env: Value = serde_json::from_str(&sb.ok(&["call", "ev", "get-env", "{}"])).unwrap();
+    assert_eq!(env["MODE"], "fast");
+    assert_eq!(env["API_TOKEN"], "sb-addjson-secret-4c1d9e");
+
+    let out = sb.run(&["add", "bad", "--json", "not json"]);
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    let out = sb.run(&["add", "nothing"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("--json"), "{}", stderr(&out));
 }
