@@ -1,0 +1,259 @@
+//! The command line's shape: every verb, flag and argument, parsed by
+//! clap. `main.rs` carries each one out.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Manage the integrations (MCP servers) your AI tools use"
+)]
+pub(crate) struct Cli {
+    /// The settings file (default: $SWITCHBOARD_SETTINGS, else the user's config dir).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(crate) settings: Option<PathBuf>,
+    /// The data dir: socket, logs, runtime files (default: $SWITCHBOARD_HOME, else the user's data dir).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub(crate) home: Option<PathBuf>,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum SecretCommand {
+    /// Store a secret: `echo "$TOKEN" | switchboard secret set github GITHUB_PERSONAL_ACCESS_TOKEN`.
+    Set { name: String, field: String },
+    /// Remove a stored secret.
+    Rm { name: String, field: String },
+    /// List which secrets are stored (names only, never values), for one connector or all.
+    Ls {
+        name: Option<String>,
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+#[derive(Args, Clone, Copy)]
+pub(crate) struct Output {
+    /// Print JSON for scripts.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// A pre-registered OAuth client for a remote connector's sign-ins.
+#[derive(Args, Clone, Default)]
+pub(crate) struct OAuthClientFlags {
+    /// The client id registered with the server's authorization server (skips registration).
+    #[arg(long, value_name = "ID")]
+    pub(crate) client_id: Option<String>,
+    /// Read that client's secret from this environment variable (stored in the secret store).
+    #[arg(long, value_name = "VAR", requires = "client_id")]
+    pub(crate) client_secret_from_env: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// List every connector with its type, backend and status.
+    #[command(visible_alias = "ls")]
+    List(Output),
+    /// Add a custom connector backed by a command or an image.
+    #[command(group(clap::ArgGroup::new("backend").args(["command", "image", "url"])))]
+    Add {
+        /// The new connector's name (lowercase letters, digits, `-`, `_`).
+        name: String,
+        /// The program to run (its arguments follow).
+        #[arg(long, value_name = "CMD")]
+        command: Option<String>,
+        /// The container image to run with `docker run -i --rm` (its arguments follow).
+        #[arg(long, value_name = "IMAGE")]
+        image: Option<String>,
+        /// A remote MCP server's URL (SSE or Streamable HTTP).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// The remote transport, when the URL does not say (`/sse` or `/mcp`).
+        #[arg(long, value_name = "sse|http", requires = "url")]
+        transport: Option<String>,
+        /// An HTTP header for a remote server, `NAME=VALUE` (repeatable); secret values are never written to settings.
+        #[arg(long = "header", value_name = "NAME=VALUE", requires = "url")]
+        headers: Vec<String>,
+        /// `KEY=VALUE` to set, or `KEY` to pass through from the environment of `connect` (repeatable; put it before --command).
+        #[arg(long = "env", value_name = "KEY[=VALUE]")]
+        env: Vec<String>,
+        /// The directory the command runs in (default: the directory `add` runs in).
+        #[arg(long, value_name = "DIR", requires = "command")]
+        cwd: Option<PathBuf>,
+        #[command(flatten)]
+        oauth: OAuthClientFlags,
+        /// Print JSON for scripts; with a value, the whole definition instead of the flags, in the shape of a `codebuddy.mcp.servers` entry: '{"command":"npx","args":["-y","pkg"],"env":{…}}' or '{"type":"http","url":"…","headers":{…}}'.
+        #[arg(long, value_name = "DEFINITION", num_args = 0..=1, default_missing_value = "")]
+        json: Option<String>,
+        /// Arguments for the command or image.
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "ARGS"
+        )]
+        args: Vec<String>,
+    },
+    /// Remove a custom connector (disconnecting it first).
+    #[command(visible_alias = "rm")]
+    Remove { name: String },
+    /// Start a connector's server and wait until it answers.
+    Connect {
+        name: String,
+        /// Where it runs: `docker` (or `mcp`) for its server image, `remote` for the service's hosted server, `skill` for the built-in skill; the choice is kept.
+        #[arg(long, value_name = "docker|remote|skill")]
+        backend: Option<String>,
+        #[command(flatten)]
+        oauth: OAuthClientFlags,
+        /// Store a field's value, `FIELD=VALUE` (repeatable); secret fields go to the secret store.
+        #[arg(long = "set", value_name = "FIELD=VALUE")]
+        sets: Vec<String>,
+        /// Store a secret from this environment variable, `NAME` or `FIELD=VARIABLE` (repeatable).
+        #[arg(long = "secret-from-env", value_name = "NAME")]
+        secrets_from_env: Vec<String>,
+        /// Seconds the server may take to start and answer MCP initialize.
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<u64>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Show a connector's fields: which are required, secret, and set (secrets show only "set").
+    Config {
+        name: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Store or remove a connector's secret (the value is read from stdin, never from arguments).
+    #[command(subcommand)]
+    Secret(SecretCommand),
+    /// Stop a connector's server and remove its config.
+    Disconnect {
+        name: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Stop and start a connected connector with its current configuration.
+    Restart {
+        name: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// List a connected connector's tools, or enable/disable some for the gateway.
+    Tools {
+        name: String,
+        /// Show this one tool: its description, hints and arguments.
+        tool: Option<String>,
+        /// Hide these tools from the gateway and refuse calls to them (repeatable).
+        #[arg(long, value_name = "TOOL")]
+        disable: Vec<String>,
+        /// Offer these tools again (repeatable).
+        #[arg(long, value_name = "TOOL")]
+        enable: Vec<String>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Call a tool with JSON arguments.
+    Call {
+        name: String,
+        tool: String,
+        /// The arguments as a JSON object, e.g. '{"message":"hi"}'; `-` reads them from stdin.
+        #[arg(conflicts_with = "args_file")]
+        arguments: Option<String>,
+        /// Read the arguments (a JSON object) from this file, for ones too long for a command line.
+        #[arg(long, value_name = "PATH")]
+        args_file: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Sign in to a remote connector's server (OAuth), again or with other scopes.
+    Login {
+        name: String,
+        /// Print the sign-in address instead of opening a browser, and wait.
+        #[arg(long)]
+        no_browser: bool,
+        /// A scope to ask for (repeatable); by default the server's metadata chooses.
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Sign out of a remote connector: revoke its tokens at the server where it can, delete them here.
+    Logout {
+        name: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Show one connector: status, since when, pid or container, tool count.
+    Status {
+        name: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Run the service in the foreground (the CLI starts it in the background when needed).
+    Serve {
+        /// Seconds a server may take to start, unless `connect --timeout` says otherwise.
+        #[arg(long, value_name = "SECS")]
+        start_timeout: Option<u64>,
+        /// The HTTP port (dashboard, API, gateway at /mcp); default `codebuddy.http.port`, else any free port.
+        #[arg(long, value_name = "N")]
+        port: Option<u16>,
+        /// The address to listen on; anything but loopback needs --allow-remote.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// Allow --bind to a non-loopback address (the token still guards every request).
+        #[arg(long)]
+        allow_remote: bool,
+        /// Started by the CLI in the background: print no dashboard link.
+        #[arg(long, hide = true)]
+        background: bool,
+    },
+    /// Open the dashboard in the default browser, with its token.
+    Open,
+    /// Stop the background service and every server it started.
+    Shutdown,
+    /// Print the config snippet that hooks an MCP client up to the gateway, or write it into the client's config.
+    ClientConfig {
+        /// claude-desktop, claude-code, vscode, cursor or codex.
+        client: switchboard::clients::McpClient,
+        /// Write it into the client's config file, keeping the rest of the file.
+        #[arg(long)]
+        install: bool,
+        /// The client's config file, instead of its default location.
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+    },
+    /// Turn the servers in an MCP client's config into custom connectors.
+    Import {
+        /// claude-desktop, claude-code, vscode, cursor or codex.
+        client: switchboard::clients::McpClient,
+        /// The client's config file, instead of its default location.
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+    },
+    /// Serve the gateway over stdio: every connected connector's tools as one MCP server (what an MCP client's config launches).
+    Gateway,
+    /// Check which launchers work here and show where files live.
+    Doctor(Output),
+    /// Print a shell completion script: `source <(switchboard completions bash)`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Show a connector's log: its server's stderr and lifecycle events, newest last.
+    Logs {
+        name: String,
+        /// How many of the last lines to show.
+        #[arg(short = 'n', long, default_value_t = 50)]
+        lines: usize,
+        /// Keep printing lines as they are written.
+        #[arg(short, long)]
+        follow: bool,
+        /// One JSON object per line: `source` (`switchboard` or `server`), `time` (ours), `text`.
+        #[arg(long)]
+        json: bool,
+    },
+}
