@@ -193,6 +193,12 @@ pub(crate) enum Command {
         #[command(flatten)]
         out: Output,
     },
+    /// Everything about one connector: definition, fields, status, tools, restarts, log file.
+    Info {
+        name: String,
+        #[command(flatten)]
+        out: Output,
+    },
     /// Run the service in the foreground (the CLI starts it in the background when needed).
     Serve {
         /// Seconds a server may take to start, unless `connect --timeout` says otherwise.

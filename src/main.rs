@@ -5,6 +5,7 @@
 mod cli;
 mod clientcmd;
 mod configure;
+mod infocmd;
 mod logincmd;
 mod render;
 
@@ -371,6 +372,10 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
         Command::Logout { name, out } => {
             let outcome = logincmd::logout(&client, &name).await?;
             print(out, &outcome, || logincmd::describe_logout(&name, &outcome));
+        }
+        Command::Info { name, out } => {
+            let report = infocmd::gather(&client, &paths, &name).await?;
+            print(out, &report, || infocmd::render(&report));
         }
         Command::Status { name, out } => {
             let info: ConnectorInfo = decode(client.call(&Request::Status { name }).await?)?;

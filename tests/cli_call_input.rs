@@ -142,3 +142,32 @@ fn add_takes_a_whole_definition_as_json_and_keeps_secrets_out_of_settings() {
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains("--json"), "{}", stderr(&out));
 }
+
+#[test]
+fn info_shows_one_connector_whole() {
+    let sb = Sandbox::new();
+    sb.ok(&["connect", "sqlite", "--set", "path=:memory:"]);
+    let text = sb.ok(&["info", "sqlite"]);
+    for part in [
+        "backend: skill sqlite",
+        "status: connected",
+        "path  = :memory:",
+        "tools (6):",
+        "  query  Run one read-only",
+        "log: ",
+    ] {
+        assert!(text.contains(part), "{part:?} missing from:\n{text}");
+    }
+    let info = sb.json(&["info", "sqlite"]);
+    assert_eq!(info["status"], "connected");
+    assert!(info["config"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["name"] == "path"));
+    assert_eq!(info["tool_list"].as_array().unwrap().len(), 6);
+    assert!(info["log_file"].as_str().unwrap().ends_with("sqlite.log"));
+    let out = sb.run(&["info", "sqlit"]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(stderr(&out).contains("did you mean `sqlite`?"));
+}
