@@ -235,6 +235,10 @@ impl Entry {
             description: def.description.clone(),
             builtin: self.builtin,
             status: self.state.status(),
+            phase: match (&self.state, &self.pending_restart) {
+                (ConnectorState::Failed { .. }, Some(_)) => "restarting".into(),
+                (state, _) => state.phase().into(),
+            },
             error: self.state.reason().map(str::to_string),
             since: self.since,
             pid: server

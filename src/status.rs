@@ -59,6 +59,9 @@ pub enum ConnectorEvent {
         new: ConnectorStatus,
         /// Why, when the new status is `error` or `configuring`.
         reason: Option<String>,
+        /// The new phase (see `ConnectorInfo::phase`).
+        #[serde(default)]
+        phase: String,
         at: DateTime<Utc>,
     },
     /// The server announced that its tool list changed, and we re-read it.

@@ -364,7 +364,10 @@ fn logs_show_stderr_and_lifecycle_and_follow_new_lines() {
         .collect();
     assert_eq!(
         lifecycle,
-        ["disconnected -> configuring", "configuring -> connected"]
+        [
+            "disconnected -> configuring (starting)",
+            "configuring -> connected (running)"
+        ]
     );
     assert_eq!(sb.ok(&["logs", "everything", "-n", "1"]).lines().count(), 1);
     assert_eq!(code(&sb.run(&["logs", "nope"])), 3);
@@ -389,7 +392,7 @@ fn logs_show_stderr_and_lifecycle_and_follow_new_lines() {
     let mut seen = Vec::new();
     while !seen
         .iter()
-        .any(|l: &String| l.ends_with("connected -> disconnected"))
+        .any(|l: &String| l.contains("connected -> disconnected"))
     {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         match rx.recv_timeout(left) {

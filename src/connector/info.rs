@@ -26,6 +26,11 @@ pub struct ConnectorInfo {
     pub builtin: bool,
     /// Its current status.
     pub status: ConnectorStatus,
+    /// Finer than `status`: `stopped`, `starting`, `needs-config`,
+    /// `needs-sign-in`, `running`, `failed`, or `restarting` (failed, with
+    /// an automatic restart planned).
+    #[serde(default)]
+    pub phase: String,
     /// Why it is in `error` (or what `configuring` waits for).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

@@ -506,6 +506,7 @@ impl ConnectorService {
         persist: bool,
     ) -> Result<()> {
         let new = next.status();
+        let phase = next.phase();
         let reason = next.reason().map(str::to_string);
         let (old, previous) = self.with_entry(name, |entry| {
             let old = entry.state.status();
@@ -533,7 +534,7 @@ impl ConnectorService {
         append_lifecycle(
             &self.inner.paths.connector_log(name),
             &format!(
-                "{old} -> {new}{}",
+                "{old} -> {new} ({phase}){}",
                 reason
                     .as_deref()
                     .map(|r| format!(": {r}"))
@@ -545,6 +546,7 @@ impl ConnectorService {
             old,
             new,
             reason,
+            phase: phase.to_string(),
             at: Utc::now(),
         });
         persisted

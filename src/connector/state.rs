@@ -40,6 +40,20 @@ impl ConnectorState {
         }
     }
 
+    /// What the connector is doing, finer than its status (`phase` in
+    /// JSON): `configuring` is either `starting` or waiting for a person
+    /// (`needs-config`, `needs-sign-in`).
+    pub fn phase(&self) -> &'static str {
+        match self {
+            ConnectorState::Disconnected => "stopped",
+            ConnectorState::Starting { .. } => "starting",
+            ConnectorState::NeedsConfig { missing, .. } if missing.is_empty() => "needs-sign-in",
+            ConnectorState::NeedsConfig { .. } => "needs-config",
+            ConnectorState::Connected { .. } => "running",
+            ConnectorState::Failed { .. } => "failed",
+        }
+    }
+
     /// Why the connector is in `error` or waiting for configuration.
     pub fn reason(&self) -> Option<&str> {
         match self {

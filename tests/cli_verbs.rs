@@ -1,8 +1,10 @@
-//! `switchboard call` takes its arguments from stdin (`-`) or a file
-//! (`--args-file`), so a 140 KB argument works where a command line fails
-//! with "Argument list too long"; `logs --json` gives one object per
-//! line; `tools NAME TOOL` shows one tool; `add NAME --json` takes a
-//! whole definition. Against the real SQLite skill and server-everything.
+//! The CLI's verbs as scripts use them: `call` takes its arguments from
+//! stdin (`-`) or a file (`--args-file`), so a 140 KB argument works where a
+//! command line fails with "Argument list too long"; `logs --json` gives one
+//! object per line; `tools NAME TOOL` shows one tool; `add NAME --json`
+//! takes a whole definition; `info` shows one connector whole; every
+//! connector has a `phase`. Against the real SQLite skill and
+//! server-everything.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -170,4 +172,24 @@ fn info_shows_one_connector_whole() {
     let out = sb.run(&["info", "sqlit"]);
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     assert!(stderr(&out).contains("did you mean `sqlite`?"));
+}
+
+#[test]
+fn every_connector_has_a_phase() {
+    let sb = Sandbox::new();
+    assert_eq!(sb.json(&["status", "sqlite"])["phase"], "stopped");
+    sb.ok(&["connect", "sqlite", "--set", "path=:memory:"]);
+    assert_eq!(sb.json(&["status", "sqlite"])["phase"], "running");
+    // No token, no terminal: waits for a value.
+    let out = sb.run(&["connect", "github"]);
+    assert_eq!(code(&out), 13, "{}", stderr(&out));
+    assert_eq!(sb.json(&["status", "github"])["phase"], "needs-config");
+    let listed = sb.json(&["list"]);
+    assert!(listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["phase"].as_str().is_some_and(|p| !p.is_empty())));
+    let log = sb.ok(&["logs", "sqlite"]);
+    assert!(log.contains("configuring -> connected (running)"), "{log}");
 }
