@@ -38,17 +38,6 @@ fn sandbox_with_two_connectors() -> Sandbox {
     sb
 }
 
-fn gateway_argv(sb: &Sandbox) -> Vec<String> {
-    vec![
-        env!("CARGO_BIN_EXE_switchboard").to_string(),
-        "--home".into(),
-        sb.home().display().to_string(),
-        "--settings".into(),
-        sb.settings().display().to_string(),
-        "gateway".into(),
-    ]
-}
-
 const CALLS: &str =
     r#"{"ev__echo":{"message":"through the gateway"},"sqlite__query":{"sql":"select 6 * 7 as n"}}"#;
 
@@ -105,7 +94,7 @@ fn the_typescript_sdk_client_over_stdio() {
     cmd.arg(repo().join("tests/peers/gateway-check.mjs"))
         .arg(CALLS)
         .arg("stdio")
-        .args(gateway_argv(&sb));
+        .args(sb.gateway_argv());
     let report = run_client(cmd, || {
         sb.ok(&["connect", "tm"]);
     });
@@ -118,7 +107,7 @@ fn the_python_sdk_client_over_stdio() {
     let mut cmd = Command::new(repo().join("tests/peers/.venv/bin/python"));
     cmd.arg(repo().join("tests/peers/gateway_check.py"))
         .arg(CALLS)
-        .args(gateway_argv(&sb));
+        .args(sb.gateway_argv());
     let report = run_client(cmd, || {
         sb.ok(&["connect", "tm"]);
     });
@@ -155,7 +144,7 @@ impl ClientHandler for Recorder {
 }
 
 async fn rmcp_client(sb: &Sandbox) -> RunningService<RoleClient, Recorder> {
-    let argv = gateway_argv(sb);
+    let argv = sb.gateway_argv();
     let mut cmd = tokio::process::Command::new(&argv[0]);
     cmd.args(&argv[1..]);
     Recorder::default()
@@ -432,24 +421,10 @@ async fn prompts_and_resources_of_servers_are_offered_too() {
     );
 }
 
-/// The gateway's Streamable HTTP address and token, from the running
-/// service's data dir.
-fn http_endpoint(sb: &Sandbox) -> (String, String) {
-    sb.ok(&["list"]);
-    let endpoint: Value =
-        serde_json::from_str(&std::fs::read_to_string(sb.home().join("http.json")).unwrap())
-            .unwrap();
-    let token = std::fs::read_to_string(sb.home().join("http-token")).unwrap();
-    (
-        endpoint["mcp_url"].as_str().unwrap().to_string(),
-        token.trim().to_string(),
-    )
-}
-
 #[test]
 fn the_typescript_sdk_client_over_streamable_http() {
     let sb = sandbox_with_two_connectors();
-    let (url, token) = http_endpoint(&sb);
+    let (url, token) = sb.http_endpoint();
     let mut cmd = Command::new("node");
     cmd.arg(repo().join("tests/peers/gateway-check.mjs"))
         .args([CALLS, "http", &url, &token]);
@@ -462,7 +437,7 @@ fn the_typescript_sdk_client_over_streamable_http() {
 #[test]
 fn the_python_sdk_client_over_streamable_http() {
     let sb = sandbox_with_two_connectors();
-    let (url, token) = http_endpoint(&sb);
+    let (url, token) = sb.http_endpoint();
     let mut cmd = Command::new(repo().join("tests/peers/.venv/bin/python"));
     cmd.arg(repo().join("tests/peers/gateway_check.py"))
         .args([CALLS, "--http", &url, &token]);
@@ -511,7 +486,7 @@ fn spawn_gateway(
     sb: &Sandbox,
     stdin: Stdio,
 ) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
-    let argv = gateway_argv(sb);
+    let argv = sb.gateway_argv();
     let mut child = Command::new(&argv[0])
         .args(&argv[1..])
         .stdin(stdin)

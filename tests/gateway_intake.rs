@@ -133,22 +133,10 @@ fn every_bad_line_on_stdio_gets_its_error_and_the_session_goes_on() {
     assert!(child.wait().unwrap().success());
 }
 
-/// The gateway's Streamable HTTP address and token.
-fn http_endpoint(sb: &Sandbox) -> (String, String) {
-    let endpoint: Value =
-        serde_json::from_str(&std::fs::read_to_string(sb.home().join("http.json")).unwrap())
-            .unwrap();
-    let token = std::fs::read_to_string(sb.home().join("http-token")).unwrap();
-    (
-        endpoint["mcp_url"].as_str().unwrap().to_string(),
-        token.trim().to_string(),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_bad_post_to_mcp_gets_its_error_and_the_session_goes_on() {
     let sb = sandbox();
-    let (url, token) = http_endpoint(&sb);
+    let (url, token) = sb.http_endpoint();
     let client = reqwest::Client::new();
     let post = |body: String, session: Option<String>| {
         let mut request = client

@@ -47,30 +47,13 @@ fn sandbox() -> Sandbox {
 fn completion_logging_templates_and_subscriptions_work_as_directly() {
     let direct = run("-", &["node".into(), server_everything(), "stdio".into()]);
     let sb = sandbox();
-    let gateway = vec![
-        env!("CARGO_BIN_EXE_switchboard").to_string(),
-        "--home".into(),
-        sb.home().display().to_string(),
-        "--settings".into(),
-        sb.settings().display().to_string(),
-        "gateway".into(),
-    ];
+    let gateway = sb.gateway_argv();
     let through = run("ev__", &gateway);
     // A sandbox of its own: server-everything's update switch is per
     // session, and the gateway is one session to it.
     let sb = sandbox();
-    let endpoint: Value =
-        serde_json::from_str(&std::fs::read_to_string(sb.home().join("http.json")).unwrap())
-            .unwrap();
-    let token = std::fs::read_to_string(sb.home().join("http-token")).unwrap();
-    let over_http = run(
-        "ev__",
-        &[
-            "--http".into(),
-            endpoint["mcp_url"].as_str().unwrap().to_string(),
-            token.trim().to_string(),
-        ],
-    );
+    let (url, token) = sb.http_endpoint();
+    let over_http = run("ev__", &["--http".into(), url, token]);
 
     assert_eq!(direct["set_level"], "ok");
     assert_eq!(through, direct, "through the stdio gateway != direct");

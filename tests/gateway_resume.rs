@@ -15,17 +15,6 @@ use std::time::Duration;
 use common::{alive, poll, repo, Sandbox};
 use serde_json::{json, Value};
 
-fn gateway_argv(sb: &Sandbox) -> Vec<String> {
-    vec![
-        env!("CARGO_BIN_EXE_switchboard").to_string(),
-        "--home".into(),
-        sb.home().display().to_string(),
-        "--settings".into(),
-        sb.settings().display().to_string(),
-        "gateway".into(),
-    ]
-}
-
 fn service_pid(sb: &Sandbox) -> u64 {
     sb.json(&["doctor"])["service_pid"]
         .as_u64()
@@ -41,7 +30,7 @@ fn resume_with(signal: &str) -> Value {
         .arg(repo().join("tests/peers/gateway_resume.py"))
         .arg("sqlite__query")
         .arg(json!({"sql": "select 6 * 7 as n"}).to_string())
-        .args(gateway_argv(&sb))
+        .args(sb.gateway_argv())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -96,7 +85,7 @@ fn a_service_stopped_by_sigterm_is_started_again_and_the_client_session_goes_on(
 fn shutdown_still_ends_the_gateway_session() {
     let sb = Sandbox::new();
     sb.ok(&["connect", "sqlite", "--set", "path=:memory:"]);
-    let argv = gateway_argv(&sb);
+    let argv = sb.gateway_argv();
     let mut child = Command::new(&argv[0])
         .args(&argv[1..])
         .stdin(Stdio::piped())

@@ -40,27 +40,9 @@ fn sandbox() -> Sandbox {
     sb
 }
 
-fn gateway(sb: &Sandbox) -> Vec<String> {
-    vec![
-        env!("CARGO_BIN_EXE_switchboard").to_string(),
-        "--home".into(),
-        sb.home().display().to_string(),
-        "--settings".into(),
-        sb.settings().display().to_string(),
-        "gateway".into(),
-    ]
-}
-
 fn http(sb: &Sandbox) -> Vec<String> {
-    let endpoint: Value =
-        serde_json::from_str(&std::fs::read_to_string(sb.home().join("http.json")).unwrap())
-            .unwrap();
-    let token = std::fs::read_to_string(sb.home().join("http-token")).unwrap();
-    vec![
-        "--http".into(),
-        endpoint["mcp_url"].as_str().unwrap().to_string(),
-        token.trim().to_string(),
-    ]
+    let (url, token) = sb.http_endpoint();
+    vec!["--http".into(), url, token]
 }
 
 #[test]
@@ -71,7 +53,7 @@ fn sampling_elicitation_and_roots_reach_the_calling_client_as_directly() {
         &["node".into(), server_everything(), "stdio".into()],
     );
     let sb = sandbox();
-    let through = run("server_requests.py", "ev__", &gateway(&sb));
+    let through = run("server_requests.py", "ev__", &sb.gateway_argv());
     let sb = sandbox();
     let over_http = run("server_requests.py", "ev__", &http(&sb));
 
@@ -101,7 +83,7 @@ fn sampling_elicitation_and_roots_reach_the_calling_client_as_directly() {
 fn a_client_without_sampling_gets_the_server_a_clear_error_not_a_hang() {
     use std::io::{BufRead, BufReader, Write};
     let sb = sandbox();
-    let argv = gateway(&sb);
+    let argv = sb.gateway_argv();
     let mut child = Command::new(&argv[0])
         .args(&argv[1..])
         .stdin(Stdio::piped())

@@ -229,3 +229,31 @@ impl Drop for HttpPeer {
         self.kill();
     }
 }
+
+impl Sandbox {
+    /// The command line of `switchboard gateway` for this sandbox, as an MCP
+    /// client's config would have it.
+    pub fn gateway_argv(&self) -> Vec<String> {
+        vec![
+            env!("CARGO_BIN_EXE_switchboard").to_string(),
+            "--home".into(),
+            self.home().display().to_string(),
+            "--settings".into(),
+            self.settings().display().to_string(),
+            "gateway".into(),
+        ]
+    }
+
+    /// The running service's Streamable HTTP gateway address and token.
+    pub fn http_endpoint(&self) -> (String, String) {
+        self.ok(&["list"]);
+        let endpoint: Value =
+            serde_json::from_str(&std::fs::read_to_string(self.home().join("http.json")).unwrap())
+                .unwrap();
+        let token = std::fs::read_to_string(self.home().join("http-token")).unwrap();
+        (
+            endpoint["mcp_url"].as_str().unwrap().to_string(),
+            token.trim().to_string(),
+        )
+    }
+}
