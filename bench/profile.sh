@@ -2,7 +2,8 @@
 # Where a gateway call's time goes: CPU time and context switches per call
 # in each process on the path (the `switchboard gateway` bridge, the
 # service), for the direct path, the gateway socket without the bridge,
-# and the full stdio path; then the service's hottest symbols (perf) and,
+# the full stdio path and Streamable HTTP with a keep-alive client; then the
+# service's hottest symbols and crates (perf) and,
 # with --callgrind, its instructions per call (stable on a noisy machine).
 #
 #   bench/profile.sh [--callgrind] [CALLS]      # CALLS defaults to 5000
@@ -97,30 +98,81 @@ kill -INT "$stat_pid"; wait "$stat_pid" 2>/dev/null || true
 per_call "service, stdio via \`switchboard gateway\`" "$work/svc-stdio.stat"
 per_call "\`switchboard gateway\` bridge" "$work/bridge.stat"
 
-echo
-echo "Service, hottest symbols over $calls calls through the bridge (perf record, self time):"
-perf record -F 4999 -p "$svc" -o "$work/perf.data" >/dev/null 2>&1 &
-rec=$!
-sleep 0.2
-run_calls e__echo -- "$SB" --home "$SWITCHBOARD_HOME" --settings "$SWITCHBOARD_SETTINGS" gateway
-kill -INT "$rec"; wait "$rec" 2>/dev/null || true
-perf report -i "$work/perf.data" --no-children --sort dso,symbol --percent-limit 0.7 --stdio 2>/dev/null |
-  grep -v '^#' | grep -v '^$' | cut -c1-150 | head -30
+mcp_url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["mcp_url"])' "$SWITCHBOARD_HOME/http.json")
+http=(--http "$mcp_url" --token-file "$SWITCHBOARD_HOME/http-token")
+stat_service "$work/svc-http.stat"
+run_calls e__echo "${http[@]}"
+kill -INT "$stat_pid"; wait "$stat_pid" 2>/dev/null || true
+per_call "service, Streamable HTTP (/mcp), keep-alive" "$work/svc-http.stat"
+
+hottest() { # title loadgen-args...
+  echo
+  echo "Service, hottest symbols over $calls calls $1 (perf record, self time):"
+  perf record -F 4999 -p "$svc" -o "$work/perf.data" >/dev/null 2>&1 &
+  rec=$!
+  sleep 0.2
+  run_calls e__echo "${@:2}"
+  kill -INT "$rec"; wait "$rec" 2>/dev/null || true
+  perf report -i "$work/perf.data" --no-children --sort dso,symbol --percent-limit 0.7 --stdio 2>/dev/null |
+    grep -v '^#' | grep -v '^$' | cut -c1-150 | head -30
+  echo "  the same, self time summed by crate (kernel: syscalls, wake-ups, context switches):"
+  perf report -i "$work/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep '%' |
+    python3 -c '
+import collections, re, sys
+by = collections.Counter()
+for line in sys.stdin:
+    m = re.match(r"\s*([\d.]+)%\s+\[(.)\]\s+(.*)", line)
+    if not m:
+        continue
+    share, kind, symbol = float(m.group(1)), m.group(2), m.group(3)
+    crate = re.search(r"(?:<|^|\s)([a-z_][a-z0-9_]*)::", symbol)
+    if kind == "k":
+        key = "kernel"
+    elif crate:
+        key = crate.group(1)
+    elif re.search(r"malloc|free|memmove|memcpy|memset|memcmp|realloc", symbol):
+        key = "libc allocator and copies"
+    else:
+        key = "other"
+    by[key] += share
+for key, share in by.most_common(12):
+    print(f"    {share:6.2f}%  {key}")'
+}
+hottest "through the bridge" -- "$SB" --home "$SWITCHBOARD_HOME" --settings "$SWITCHBOARD_SETTINGS" gateway
+hottest "over Streamable HTTP, keep-alive" "${http[@]}"
 
 if ((callgrind)); then
   command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 1; }
+  n=$((calls / 10))
   echo
-  echo "Service under callgrind: instructions per call (gateway socket, $((calls / 10)) calls)"
+  echo "Service under callgrind: instructions per call ($n calls per path, counters zeroed before each)"
   "$SB" shutdown >/dev/null
   valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" "$SB" serve >/dev/null 2>"$work/cg.log" &
+  cg=$!
   for _ in $(seq 600); do [[ -S $SWITCHBOARD_HOME/gateway.sock ]] && break; sleep 0.1; done
   for _ in $(seq 600); do
     "$SB" status e --json 2>/dev/null | grep -q '"connected"' && break
     sleep 0.2
   done
-  "$LOADGEN" calls --label w --tool e__echo --warmup 0 --calls "$((calls / 10))" --concurrency 0 \
-    --unix "$SWITCHBOARD_HOME/gateway.sock" --call-timeout-seconds 60 >/dev/null
+  mcp_url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["mcp_url"])' "$SWITCHBOARD_HOME/http.json")
+  measure() { # name loadgen-target-args...
+    # A warm-up call first (the first call on a path builds lazily).
+    "$LOADGEN" calls --label w --tool e__echo --warmup 5 --calls 0 --concurrency 0 "${@:2}" >/dev/null
+    callgrind_control --zero "$cg" >/dev/null
+    "$LOADGEN" calls --label w --tool e__echo --warmup 0 --calls "$n" --concurrency 0 \
+      --call-timeout-seconds 60 "${@:2}" >/dev/null
+    callgrind_control --dump="$1" "$cg" >/dev/null
+  }
+  measure socket --unix "$SWITCHBOARD_HOME/gateway.sock"
+  measure http --http "$mcp_url" --token-file "$SWITCHBOARD_HOME/http-token"
   "$SB" shutdown >/dev/null
-  wait
-  callgrind_annotate --inclusive=no "$work/cg.out" 2>/dev/null | head -40
+  wait "$cg" 2>/dev/null || true
+  # Each dump holds one path's calls plus its session's connect, list and
+  # close (a few calls' worth), so the figure is a little high.
+  for f in "$work"/cg.out.*; do
+    [[ $(head -c 200 "$f") == *callgrind* ]] || continue
+    desc=$(grep -m1 '^desc: Trigger' "$f" | sed 's/^desc: Trigger: //')
+    total=$(callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}')
+    [[ -n $total ]] && echo "  $desc: $((total / n)) instructions per call"
+  done
 fi

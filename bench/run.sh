@@ -315,8 +315,10 @@ contenders() { # section connector
   calls "Switchboard's gateway socket, no stdio bridge (diagnostic)" "${connector}__echo" "$args" \
     --unix "$box/home/gateway.sock"
   if [[ -z $http_pending ]]; then
-    calls "Switchboard, Streamable HTTP (/mcp)" "${connector}__echo" "$args" \
+    calls "Switchboard, Streamable HTTP (/mcp), keep-alive" "${connector}__echo" "$args" \
       --http "$http_url" --token-file "$http_token_file"
+    calls "Switchboard, Streamable HTTP (/mcp), new connection per call" "${connector}__echo" "$args" \
+      --http "$http_url" --token-file "$http_token_file" --fresh-connection
   else
     record_fail "$section" "Switchboard, Streamable HTTP (/mcp)" "pending: $http_pending"
   fi
@@ -328,7 +330,7 @@ contenders() { # section connector
     start_group "$log" "$NPM_BIN/supergateway" --stdio "$backend_str" --outputTransport streamableHttp \
       --stateful --port "$port" --logLevel none
     if wait_port "$port" 30; then
-      calls "supergateway $SUPERGATEWAY (stateful Streamable HTTP)" echo "$args" --http "http://127.0.0.1:$port/mcp"
+      calls "supergateway $SUPERGATEWAY (stateful Streamable HTTP, keep-alive)" echo "$args" --http "http://127.0.0.1:$port/mcp"
     else
       record_fail "$section" "supergateway" "did not listen: $(tail -3 "$log")"
     fi
@@ -343,7 +345,7 @@ contenders() { # section connector
     log=$work/mcp-proxy-py.log
     start_group "$log" "$peers/venv/bin/mcp-proxy" --host 127.0.0.1 --port "$port" -- "${backend[@]}"
     if wait_port "$port" 30; then
-      calls "mcp-proxy $MCP_PROXY_PYPI (PyPI, Streamable HTTP)" echo "$args" --http "http://127.0.0.1:$port/mcp"
+      calls "mcp-proxy $MCP_PROXY_PYPI (PyPI, Streamable HTTP, keep-alive)" echo "$args" --http "http://127.0.0.1:$port/mcp"
     else
       record_fail "$section" "mcp-proxy (PyPI)" "did not listen: $(tail -3 "$log")"
     fi
@@ -358,7 +360,7 @@ contenders() { # section connector
     log=$work/mcp-proxy-npm.log
     start_group "$log" "$NPM_BIN/mcp-proxy" --host 127.0.0.1 --port "$port" --server stream -- "${backend[@]}"
     if wait_port "$port" 30; then
-      calls "mcp-proxy $MCP_PROXY_NPM (npm, Streamable HTTP)" echo "$args" --http "http://127.0.0.1:$port/mcp"
+      calls "mcp-proxy $MCP_PROXY_NPM (npm, Streamable HTTP, keep-alive)" echo "$args" --http "http://127.0.0.1:$port/mcp"
     else
       record_fail "$section" "mcp-proxy (npm)" "did not listen: $(tail -3 "$log")"
     fi

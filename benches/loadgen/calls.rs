@@ -4,14 +4,11 @@
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use futures::future::join_all;
-use rmcp::model::{CallToolRequestParams, Tool};
-use rmcp::service::Peer;
-use rmcp::RoleClient;
 use serde_json::{json, Value};
 
-use crate::client::{connect, Target};
+use crate::client::{connect, Session, Target};
 use crate::stats::{median, summary};
 
 /// A phase stops after this many failed calls: the contender is broken,
@@ -39,29 +36,26 @@ pub async fn run(label: &str, target: &Target, plan: &Plan) -> anyhow::Result<Va
     let started = Instant::now();
     let session = connect(target).await?;
     let connect_ms = ms(started.elapsed());
-    let peer = session.peer().clone();
     let listed_by = Instant::now() + plan.wait_tool;
     let tool = loop {
-        let tools = peer.list_all_tools().await.context("tools/list failed")?;
+        let tools = session.tool_names().await?;
         match pick_tool(&tools, &plan.tool) {
             Ok(tool) => break tool,
             Err(err) if Instant::now() > listed_by => return Err(err),
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     };
-    let mut params = CallToolRequestParams::new(tool.clone());
-    params.arguments = plan.arguments.as_object().cloned();
+    let call = || session.call(&tool, &plan.arguments, plan.call_timeout);
 
     // The first answer is checked, so a contender that "answers" with an
     // error is not timed as fast.
-    let first = call(&peer, &params, plan.call_timeout).await?;
-    if first.is_error == Some(true) {
-        bail!("{tool} answered with an error: {:?}", first.content);
+    if call().await? {
+        bail!("{tool} answered with an error");
     }
     let mut errors = 0usize;
     let deadline = Instant::now() + plan.phase;
     for _ in 0..plan.warmup {
-        if call(&peer, &params, plan.call_timeout).await.is_err() {
+        if call().await.is_err() {
             errors += 1;
         }
         if errors >= MAX_ERRORS || Instant::now() > deadline {
@@ -73,7 +67,7 @@ pub async fn run(label: &str, target: &Target, plan: &Plan) -> anyhow::Result<Va
     let deadline = Instant::now() + plan.phase;
     for _ in 0..plan.calls {
         let sent = Instant::now();
-        match call(&peer, &params, plan.call_timeout).await {
+        match call().await {
             Ok(_) => samples.push(sent.elapsed().as_nanos() as u64),
             Err(_) => errors += 1,
         }
@@ -85,9 +79,9 @@ pub async fn run(label: &str, target: &Target, plan: &Plan) -> anyhow::Result<Va
 
     let mut throughput = Vec::new();
     for &callers in plan.concurrency.iter().filter(|&&c| c > 0) {
-        throughput.push(throughput_run(&peer, &params, callers, plan).await);
+        throughput.push(throughput_run(&session, &tool, callers, plan).await);
     }
-    let _ = session.cancel().await;
+    session.close().await;
     Ok(json!({
         "label": label,
         "transport": target.transport(),
@@ -101,13 +95,9 @@ pub async fn run(label: &str, target: &Target, plan: &Plan) -> anyhow::Result<Va
 }
 
 /// `callers` loops sharing one budget of calls on one session, until the
-/// budget or the phase's time runs out.
-async fn throughput_run(
-    peer: &Peer<RoleClient>,
-    params: &CallToolRequestParams,
-    callers: usize,
-    plan: &Plan,
-) -> Value {
+/// budget or the phase's time runs out. Over HTTP the session's pool
+/// opens a connection per concurrent caller and keeps it.
+async fn throughput_run(session: &Session, tool: &str, callers: usize, plan: &Plan) -> Value {
     let next = Cell::new(0usize);
     let done = Cell::new(0usize);
     let errors = Cell::new(0usize);
@@ -121,7 +111,7 @@ async fn throughput_run(
                 break;
             }
             next.set(i + 1);
-            match call(peer, params, plan.call_timeout).await {
+            match session.call(tool, &plan.arguments, plan.call_timeout).await {
                 Ok(_) => done.set(done.get() + 1),
                 Err(_) => errors.set(errors.get() + 1),
             }
@@ -138,26 +128,15 @@ async fn throughput_run(
     })
 }
 
-pub async fn call(
-    peer: &Peer<RoleClient>,
-    params: &CallToolRequestParams,
-    timeout: Duration,
-) -> anyhow::Result<rmcp::model::CallToolResult> {
-    match tokio::time::timeout(timeout, peer.call_tool(params.clone())).await {
-        Ok(result) => Ok(result?),
-        Err(_) => bail!("no answer within {timeout:?}"),
-    }
-}
-
 /// The tool named `wanted`, or the only one that ends with it after a
 /// separator (`ev__echo`, `ev_echo`, `ev-echo`, `ev.echo`).
-pub fn pick_tool(tools: &[Tool], wanted: &str) -> anyhow::Result<String> {
-    if let Some(tool) = tools.iter().find(|t| t.name == wanted) {
-        return Ok(tool.name.to_string());
+pub fn pick_tool(tools: &[String], wanted: &str) -> anyhow::Result<String> {
+    if let Some(tool) = tools.iter().find(|t| *t == wanted) {
+        return Ok(tool.clone());
     }
     let matches: Vec<&str> = tools
         .iter()
-        .map(|t| t.name.as_ref())
+        .map(String::as_str)
         .filter(|name| {
             ["__", "_", "-", "."]
                 .iter()
@@ -166,10 +145,7 @@ pub fn pick_tool(tools: &[Tool], wanted: &str) -> anyhow::Result<String> {
         .collect();
     match matches.as_slice() {
         [one] => Ok((*one).to_string()),
-        [] => bail!(
-            "no tool named {wanted}; the server offers: {:?}",
-            tools.iter().map(|t| t.name.as_ref()).collect::<Vec<_>>()
-        ),
+        [] => bail!("no tool named {wanted}; the server offers: {:?}", tools),
         many => bail!("several tools end with {wanted}: {many:?}"),
     }
 }
@@ -181,14 +157,14 @@ pub async fn backend_start(command: &[String], n: usize) -> anyhow::Result<Value
     let start_one = || async {
         let started = Instant::now();
         let session = connect(&target).await?;
-        session.peer().list_all_tools().await?;
+        session.tool_names().await?;
         anyhow::Ok((ms(started.elapsed()), session))
     };
     let mut solo = Vec::with_capacity(n);
     for _ in 0..n {
         let (took, session) = start_one().await?;
         solo.push(took);
-        let _ = session.cancel().await;
+        session.close().await;
     }
     let started = Instant::now();
     let sessions = join_all((0..n).map(|_| start_one())).await;
@@ -196,9 +172,7 @@ pub async fn backend_start(command: &[String], n: usize) -> anyhow::Result<Value
     let mut failed = 0;
     for session in sessions {
         match session {
-            Ok((_, session)) => {
-                let _ = session.cancel().await;
-            }
+            Ok((_, session)) => session.close().await,
             Err(_) => failed += 1,
         }
     }

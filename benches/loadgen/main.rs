@@ -21,6 +21,7 @@
 
 mod calls;
 mod client;
+mod http_client;
 mod quick;
 mod sessions;
 mod startup;
@@ -70,6 +71,10 @@ pub struct TargetArgs {
     /// A Unix socket speaking MCP (Switchboard's `gateway.sock`).
     #[arg(long, conflicts_with_all = ["http", "sse"])]
     unix: Option<std::path::PathBuf>,
+    /// Over `--http`, open a new TCP connection for every call instead of
+    /// keeping one per caller (what a client without a pool does).
+    #[arg(long, requires = "http")]
+    fresh_connection: bool,
     /// Bearer token for `--http`.
     #[arg(long, requires = "http")]
     token: Option<String>,
@@ -99,6 +104,7 @@ impl TargetArgs {
                 Ok(Target::Http {
                     url: url.clone(),
                     token,
+                    fresh_connection: self.fresh_connection,
                 })
             }
             None if self.command.is_empty() => {

@@ -9,10 +9,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures::future::join_all;
-use rmcp::model::CallToolRequestParams;
 use serde_json::{json, Value};
 
-use crate::calls::{call, ms, pick_tool};
+use crate::calls::{ms, pick_tool};
 use crate::client::{connect, Target};
 use crate::stats::summary;
 
@@ -35,26 +34,19 @@ pub async fn run(label: &str, target: &Target, plan: &Plan) -> anyhow::Result<Va
         .collect::<anyhow::Result<Vec<_>>>()
         .context("a session failed to connect")?;
     let connect_ms = ms(started.elapsed());
-    let tools = sessions[0]
-        .peer()
-        .list_all_tools()
-        .await
-        .context("tools/list failed")?;
-    let mut params = CallToolRequestParams::new(pick_tool(&tools, &plan.tool)?);
-    params.arguments = plan.arguments.as_object().cloned();
+    let tool = pick_tool(&sessions[0].tool_names().await?, &plan.tool)?;
 
     let samples = RefCell::new(Vec::new());
     let errors = RefCell::new(0usize);
     let started = Instant::now();
     let deadline = started + plan.duration;
     join_all(sessions.iter().map(|session| {
-        let peer = session.peer().clone();
-        let (params, samples, errors) = (&params, &samples, &errors);
+        let (tool, samples, errors) = (&tool, &samples, &errors);
         async move {
             while Instant::now() < deadline {
                 let sent = Instant::now();
-                match call(&peer, params, plan.call_timeout).await {
-                    Ok(result) if result.is_error != Some(true) => {
+                match session.call(tool, &plan.arguments, plan.call_timeout).await {
+                    Ok(false) => {
                         samples.borrow_mut().push(sent.elapsed().as_nanos() as u64);
                     }
                     _ => *errors.borrow_mut() += 1,
@@ -65,7 +57,7 @@ pub async fn run(label: &str, target: &Target, plan: &Plan) -> anyhow::Result<Va
     .await;
     let seconds = started.elapsed().as_secs_f64();
     for session in sessions {
-        let _ = session.cancel().await;
+        session.close().await;
     }
     let mut samples = samples.into_inner();
     let calls = samples.len();
