@@ -412,6 +412,45 @@ async fn refused_credential_is_http_401_without_the_value() {
     );
 }
 
+/// A plain web server (Python's `http.server`) answers a POST with 501 Not
+/// Implemented: that URL is not an MCP endpoint, and retrying cannot help.
+#[tokio::test]
+async fn http_501_from_a_plain_web_server_is_not_mcp_not_try_again() {
+    let port = free_port().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("python3 runs");
+    let deadline = Instant::now() + PEER_START_DEADLINE;
+    while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(Instant::now() < deadline, "http.server did not listen");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let err = connect_err(&url, RemoteTransport::StreamableHttp, &BTreeMap::new()).await;
+    match &err {
+        RemoteError::Http {
+            status: 501, hint, ..
+        } => {
+            assert!(hint.contains("not an MCP endpoint"), "{hint}");
+            assert!(!hint.contains("try again"), "{hint}");
+        }
+        other => panic!("expected Http 501, got {other:?}"),
+    }
+    let _ = server.kill().await;
+}
+
 #[tokio::test]
 async fn html_page_is_not_mcp() {
     for (transport, path) in both() {

@@ -472,6 +472,9 @@ fn http_hint(status: u16, transport: RemoteTransport, sends_authorization: bool)
         405 | 406 | 415 => format!("this path does not take {transport} requests: check the transport (`--transport sse|http`) and the path ({other_path})"),
         300..=399 => "the server redirects to another place: use the URL it redirects to".into(),
         429 => "the server is rate limiting: try again later".into(),
+        // 501/505: the server does not implement what was asked (a plain web
+        // server answering a POST, an HTTP/1.0-only box): retrying cannot help.
+        501 | 505 => format!("the server does not implement these requests, so this URL is not an MCP endpoint: check the URL and the transport (`--transport sse|http`; {other_path})"),
         500..=599 => "the server failed: try again later, or check its logs".into(),
         _ => "the server rejected the request: check the URL and the transport (`--transport sse|http`)".into(),
     }
