@@ -4,6 +4,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use clap_complete::engine::ArgValueCandidates;
+
+use crate::completion;
 
 #[derive(Parser)]
 #[command(
@@ -25,11 +28,20 @@ pub(crate) struct Cli {
 #[derive(Subcommand)]
 pub(crate) enum SecretCommand {
     /// Store a secret: `echo "$TOKEN" | switchboard secret set github GITHUB_PERSONAL_ACCESS_TOKEN`.
-    Set { name: String, field: String },
+    Set {
+        #[arg(add = ArgValueCandidates::new(completion::connector_names))]
+        name: String,
+        field: String,
+    },
     /// Remove a stored secret.
-    Rm { name: String, field: String },
+    Rm {
+        #[arg(add = ArgValueCandidates::new(completion::connector_names))]
+        name: String,
+        field: String,
+    },
     /// List which secrets are stored (names only, never values), for one connector or all.
     Ls {
+        #[arg(add = ArgValueCandidates::new(completion::connector_names))]
         name: Option<String>,
         #[command(flatten)]
         out: Output,
@@ -58,7 +70,13 @@ pub(crate) struct OAuthClientFlags {
 pub(crate) enum Command {
     /// List every connector with its type, backend and status.
     #[command(visible_alias = "ls")]
-    List(Output),
+    List {
+        /// Show error reasons whole instead of cut to the terminal's width.
+        #[arg(long)]
+        wide: bool,
+        #[command(flatten)]
+        out: Output,
+    },
     /// Add a custom connector backed by a command or an image.
     #[command(group(clap::ArgGroup::new("backend").args(["command", "image", "url"])))]
     Add {
@@ -100,9 +118,13 @@ pub(crate) enum Command {
     },
     /// Remove a custom connector (disconnecting it first).
     #[command(visible_alias = "rm")]
-    Remove { name: String },
+    Remove {
+        #[arg(add = ArgValueCandidates::new(completion::connector_names))]
+        name: String,
+    },
     /// Start a connector's server and wait until it answers.
     Connect {
+        #[arg(add = ArgValueCandidates::new(completion::connector_names))]
         name: String,
         /// Where it runs: `docker` (or `mcp`) for its server image, `remote` for the service's hosted server, `skill` for the built-in skill; the choice is kept.
         #[arg(long, value_name = "docker|remote|skill")]
@@ -123,6 +145,7 @@ pub(crate) enum Command {
     },
     /// Show a connector's fields: which are required, secret, and set (secrets show only "set").
     Config {
+        #[arg(add = ArgValueCandidates::new(completion::connector_names))]
         name: String,
         #[command(flatten)]
         out: Output,
@@ -132,20 +155,24 @@ pub(crate) enum Command {
     Secret(SecretCommand),
     /// Stop a connector's server and remove its config.
     Disconnect {
+        #[arg(add = ArgValueCandidates::new(completion::connector_names))]
         name: String,
         #[command(flatten)]
         out: Output,
     },
     /// Stop and start a connected connector with its current configuration.
     Restart {
+        #[arg(add = ArgValueCandidates::new(completion::connector_names))]
         name: String,
         #[command(flatten)]
         out: Output,
     },
     /// List a connected connector's tools, or enable/disable some for the gateway.
     Tools {
+        #[arg(add = ArgValueCandidates::new(completion::connector_names))]
         name: String,
         /// Show this one tool: its description, hints and arguments.
+        #[arg(add = ArgValueCandidates::new(completion::tool_names))]
         tool: Option<String>,
         /// Hide these tools from the gateway and refuse calls to them (repeatable).
         #[arg(long, value_name = "TOOL")]
@@ -158,7 +185,9 @@ pub(crate) enum Command {
     },
     /// Call a tool with JSON arguments.
     Call {
+        #[arg(add = ArgValueCandidates::new(completion::connector_names))]
         name: String,
+        #[arg(add = ArgValueCandidates::new(completion::tool_names))]
         tool: String,
         /// The arguments as a JSON object, e.g. '{"message":"hi"}'; `-` reads them from stdin.
         #[arg(conflicts_with = "args_file")]
@@ -166,11 +195,15 @@ pub(crate) enum Command {
         /// Read the arguments (a JSON object) from this file, for ones too long for a command line.
         #[arg(long, value_name = "PATH")]
         args_file: Option<std::path::PathBuf>,
+        /// Save images, audio and other binary content of the result to files in this directory.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<std::path::PathBuf>,
         #[command(flatten)]
         out: Output,
     },
     /// Sign in to a remote connector's server (OAuth), again or with other scopes.
     Login {
+        #[arg(add = ArgValueCandidates::new(completion::connector_names))]
         name: String,
         /// Print the sign-in address instead of opening a browser, and wait.
         #[arg(long)]
@@ -183,18 +216,21 @@ pub(crate) enum Command {
     },
     /// Sign out of a remote connector: revoke its tokens at the server where it can, delete them here.
     Logout {
+        #[arg(add = ArgValueCandidates::new(completion::connector_names))]
         name: String,
         #[command(flatten)]
         out: Output,
     },
     /// Show one connector: status, since when, pid or container, tool count.
     Status {
+        #[arg(add = ArgValueCandidates::new(completion::connector_names))]
         name: String,
         #[command(flatten)]
         out: Output,
     },
     /// Everything about one connector: definition, fields, status, tools, restarts, log file.
     Info {
+        #[arg(add = ArgValueCandidates::new(completion::connector_names))]
         name: String,
         #[command(flatten)]
         out: Output,
@@ -251,6 +287,7 @@ pub(crate) enum Command {
     },
     /// Show a connector's log: its server's stderr and lifecycle events, newest last.
     Logs {
+        #[arg(add = ArgValueCandidates::new(completion::connector_names))]
         name: String,
         /// How many of the last lines to show.
         #[arg(short = 'n', long, default_value_t = 50)]

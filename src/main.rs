@@ -2,12 +2,16 @@
 //! service through the library's client, and prints results for people or,
 //! with `--json`, for scripts. Exit codes come from [`ErrorCode`].
 
+mod callout;
 mod cli;
 mod clientcmd;
+mod completion;
 mod configure;
 mod infocmd;
 mod logincmd;
+mod progress;
 mod render;
+mod term;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -22,14 +26,25 @@ use switchboard::{
 };
 
 fn main() -> ExitCode {
+    // `COMPLETE=bash switchboard -- WORDS…` (what `completions` scripts run
+    // at each TAB): print the candidates and exit.
+    clap_complete::CompleteEnv::with_factory(Cli::command)
+        .var(completion::VAR)
+        .complete();
     let cli = Cli::parse();
     let paths = Paths::resolve(cli.settings.clone(), cli.home.clone());
     if let Command::Completions { shell } = cli.command {
-        // No service and no settings needed: the script is the CLI's shape.
-        let mut script = Vec::new();
-        clap_complete::generate(shell, &mut Cli::command(), "switchboard", &mut script);
-        switchboard::outln!("{}", String::from_utf8_lossy(&script).trim_end());
-        return ExitCode::SUCCESS;
+        // No service and no settings needed: the script only calls back.
+        return match completion::script(shell) {
+            Ok(script) => {
+                switchboard::outln!("{}", script.trim_end());
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                switchboard::errln!("error: cannot write the completion script: {err}");
+                ExitCode::from(1)
+            }
+        };
     }
     let serving = matches!(cli.command, Command::Serve { .. });
     init_tracing(serving);
@@ -72,9 +87,11 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
         SettingsStore::new(paths.settings.clone()).load()?;
     }
     match command {
-        Command::List(out) => {
+        Command::List { wide, out } => {
             let list: Vec<ConnectorInfo> = decode(client.call(&Request::List).await?)?;
-            print(out, &list, || render::list(&list));
+            print(out, &list, || {
+                render::list(&list, &term::Term::stdout(wide))
+            });
         }
         Command::Add {
             name,
@@ -207,14 +224,15 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
                 values: values_from_env(&client, &name).await?,
                 timeout_secs: timeout,
             };
-            let answer = match client.call(&request).await {
+            let connect = || progress::connecting(&client, &name, out.json, client.call(&request));
+            let answer = match connect().await {
                 Err(Error::Remote {
                     code: ErrorCode::NeedsConfiguration,
                     message,
                 }) if configure::interactive() => {
                     switchboard::errln!("configuring: {message}");
                     configure::prompt_missing(&client, &name).await?;
-                    client.call(&request).await?
+                    connect().await?
                 }
                 other => other?,
             };
@@ -333,13 +351,14 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             tool,
             arguments,
             args_file,
+            out_dir,
             out,
         } => {
             let text = arguments_text(arguments, args_file)?;
             let arguments = parse_arguments(text.as_deref())?;
             let request = Request::Call {
                 name,
-                tool,
+                tool: tool.clone(),
                 arguments,
             };
             let result: CallToolResult = decode(client.call(&request).await?)?;
@@ -349,10 +368,11 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             } else if failed {
                 switchboard::errln!(
                     "the tool reported an error: {}",
-                    render::call_result(&result)
+                    callout::render(&result, &tool, None)?
                 );
             } else {
-                switchboard::outln!("{}", render::call_result(&result));
+                let text = callout::render(&result, &tool, out_dir.as_deref())?;
+                switchboard::outln!("{text}");
             }
             if failed {
                 return Ok(exit(ErrorCode::ToolFailed));
@@ -379,7 +399,9 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
         }
         Command::Status { name, out } => {
             let info: ConnectorInfo = decode(client.call(&Request::Status { name }).await?)?;
-            print(out, &info, || render::status(&info));
+            print(out, &info, || {
+                render::status(&info, &term::Term::stdout(false))
+            });
         }
         Command::Serve {
             start_timeout,

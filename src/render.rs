@@ -1,11 +1,14 @@
 //! Human-readable output of the CLI: tables and one-line summaries.
 
-use rmcp::model::{CallToolResult, ContentBlock, Tool};
+use rmcp::model::Tool;
 use switchboard::doctor::DoctorReport;
 use switchboard::ConnectorInfo;
 
-/// `list`: one row per connector.
-pub fn list(list: &[ConnectorInfo]) -> String {
+use crate::term::Term;
+
+/// `list`: one row per connector; an error's reason after its status, cut
+/// to the terminal's width (`info NAME` and `list --wide` show it whole).
+pub fn list(list: &[ConnectorInfo], term: &Term) -> String {
     let mut rows = vec![[
         "NAME".to_string(),
         "TYPE".into(),
@@ -24,28 +27,36 @@ pub fn list(list: &[ConnectorInfo]) -> String {
             info.status.to_string(),
         ]);
     }
-    let widths: Vec<usize> = (0..4)
-        .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
+    let widths: Vec<usize> = (0..3)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
     for (row, info) in rows
         .iter()
         .zip(std::iter::once(None).chain(list.iter().map(Some)))
     {
-        let line = format!(
-            "{:w0$}  {:w1$}  {:w2$}  {}",
+        let lead = format!(
+            "{:w0$}  {:w1$}  {:w2$}  ",
             row[0],
             row[1],
             row[2],
-            row[3],
             w0 = widths[0],
             w1 = widths[1],
             w2 = widths[2]
         );
-        out.push_str(line.trim_end());
-        if let Some(err) = info.and_then(|i| i.error.as_deref()) {
-            out.push_str(&format!(" ({})", first_line(err)));
+        out.push_str(&lead);
+        match info {
+            None => out.push_str(&row[3]),
+            Some(info) => {
+                out.push_str(&term.status(info.status));
+                if let Some(err) = info.error.as_deref() {
+                    let used = lead.chars().count() + row[3].len() + 3;
+                    out.push_str(&format!(" ({})", term.fit(first_line(err), used)));
+                }
+            }
         }
+        let trimmed = out.trim_end_matches(' ').len();
+        out.truncate(trimmed);
         out.push('\n');
     }
     out.trim_end().to_string()
@@ -138,23 +149,6 @@ pub fn tool(tool: &Tool, disabled: bool) -> String {
     out.join("\n")
 }
 
-/// `call`: the text of the result, other content as JSON.
-pub fn call_result(result: &CallToolResult) -> String {
-    let mut parts = Vec::new();
-    for content in &result.content {
-        match content {
-            ContentBlock::Text(text) => parts.push(text.text.clone()),
-            other => parts.push(serde_json::to_string(other).unwrap_or_default()),
-        }
-    }
-    if parts.is_empty() {
-        if let Some(structured) = &result.structured_content {
-            parts.push(structured.to_string());
-        }
-    }
-    parts.join("\n")
-}
-
 /// `config`: one line per field; secrets never show a value. Then the
 /// connector's warnings, if any.
 pub fn config(fields: &[switchboard::connector::FieldStatus], warnings: &[String]) -> String {
@@ -197,11 +191,11 @@ fn config_fields(fields: &[switchboard::connector::FieldStatus]) -> String {
 }
 
 /// `status`: a few lines about one connector.
-pub fn status(info: &ConnectorInfo) -> String {
+pub fn status(info: &ConnectorInfo, term: &Term) -> String {
     let mut lines = vec![format!(
         "{}: {} since {}",
         info.name,
-        info.status,
+        term.status(info.status),
         info.since.format("%Y-%m-%d %H:%M:%S UTC")
     )];
     lines.push(format!("backend: {}", info.backend));

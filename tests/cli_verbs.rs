@@ -193,3 +193,113 @@ fn every_connector_has_a_phase() {
     let log = sb.ok(&["logs", "sqlite"]);
     assert!(log.contains("configuring -> connected (running)"), "{log}");
 }
+
+/// server-everything's `get-tiny-image` answers a PNG (and text): on a
+/// terminal the image goes to a file under `--out-dir`, never to stdout as
+/// base64; without `--out-dir` one line says what it is and how to save it.
+#[test]
+fn call_saves_images_to_the_out_dir_instead_of_printing_base64() {
+    let sb = Sandbox::new();
+    let everything = common::server_everything();
+    sb.ok(&["add", "ev", "--command", "node", &everything, "stdio"]);
+    sb.ok(&["connect", "ev"]);
+    let direct: Value = sb.json(&["call", "ev", "get-tiny-image", "{}"]);
+    let data = direct["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "image")
+        .and_then(|c| c["data"].as_str())
+        .expect("get-tiny-image answers an image")
+        .to_string();
+
+    let text = sb.ok(&["call", "ev", "get-tiny-image", "{}"]);
+    assert!(!text.contains(&data[..40]), "base64 printed: {text}");
+    assert!(
+        text.contains("image image/png") && text.contains("--out-dir"),
+        "{text}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().to_str().unwrap();
+    let text = sb.ok(&["call", "ev", "get-tiny-image", "{}", "--out-dir", out_dir]);
+    let saved = dir.path().join("get-tiny-image-1.png");
+    assert!(text.contains(&saved.display().to_string()), "{text}");
+    let bytes = std::fs::read(&saved).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
+
+    let out = sb.run(&[
+        "call",
+        "ev",
+        "get-tiny-image",
+        "{}",
+        "--out-dir",
+        "/nonexistent/dir",
+    ]);
+    assert_ne!(code(&out), 0);
+    assert!(stderr(&out).contains("--out-dir"), "{}", stderr(&out));
+}
+
+/// `list` cuts a long error reason to the terminal's width (`COLUMNS`
+/// here, as no test has a terminal), `--wide` and pipes show it whole;
+/// status words are coloured when asked (`CLICOLOR_FORCE`) unless
+/// `NO_COLOR` says no.
+#[test]
+fn list_cuts_long_reasons_to_the_width_and_colours_status_words() {
+    let sb = Sandbox::new();
+    let long = format!("the server says: {}", "x".repeat(150));
+    let script = format!("echo '{long}' >&2; exit 3");
+    sb.ok(&["add", "broken", "--command", "sh", "-c", &script]);
+    let out = sb.run(&["connect", "broken"]);
+    assert_ne!(code(&out), 0, "a missing program cannot connect");
+    let stdout = |out: std::process::Output| String::from_utf8_lossy(&out.stdout).into_owned();
+    let broken = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("broken"))
+            .unwrap_or_else(|| panic!("no row for broken: {text}"))
+            .to_string()
+    };
+
+    let line = broken(&stdout(sb.run_env(&["list"], &[("COLUMNS", "80")])));
+    assert_eq!(line.chars().count(), 80, "{line}");
+    assert!(line.ends_with("…)") && line.contains("error ("), "{line}");
+    let wide = stdout(sb.run_env(&["list", "--wide"], &[("COLUMNS", "80")]));
+    assert!(broken(&wide).contains(&long), "{wide}");
+    assert!(
+        broken(&sb.ok(&["list"])).contains(&long),
+        "a pipe gets whole lines"
+    );
+
+    let coloured = stdout(sb.run_env(&["list"], &[("CLICOLOR_FORCE", "1")]));
+    assert!(
+        broken(&coloured).contains("\u{1b}[31merror"),
+        "{coloured:?}"
+    );
+    assert!(
+        !coloured.lines().next().unwrap().contains('\u{1b}'),
+        "the header stays plain"
+    );
+    let plain = stdout(sb.run_env(&["list"], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]));
+    assert!(!plain.contains('\u{1b}'), "{plain:?}");
+}
+
+/// A connect that takes a while says what it waits for (a plain line on
+/// stderr, as there is no terminal); `--json` prints nothing extra.
+#[test]
+fn a_slow_connect_says_what_it_waits_for_and_json_stays_quiet() {
+    let sb = Sandbox::new();
+    let everything = common::server_everything();
+    let script = format!("sleep 3; exec node {everything} stdio");
+    sb.ok(&["add", "slow", "--command", "sh", "-c", &script]);
+    let out = sb.run(&["connect", "slow"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("slow: starting the server and waiting for initialize (command sh)"),
+        "{}",
+        stderr(&out)
+    );
+    sb.ok(&["disconnect", "slow"]);
+    let out = sb.run(&["connect", "slow", "--json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!stderr(&out).contains("waiting for"), "{}", stderr(&out));
+}

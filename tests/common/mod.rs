@@ -41,6 +41,10 @@ impl Sandbox {
         cmd.env("SWITCHBOARD_HOME", self.home())
             .env("SWITCHBOARD_SETTINGS", self.settings())
             .env_remove("SWITCHBOARD_CONTAINER_ENGINE")
+            // Human output depends on these; tests set them when they mean to.
+            .env_remove("COLUMNS")
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
             .stdin(std::process::Stdio::null());
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
