@@ -56,22 +56,35 @@ function hue(name) {
   return h;
 }
 
+// The server's own icon (an inline image it announced), else the brand's
+// (compiled in), else the name's first letter on a colour of its own.
+function renderAvatar(avatar, info) {
+  const src = typeof info.server_icon === "string" && info.server_icon.startsWith("data:image/")
+    ? info.server_icon
+    : (info.icon ? `/assets/icons/${enc(info.icon)}.svg` : null);
+  if (avatar.dataset.src === (src || "")) return;
+  avatar.dataset.src = src || "";
+  avatar.classList.toggle("brand", Boolean(src));
+  if (src) {
+    avatar.replaceChildren(el("img", { src, alt: "" }));
+  } else {
+    avatar.replaceChildren((info.display_name || info.name).trim().charAt(0).toUpperCase());
+  }
+}
+
 function buildCard(info) {
   const id = cardId(info.name);
   const avatar = el("div", { class: "avatar", "aria-hidden": "true" });
   avatar.style.setProperty("--hue", hue(info.name));
-  if (typeof info.icon === "string" && /^(data:image\/|\/)/.test(info.icon)) {
-    avatar.append(el("img", { src: info.icon, alt: "" }));
-  } else {
-    avatar.textContent = (info.display_name || info.name).trim().charAt(0).toUpperCase();
-  }
   const auth = authParts(info.name);
   const card = el("article", { class: "card", id, "data-name": info.name, "aria-labelledby": id + "-title" },
     el("div", { class: "card-head" },
       avatar,
       el("div", { class: "card-title" },
         el("h2", { id: id + "-title" }),
-        el("p", { class: "meta" }, el("span", { class: "type" }), " · ", el("span", { class: "backend" }))),
+        el("p", { class: "meta" }, el("span", { class: "type" }), " · ", el("span", { class: "backend" }),
+          el("span", { class: "tool-count" }))),
+      el("span", { class: "restart-badge", hidden: true }),
       el("span", { class: "badge" })),
     el("p", { class: "desc" }),
     auth.line,
@@ -105,6 +118,20 @@ function updateCard(info) {
   $("h2", card).textContent = info.display_name || info.name;
   $(".type", card).textContent = info.type;
   $(".backend", card).textContent = info.backend;
+  renderAvatar($(".avatar", card), info);
+  $(".tool-count", card).textContent =
+    typeof info.tools === "number" ? ` · ${info.tools} tool${info.tools === 1 ? "" : "s"}` : "";
+  // "restarting": failed, with an automatic restart planned. "restarted
+  // with new settings": a settings change restarted it, shown for a while
+  // (events of the restart itself may arrive after the answer).
+  const recent = state.restarted.get(info.name);
+  if (recent && recent.until < Date.now()) state.restarted.delete(info.name);
+  const restart = $(".restart-badge", card);
+  const restartText = info.phase === "restarting"
+    ? "restarting"
+    : (state.restarted.has(info.name) ? recent.text : "");
+  restart.hidden = !restartText;
+  restart.textContent = restartText || "";
   $(".desc", card).textContent = info.description || "";
   const badge = $(".badge", card);
   badge.dataset.status = info.status;
@@ -164,6 +191,7 @@ async function loadProblemLog(name) {
 
 function applySearch() {
   const words = $("#search").value.toLowerCase().split(/\s+/).filter(Boolean);
+  const wanted = $("#state-filter").value;
   let shown = 0;
   const counts = { connected: 0, error: 0 };
   for (const name of state.order) {
@@ -171,16 +199,54 @@ function applySearch() {
     const card = cardOf(name);
     if (!info || !card) continue;
     counts[info.status] = (counts[info.status] || 0) + 1;
-    const text = [info.name, info.display_name, info.description, info.backend, info.type, info.status, info.error || ""]
+    const text = [info.name, info.display_name, info.description, info.backend, info.type, info.status,
+      info.category || "", info.error || ""]
       .join(" ").toLowerCase();
-    const match = words.every((w) => text.includes(w));
+    const match = words.every((w) => text.includes(w)) && (!wanted || info.status === wanted);
     card.hidden = !match;
     if (match) shown += 1;
   }
+  placeCards();
   $("#empty").hidden = shown > 0 || state.order.length === 0;
   $("#summary").textContent = `${state.infos.size} connectors · ${counts.connected} connected` +
     (counts.error ? ` · ${counts.error} in error` : "") +
-    (words.length ? ` · ${shown} shown` : "");
+    (words.length || wanted ? ` · ${shown} shown` : "");
+}
+
+// The catalog view: with "By category" on, cards sit under a heading per
+// category (in the order categories first appear), empty ones hidden;
+// off, one grid in list order.
+function placeCards() {
+  const container = $("#cards");
+  const grouped = $("#group-toggle").checked;
+  const groups = new Map();
+  for (const name of state.order) {
+    const card = cardOf(name);
+    if (!card) continue;
+    if (!grouped) {
+      container.append(card);
+      continue;
+    }
+    const category = state.infos.get(name)?.category || "Other";
+    if (!groups.has(category)) {
+      const id = "group-" + category.toLowerCase().replace(/[^a-z0-9]+/g, "-");
+      let group = document.getElementById(id);
+      if (!group) {
+        group = el("section", { class: "group", id, "aria-label": category },
+          el("h2", { class: "group-title" }, category));
+      }
+      groups.set(category, group);
+      container.append(group);
+    }
+    groups.get(category).append(card);
+  }
+  for (const group of container.querySelectorAll(".group")) {
+    if (!grouped || ![...groups.values()].includes(group)) {
+      group.remove();
+      continue;
+    }
+    group.hidden = ![...group.querySelectorAll(".card")].some((card) => !card.hidden);
+  }
 }
 
 // --- actions --------------------------------------------------------------------
@@ -214,6 +280,7 @@ async function connect(name) {
 }
 
 async function disconnect(name) {
+  state.restarted.delete(name);
   await withBusy(name, "Disconnecting…", async () => {
     try {
       await api("POST", `/connectors/${enc(name)}/disconnect`);
@@ -283,6 +350,8 @@ hooks.withBusy = withBusy;
 
 document.addEventListener("DOMContentLoaded", () => {
   $("#search").addEventListener("input", applySearch);
+  $("#state-filter").addEventListener("change", applySearch);
+  $("#group-toggle").addEventListener("change", applySearch);
   $("#notice-close").addEventListener("click", () => { $("#notice").hidden = true; });
   document.addEventListener("keydown", (event) => {
     const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement?.tagName);

@@ -10,6 +10,7 @@ export const state = {
   infos: new Map(), // name -> ConnectorInfo, in list order
   order: [],
   busy: new Map(), // name -> label of the action running
+  restarted: new Map(), // name -> { text, until }: a settings change restarted it
 };
 
 export const $ = (sel, root = document) => root.querySelector(sel);

@@ -85,10 +85,20 @@ async function loadConfig(name) {
     status.className = "form-status";
     status.textContent = "Saving…";
     try {
-      await api("PUT", `/connectors/${enc(name)}/config`, { values });
-      status.textContent = "Saved. Connect to use the new values.";
+      const answer = await api("PUT", `/connectors/${enc(name)}/config`, { values });
+      // A running connector restarts to take a change (the answer says
+      // so); the card keeps a badge until it stops.
+      const saved = answer && answer.restarted
+        ? "Saved; it restarted to use the new values."
+        : "Saved. Connect to use the new values.";
+      if (answer && answer.restarted) {
+        const shownFor = 60000;
+        state.restarted.set(name, { text: "restarted with new settings", until: Date.now() + shownFor });
+        setTimeout(() => hooks.refresh(name), shownFor + 100);
+      }
+      status.textContent = saved;
       await loadConfig(name);
-      $(".config-body .form-status", cardOf(name)).textContent = "Saved. Connect to use the new values.";
+      $(".config-body .form-status", cardOf(name)).textContent = saved;
       await hooks.refresh(name);
     } catch (err) {
       status.className = "form-status bad";

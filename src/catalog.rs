@@ -155,6 +155,12 @@ pub struct ConnectorDefinition {
     /// Link to the server's documentation or source repository (https).
     #[serde(default)]
     pub docs: Option<String>,
+    /// Where the dashboard's catalog view files it (`Databases`, `Code`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// The brand icon's slug in the dashboard's icon set (simple-icons).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon: Option<String>,
     /// What kind of connector this is.
     #[serde(rename = "type")]
     pub kind: ConnectorType,
@@ -241,6 +247,10 @@ pub enum Registration {
 pub struct SkillBackend {
     /// The skill's name, one of [`SKILLS`].
     pub name: String,
+    /// What the skill does, when it differs from the server's description
+    /// (the connector shows this one while the skill serves it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// Its settings (lowercase names such as `url`), in display order.
     #[serde(default, rename = "field")]
     pub fields: Vec<ConfigField>,
@@ -315,8 +325,10 @@ const CONNECTOR_KEYS: &[&str] = &[
     "volume",
     "remote",
     "cwd",
+    "category",
+    "icon",
 ];
-const SKILL_KEYS: &[&str] = &["name", "field"];
+const SKILL_KEYS: &[&str] = &["name", "description", "field"];
 const FIELD_KEYS: &[&str] = &[
     "name",
     "description",
@@ -569,6 +581,10 @@ impl ConnectorDefinition {
             }),
             ConnectorType::Skill => self.skill.as_ref().map(|skill| ConnectorDefinition {
                 kind: ConnectorType::Skill,
+                description: skill
+                    .description
+                    .clone()
+                    .unwrap_or_else(|| self.description.clone()),
                 image: None,
                 command: None,
                 url: None,
@@ -602,5 +618,26 @@ mod tests {
         assert!(placeholders("{1A}").is_empty());
         assert_eq!(placeholders("{{A}}"), vec!["A"]);
         assert_eq!(placeholders("{A"), Vec::<&str>::new());
+    }
+
+    /// Each description matches what the backend does: the Redis skill
+    /// does not promise the server image's JSON and vector search.
+    #[test]
+    fn a_skill_backend_describes_the_skill() {
+        let catalog = Catalog::builtin().expect("the catalog loads");
+        let redis = catalog.get("redis").expect("redis is built in");
+        assert!(redis.description.contains("vector search"));
+        let skill = redis
+            .for_backend(&ConnectorType::Skill)
+            .expect("redis has a skill");
+        assert!(
+            !skill.description.contains("vector search"),
+            "{}",
+            skill.description
+        );
+        assert!(skill.description.contains("scan"), "{}", skill.description);
+        for def in catalog.iter() {
+            assert!(def.category.is_some(), "{} has no category", def.name);
+        }
     }
 }

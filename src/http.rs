@@ -326,6 +326,7 @@ fn router(
         )
         .route("/", get(assets::index))
         .route("/assets/{file}", get(assets::asset))
+        .route("/assets/icons/{file}", get(assets::icon))
         .merge(mcp)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

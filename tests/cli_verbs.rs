@@ -303,3 +303,36 @@ fn a_slow_connect_says_what_it_waits_for_and_json_stays_quiet() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(!stderr(&out).contains("waiting for"), "{}", stderr(&out));
 }
+
+/// A server that announces icons (the Python SDK's, serverInfo.icons): the
+/// connector carries the inline one for the dashboard, never the link to
+/// elsewhere; a built-in connector carries its brand icon and category.
+#[test]
+fn a_servers_inline_icon_and_a_brand_icon_reach_the_connector() {
+    let sb = Sandbox::new();
+    let repo = common::repo();
+    let python = repo.join("tests/peers/.venv/bin/python");
+    let script = repo.join("tests/peers/icon_server.py");
+    sb.ok(&[
+        "add",
+        "iconic",
+        "--command",
+        python.to_str().unwrap(),
+        script.to_str().unwrap(),
+    ]);
+    let before = sb.json(&["info", "iconic"]);
+    assert!(before.get("server_icon").is_none(), "{before}");
+    sb.ok(&["connect", "iconic"]);
+    let info = sb.json(&["status", "iconic"]);
+    let icon = info["server_icon"].as_str().expect("the inline icon");
+    assert!(icon.starts_with("data:image/svg+xml;base64,"), "{icon}");
+    assert!(
+        !info.to_string().contains("icons.example.invalid"),
+        "{info}"
+    );
+    assert_eq!(info["category"], "Custom");
+
+    let github = sb.json(&["status", "github"]);
+    assert_eq!(github["icon"], "github");
+    assert_eq!(github["category"], "Code");
+}

@@ -223,6 +223,8 @@ impl CustomConnector {
             display_name: name.to_string(),
             description: format!("Custom connector ({backend})"),
             docs: None,
+            category: Some("Custom".into()),
+            icon: None,
             kind: ConnectorType::Mcp,
             image: self.image.clone(),
             command: self.command.clone(),

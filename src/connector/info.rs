@@ -5,8 +5,14 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::ConnectorType;
+use super::state::ConnectorState;
+use super::{config, running};
+use crate::catalog::{ConnectorDefinition, ConnectorType};
 use crate::status::ConnectorStatus;
+
+/// The largest icon a server may send that the dashboard will show; a
+/// bigger one is ignored (a hostile server could send megabytes).
+const MAX_SERVER_ICON_BYTES: usize = 64 * 1024;
 
 /// A connector as the faces show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -82,4 +88,100 @@ pub struct ConnectorInfo {
     /// so it takes effect (or to `restart`): what was done.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restarted: Option<String>,
+    /// Where the catalog view files it (`Databases`, `Code`, `Custom`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// The brand icon's slug in the dashboard's icon set (`github`), for
+    /// built-in connectors that have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon: Option<String>,
+    /// The icon the running server announced in its `initialize` answer
+    /// (`serverInfo.icons`), when it is an inline image (`data:image/…`,
+    /// at most 64 KiB); links to elsewhere are not followed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_icon: Option<String>,
+}
+
+impl super::Entry {
+    /// The connector as the faces show it, from its definition (on the
+    /// chosen backend) and its state.
+    pub(super) fn info(&self) -> ConnectorInfo {
+        let active = self.active();
+        let def = &active;
+        let running = self.state.running();
+        let server = self.state.server();
+        let missing = match &self.state {
+            ConnectorState::NeedsConfig { missing, .. } => missing.clone(),
+            _ => Vec::new(),
+        };
+        ConnectorInfo {
+            name: def.name.clone(),
+            display_name: def.display_name.clone(),
+            kind: def.kind.clone(),
+            backend: match self.invalid {
+                Some(_) => "invalid definition".into(),
+                None => backend_label(def),
+            },
+            description: def.description.clone(),
+            builtin: self.builtin,
+            status: self.state.status(),
+            phase: match (&self.state, &self.pending_restart) {
+                (ConnectorState::Failed { .. }, Some(_)) => "restarting".into(),
+                (state, _) => state.phase().into(),
+            },
+            error: self.state.reason().map(str::to_string),
+            since: self.since,
+            pid: server
+                .filter(|s| s.container().is_none())
+                .and_then(|s| s.pid()),
+            container: server.and_then(|s| s.container().map(str::to_string)),
+            tools: running.map(|_| self.tools.len()),
+            missing,
+            fields: def.fields.iter().map(|f| f.name.clone()).collect(),
+            backends: self
+                .definition
+                .backends()
+                .iter()
+                .map(config::backend_name)
+                .collect(),
+            uptime_secs: running
+                .map(|_| u64::try_from((Utc::now() - self.since).num_seconds()).unwrap_or(0)),
+            restarts: self.restarts,
+            last_error: self.last_error.clone(),
+            last_ping_ms: server
+                .and_then(|s| s.health().last_ping())
+                .map(|d| d.as_secs_f64() * 1000.0),
+            docs: def.docs.clone(),
+            auth: None,
+            warnings: running.map(running::Running::warnings).unwrap_or_default(),
+            restarted: None,
+            category: def.category.clone(),
+            icon: def.icon.clone(),
+            server_icon: server.and_then(server_icon),
+        }
+    }
+}
+
+fn backend_label(def: &ConnectorDefinition) -> String {
+    match (&def.image, &def.command, &def.url, &def.skill) {
+        (Some(image), _, _, _) => format!("docker {image}"),
+        (None, Some(command), _, _) => format!("command {command}"),
+        // A URL added before credentials were split off may hold one.
+        (None, None, Some(url), _) => format!("remote {}", crate::credentials::redact_url(url)),
+        (None, None, None, Some(skill)) => format!("skill {}", skill.name),
+        (None, None, None, None) => "built-in".into(),
+    }
+}
+
+/// The first inline image among the icons the server announced.
+fn server_icon(server: &crate::mcp::RunningServer) -> Option<String> {
+    let info = server.peer().peer_info()?;
+    info.server_info
+        .as_ref()?
+        .icons
+        .as_ref()?
+        .iter()
+        .map(|icon| icon.src.as_str())
+        .find(|src| src.starts_with("data:image/") && src.len() <= MAX_SERVER_ICON_BYTES)
+        .map(str::to_string)
 }

@@ -47,6 +47,36 @@ const FILES: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Brand icons for the built-in connectors, by the catalog's `icon` slug:
+/// simple-icons (CC0, `assets/icons/LICENSE.md`), each with its brand
+/// colour as the fill.
+pub(crate) const ICONS: &[(&str, &str)] = &[
+    ("datadog", include_str!("../../assets/icons/datadog.svg")),
+    ("github", include_str!("../../assets/icons/github.svg")),
+    ("gmail", include_str!("../../assets/icons/gmail.svg")),
+    (
+        "googlecalendar",
+        include_str!("../../assets/icons/googlecalendar.svg"),
+    ),
+    (
+        "googledrive",
+        include_str!("../../assets/icons/googledrive.svg"),
+    ),
+    ("jira", include_str!("../../assets/icons/jira.svg")),
+    ("linear", include_str!("../../assets/icons/linear.svg")),
+    ("mongodb", include_str!("../../assets/icons/mongodb.svg")),
+    ("mysql", include_str!("../../assets/icons/mysql.svg")),
+    ("n8n", include_str!("../../assets/icons/n8n.svg")),
+    ("notion", include_str!("../../assets/icons/notion.svg")),
+    (
+        "postgresql",
+        include_str!("../../assets/icons/postgresql.svg"),
+    ),
+    ("redis", include_str!("../../assets/icons/redis.svg")),
+    ("sentry", include_str!("../../assets/icons/sentry.svg")),
+    ("sqlite", include_str!("../../assets/icons/sqlite.svg")),
+];
+
 const INDEX: &str = include_str!("../../assets/index.html");
 
 fn respond(content_type: &'static str, body: &'static str) -> Response {
@@ -77,5 +107,39 @@ pub(crate) async fn asset(ApiPath(file): ApiPath<String>) -> Response {
             format!("no asset `{file}`"),
         )
         .into_response(),
+    }
+}
+
+/// `GET /assets/icons/{file}`: `SLUG.svg`.
+pub(crate) async fn icon(ApiPath(file): ApiPath<String>) -> Response {
+    let slug = file.strip_suffix(".svg").unwrap_or("");
+    match ICONS.iter().find(|(name, _)| *name == slug) {
+        Some((_, body)) => respond("image/svg+xml", body),
+        None => ApiError::http(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no icon `{file}`"),
+        )
+        .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ICONS;
+
+    /// Every icon the catalog names is compiled in.
+    #[test]
+    fn every_catalog_icon_is_there() {
+        let catalog = crate::catalog::Catalog::builtin().expect("the catalog loads");
+        for def in catalog.iter() {
+            if let Some(icon) = &def.icon {
+                assert!(
+                    ICONS.iter().any(|(name, _)| name == icon),
+                    "{}: no icon {icon}",
+                    def.name
+                );
+            }
+        }
     }
 }

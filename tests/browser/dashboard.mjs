@@ -126,6 +126,18 @@ try {
   const schema = await echo.locator(".tool-body > pre").first().textContent();
   check(schema.includes('"message"'), `the input schema is not shown: ${schema}`);
 
+  step("cards show brand icons, a letter where there is none, and tool counts");
+  check((await card("github").locator(".avatar img").getAttribute("src")) === "/assets/icons/github.svg",
+    "the GitHub card has no brand icon");
+  await page.waitForFunction(
+    () => document.querySelector('article.card[data-name="github"] .avatar img')?.naturalWidth > 0);
+  check((await card("slack").locator(".avatar img").count()) === 0, "Slack has no icon in the set, yet shows one");
+  check((await card("slack").locator(".avatar").textContent()) === "S", "Slack's card has no letter");
+  const letters = await page.$$eval("article.card .avatar", (all) => all.filter((a) => !a.querySelector("img")).length);
+  check(letters <= 4, `${letters} cards show a letter instead of an icon`);
+  await card("everything").locator(".tool-count").filter({ hasText: /^ · \d+ tools$/ }).waitFor();
+  check((await card("github").locator(".tool-count").textContent()) === "", "a disconnected card counts tools");
+
   step("a connector in error shows its reason and its last log lines");
   await page.getByRole("button", { name: "Add connector" }).click();
   await dialog.getByLabel("Name").fill("broken");
@@ -163,6 +175,24 @@ try {
   await page.waitForFunction(() => [...document.querySelectorAll("article.card")].filter((c) => !c.hidden).length === 1);
   check(await card("broken").isVisible(), "the matching card is hidden");
   await page.locator("#search").fill("");
+
+  step("the catalog view groups by category and filters by state");
+  await page.locator("#group-toggle").check();
+  await page.locator('section.group[aria-label="Databases"] article.card[data-name="postgres"]').waitFor();
+  await page.locator('section.group[aria-label="Custom"] article.card[data-name="everything"]').waitFor();
+  await page.locator('section.group[aria-label="Code"] article.card[data-name="github"]').waitFor();
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(shots, "dashboard-catalog.png") });
+  await page.locator("#state-filter").selectOption("error");
+  await page.waitForFunction(() => {
+    const shown = [...document.querySelectorAll("article.card")].filter((c) => !c.hidden);
+    return shown.length > 0 && shown.every((c) => c.querySelector(".badge").textContent === "error");
+  });
+  check(await card("broken").isVisible(), "the card in error is hidden under the error filter");
+  check(await page.locator('section.group[aria-label="Databases"]').isHidden(), "a category with nothing to show is shown");
+  await page.locator("#state-filter").selectOption("");
+  await page.locator("#group-toggle").uncheck();
+  check((await page.locator("section.group").count()) === 0, "the groups stayed after turning them off");
 
   step("disconnect with a click");
   await card("everything").getByRole("button", { name: "Disconnect", exact: true }).click();
@@ -245,6 +275,19 @@ try {
     await waitBadge("postgres", "connected");
     await card("postgres").locator(".warnings li").filter({ hasText: "is a PostgreSQL superuser" }).waitFor();
     check(!(await card("everything").locator(".warnings").isVisible()), "a card with no warnings shows a warning list");
+
+    step("a settings change restarts the connected skill, and its card says so");
+    await card("postgres").getByRole("button", { name: "Details" }).click();
+    await card("postgres").getByLabel("row_limit").fill("500");
+    await card("postgres").getByRole("button", { name: "Save" }).click();
+    await card("postgres").locator(".config-body .form-status").filter({ hasText: "restarted" }).waitFor();
+    await card("postgres").locator(".restart-badge").filter({ hasText: "restarted with new settings" }).waitFor();
+    await waitBadge("postgres", "connected");
+    check(await card("postgres").locator(".restart-badge").isVisible(), "the restart badge went away at once");
+
+    step("the skill's card describes the skill, not the server image");
+    const described = await card("postgres").locator(".desc").textContent();
+    check(described.startsWith("Built-in skill"), `postgres on its skill says: ${described}`);
   }
 
   check(navigations === loadedNavigations, "the page reloaded during the run");
