@@ -39,5 +39,7 @@ pub use log::ServerLog;
 pub use remote::{
     connect_remote, connect_remote_signed, guess_transport, RemoteError, RemoteTransport,
 };
-pub use server::{start_server, LogMessage, RunningServer, ServerEvent, StartOptions, ToolCaller};
+pub use server::{
+    start_server, LogMessage, RunningServer, ServerEvent, Spawned, StartOptions, ToolCaller,
+};
 pub use supervisor::{Health, HealthPolicy};

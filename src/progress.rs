@@ -84,17 +84,17 @@ async fn what_happens(client: &Client, name: &str) -> Option<String> {
 
 fn describe(info: &ConnectorInfo) -> String {
     let backend = &info.backend;
+    let container = backend.starts_with("docker") || backend.starts_with("podman");
     match info.phase.as_str() {
-        "starting" if backend.starts_with("docker") || backend.starts_with("podman") => {
-            format!("starting its container and waiting for initialize ({backend})")
-        }
-        "starting" if backend.starts_with("remote") || backend.starts_with("http") => {
-            format!("reaching the server and waiting for initialize ({backend})")
-        }
+        "starting" if container => format!("starting its container ({backend})"),
         "starting" if info.kind == switchboard::ConnectorType::Skill => {
             "opening the built-in skill".to_string()
         }
-        "starting" => format!("starting the server and waiting for initialize ({backend})"),
+        "starting" => format!("starting the server ({backend})"),
+        "initializing" if backend.starts_with("remote") => {
+            format!("reaching the server and waiting for initialize ({backend})")
+        }
+        "initializing" => format!("waiting for initialize ({backend})"),
         "needs-sign-in" => "waiting for the sign-in to finish in the browser".to_string(),
         "needs-config" if !info.missing.is_empty() => {
             format!("needs a value: missing {}", info.missing.join(", "))

@@ -291,10 +291,27 @@ fn a_slow_connect_says_what_it_waits_for_and_json_stays_quiet() {
     let everything = common::server_everything();
     let script = format!("sleep 3; exec node {everything} stdio");
     sb.ok(&["add", "slow", "--command", "sh", "-c", &script]);
-    let out = sb.run(&["connect", "slow"]);
+    // The phase while the server runs but has not answered `initialize`.
+    let mut connecting = sb.command();
+    connecting.args(["connect", "slow"]);
+    let watcher = std::thread::spawn(move || connecting.output());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let status = sb.json(&["status", "slow"]);
+        if status["phase"] == "initializing" {
+            assert_eq!(status["status"], "configuring");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never initializing: {status}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = watcher.join().unwrap().unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("slow: starting the server and waiting for initialize (command sh)"),
+        stderr(&out).contains("slow: waiting for initialize (command sh)"),
         "{}",
         stderr(&out)
     );

@@ -124,7 +124,14 @@ impl ConnectorService {
         }
         let cancel = tokio_util::sync::CancellationToken::new();
         let moved = self
-            .transition(name, ConnectorState::Starting { cancel }, false)
+            .transition(
+                name,
+                ConnectorState::Starting {
+                    cancel,
+                    spawned: Default::default(),
+                },
+                false,
+            )
             .await;
         self.with_entry(name, |entry| {
             entry.stopping = false;

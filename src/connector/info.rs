@@ -32,9 +32,10 @@ pub struct ConnectorInfo {
     pub builtin: bool,
     /// Its current status.
     pub status: ConnectorStatus,
-    /// Finer than `status`: `stopped`, `starting`, `needs-config`,
-    /// `needs-sign-in`, `running`, `failed`, or `restarting` (failed, with
-    /// an automatic restart planned).
+    /// Finer than `status`: `stopped`, `starting` (spawning its server),
+    /// `initializing` (the server runs; waiting for its `initialize`
+    /// answer), `needs-config`, `needs-sign-in`, `running`, `failed`, or
+    /// `restarting` (failed, with an automatic restart planned).
     #[serde(default)]
     pub phase: String,
     /// Why it is in `error` (or what `configuring` waits for).

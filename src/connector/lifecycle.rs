@@ -179,10 +179,12 @@ impl ConnectorService {
         self.edit_settings(move |ed| ed.set(&[SERVERS_KEY, &key], config))
             .await?;
 
+        let spawned = crate::mcp::Spawned::default();
         self.transition(
             name,
             ConnectorState::Starting {
                 cancel: cancel.clone(),
+                spawned: spawned.clone(),
             },
             false,
         )
@@ -199,6 +201,7 @@ impl ConnectorService {
             events: self.inner.server_events.clone(),
             auth: self.remote_auth(name, &plan),
             upstream: self.inner.upstream.clone(),
+            spawned,
         };
         let started = tokio::select! {
             started = start_server(&plan, options) => started,
@@ -293,6 +296,7 @@ impl ConnectorService {
             name,
             ConnectorState::Starting {
                 cancel: cancel.clone(),
+                spawned: Default::default(),
             },
             false,
         )

@@ -5,7 +5,7 @@
 use tokio_util::sync::CancellationToken;
 
 use super::running::Running;
-use crate::mcp::RunningServer;
+use crate::mcp::{RunningServer, Spawned};
 use crate::status::ConnectorStatus;
 
 /// What a connector is doing right now.
@@ -14,8 +14,12 @@ pub enum ConnectorState {
     /// Nothing runs.
     #[default]
     Disconnected,
-    /// A start is under way; cancelling the token abandons it.
-    Starting { cancel: CancellationToken },
+    /// A start is under way; cancelling the token abandons it. `spawned`
+    /// turns once the server runs and the start waits for `initialize`.
+    Starting {
+        cancel: CancellationToken,
+        spawned: Spawned,
+    },
     /// Waiting for required configuration.
     NeedsConfig {
         missing: Vec<String>,
@@ -46,6 +50,7 @@ impl ConnectorState {
     pub fn phase(&self) -> &'static str {
         match self {
             ConnectorState::Disconnected => "stopped",
+            ConnectorState::Starting { spawned, .. } if spawned.is_set() => "initializing",
             ConnectorState::Starting { .. } => "starting",
             ConnectorState::NeedsConfig { missing, .. } if missing.is_empty() => "needs-sign-in",
             ConnectorState::NeedsConfig { .. } => "needs-config",

@@ -86,6 +86,25 @@ pub struct StartOptions<'a> {
     /// Where the server's requests of its client (sampling, elicitation,
     /// roots) go.
     pub upstream: super::upstream::SharedUpstream,
+    /// Marked once the server runs (its process spawned, or the remote
+    /// request sent) and the start waits for its `initialize` answer.
+    pub spawned: Spawned,
+}
+
+/// Whether a start got past spawning its server, shared between the start
+/// and whoever shows its progress (`phase`: `starting` → `initializing`).
+#[derive(Debug, Clone, Default)]
+pub struct Spawned(Arc<std::sync::atomic::AtomicBool>);
+
+impl Spawned {
+    fn mark(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether the server runs and the start waits for `initialize`.
+    pub fn is_set(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// A connected MCP server.
@@ -349,6 +368,7 @@ async fn start_remote(
 ) -> Result<RunningServer> {
     let progress = ProgressRoutes::default();
     let handler = Handler::new(&opts, progress.clone());
+    opts.spawned.mark();
     let service = connect_remote_signed(
         url,
         transport,
@@ -376,6 +396,7 @@ async fn start_local(plan: &LaunchPlan, opts: StartOptions<'_>) -> Result<Runnin
         engine: opts.engine,
     };
     let (mut process, pipes) = ServerProcess::spawn(plan, &ctx)?;
+    opts.spawned.mark();
     let log = ServerLog::default();
     let stderr_task = tokio::spawn(log.clone().follow(
         pipes.stderr,
