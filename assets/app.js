@@ -136,7 +136,9 @@ function updateCard(info) {
   const badge = $(".badge", card);
   badge.dataset.status = info.status;
   badge.textContent = info.status;
-  badge.setAttribute("aria-label", `Status: ${info.status}`);
+  badge.setAttribute("aria-label", `Status: ${info.status}` + (info.phase ? ` (${info.phase})` : ""));
+  badge.title = info.phase ? `phase: ${info.phase}` : "";
+  badge.dataset.phase = info.phase || "";
   const missing = $(".missing", card);
   if (info.missing && info.missing.length) {
     missing.hidden = false;
@@ -167,7 +169,7 @@ function updateCard(info) {
     if (!button.classList.contains("act-details")) button.disabled = Boolean(busy);
   }
   const note = $(".busy-note", card);
-  const busyText = busy || (starting ? "Starting…" : "");
+  const busyText = busy || (starting ? (info.phase === "initializing" ? "Waiting for initialize…" : "Starting…") : "");
   note.hidden = !busyText;
   $(".busy-text", note).textContent = busyText;
   card.setAttribute("aria-busy", busyText ? "true" : "false");

@@ -126,6 +126,10 @@ try {
   const schema = await echo.locator(".tool-body > pre").first().textContent();
   check(schema.includes('"message"'), `the input schema is not shown: ${schema}`);
 
+  step("the badge carries the phase");
+  check((await badge("everything").getAttribute("data-phase")) === "running", "the connected card's phase");
+  check((await badge("github").getAttribute("title")) === "phase: stopped", "a stopped card's phase");
+
   step("cards show brand icons, a letter where there is none, and tool counts");
   check((await card("github").locator(".avatar img").getAttribute("src")) === "/assets/icons/github.svg",
     "the GitHub card has no brand icon");
