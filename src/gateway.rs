@@ -46,7 +46,7 @@ use crate::connector::ConnectorService;
 use crate::error::Error;
 use crate::settings::SettingsSnapshot;
 use crate::status::{ConnectorEvent, ConnectorStatus};
-use names::{qualify_tools, QualifiedTool};
+use names::{name_tools, QualifiedTool};
 
 /// How long a finished call waits for its progress to be passed on.
 const PROGRESS_DRAIN: Duration = Duration::from_secs(2);
@@ -65,6 +65,9 @@ pub struct GatewayOptions {
     /// The largest message a client may send; a longer one is refused
     /// with an error (HTTP 413 on `/mcp`).
     pub max_message_bytes: usize,
+    /// When tool names get their connector in front (`always`,
+    /// `on-collision`, `never`).
+    pub prefix: names::Prefix,
 }
 
 impl Default for GatewayOptions {
@@ -73,6 +76,7 @@ impl Default for GatewayOptions {
             separator: "__".into(),
             call_timeout_seconds: 300,
             max_message_bytes: intake::DEFAULT_MAX_MESSAGE_BYTES,
+            prefix: names::Prefix::Always,
         }
     }
 }
@@ -102,6 +106,8 @@ pub struct Gateway {
     /// Which session calls which connector now, for servers' requests of
     /// their client.
     callers: callers::Callers,
+    /// The tools `prefix: never` left out, as last logged.
+    refused: Arc<Mutex<Vec<names::Refused>>>,
 }
 
 impl Gateway {
@@ -116,6 +122,7 @@ impl Gateway {
             sessions,
             subscriptions: requests::Subscriptions::default(),
             callers,
+            refused: Arc::default(),
         };
         gateway.follow_events();
         gateway.follow_server_logs();
@@ -140,9 +147,23 @@ impl Gateway {
         self.options.max_message_bytes
     }
 
-    /// The tools offered now, qualified.
+    /// The tools offered now, named as `prefix` says. A tool left out for
+    /// its name is logged once (until the set of refusals changes).
     pub fn tools(&self) -> Vec<QualifiedTool> {
-        qualify_tools(self.service.gateway_tools(), &self.options.separator)
+        let (tools, refused) = name_tools(
+            self.service.gateway_tools(),
+            &self.options.separator,
+            self.options.prefix,
+        );
+        if let Ok(mut logged) = self.refused.lock() {
+            if *logged != refused {
+                for refusal in refused.iter().filter(|r| !logged.contains(r)) {
+                    tracing::warn!("{refusal}");
+                }
+                *logged = refused;
+            }
+        }
+        tools
     }
 
     /// Passes the servers' log messages on to every session, the logger
@@ -461,9 +482,18 @@ impl Gateway {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let separator = &self.options.separator;
-        let target = self.service.find_gateway_tool(|connector, tool| {
-            names::is_qualified(&request.name, connector, tool, separator)
-        });
+        let target = match self.options.prefix {
+            // The hot path: checks names without building the list.
+            names::Prefix::Always => self.service.find_gateway_tool(|connector, tool| {
+                names::is_qualified(&request.name, connector, tool, separator)
+            }),
+            // A name's form depends on the other connectors' tools.
+            _ => self
+                .tools()
+                .into_iter()
+                .find(|q| q.name == request.name)
+                .map(|q| (q.connector, q.raw_name)),
+        };
         let Some((connector, raw_name)) = target else {
             return Err(McpError::invalid_params(
                 format!(

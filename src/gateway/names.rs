@@ -1,6 +1,11 @@
 //! Tool namespacing for the gateway: one pure function that turns the tools
 //! of many connectors into one list of unique, client-safe names
 //! (`<connector><separator><tool>`), keeping the raw names for the call.
+//! `codebuddy.gateway.prefix` chooses when the connector is put in front:
+//! `always` (the default), `on-collision` (only for a name two connectors
+//! share), or `never` (a name two connectors share is offered by the first
+//! only, and the other is refused with a warning naming both, as Docker's
+//! MCP gateway does).
 //!
 //! Clients accept names matching `^[a-zA-Z0-9_-]{1,64}$` (the strictest
 //! common rule, e.g. Claude's API), so other characters become `_`, and a
@@ -8,10 +13,25 @@
 //! long names never collide. A name that still collides is skipped and
 //! logged rather than shadowing another tool.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rmcp::model::Tool;
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
+
+/// When a tool's name gets its connector in front (`codebuddy.gateway.prefix`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Prefix {
+    /// Every tool is `<connector><separator><tool>`.
+    #[default]
+    Always,
+    /// Tools keep their own names unless two connectors offer the same one.
+    OnCollision,
+    /// Tools keep their own names; a second connector's tool of a taken
+    /// name is not offered.
+    Never,
+}
 
 /// The longest tool name clients accept.
 pub const MAX_TOOL_NAME: usize = 64;
@@ -31,13 +51,94 @@ pub struct QualifiedTool {
     pub tool: Tool,
 }
 
+/// A tool `never` leaves out: its name is taken by another connector's.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Refused {
+    /// The tool's name, as it would be offered.
+    pub name: String,
+    /// The connector whose tool is left out.
+    pub connector: String,
+    /// The connector that offers the name.
+    pub taken_by: String,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the gateway does not offer `{}` of `{}`: `{}` offers a tool of the same name and \
+             codebuddy.gateway.prefix is \"never\"; set it to \"on-collision\" or \"always\" to \
+             offer both",
+            self.name, self.connector, self.taken_by
+        )
+    }
+}
+
+/// Names `(connector, tool)` pairs in the order given, as `prefix` says;
+/// with the tools `never` leaves out.
+pub fn name_tools(
+    tools: Vec<(String, Tool)>,
+    separator: &str,
+    prefix: Prefix,
+) -> (Vec<QualifiedTool>, Vec<Refused>) {
+    if prefix == Prefix::Always {
+        return (qualify_tools(tools, separator), Vec::new());
+    }
+    let mut refused = Vec::new();
+    // Which connectors offer each bare name.
+    let mut owners: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for (connector, tool) in &tools {
+        let entry = owners.entry(bare(&tool.name)).or_default();
+        if !entry.contains(&connector.as_str()) {
+            entry.push(connector);
+        }
+    }
+    let named: Vec<(String, String, Tool)> = tools
+        .iter()
+        .filter_map(|(connector, tool)| {
+            let name = bare(&tool.name);
+            let shared = &owners[&name];
+            match prefix {
+                _ if shared.len() == 1 => Some((name, connector.clone(), tool.clone())),
+                Prefix::OnCollision => Some((
+                    qualify(connector, &tool.name, separator),
+                    connector.clone(),
+                    tool.clone(),
+                )),
+                _ if shared[0] == connector => Some((name, connector.clone(), tool.clone())),
+                _ => {
+                    refused.push(Refused {
+                        name,
+                        connector: connector.clone(),
+                        taken_by: shared[0].to_string(),
+                    });
+                    None
+                }
+            }
+        })
+        .collect();
+    (unique(named), refused)
+}
+
 /// Qualifies `(connector, tool)` pairs in the order given.
 pub fn qualify_tools(tools: Vec<(String, Tool)>, separator: &str) -> Vec<QualifiedTool> {
+    unique(
+        tools
+            .into_iter()
+            .map(|(connector, tool)| {
+                let name = qualify(&connector, &tool.name, separator);
+                (name, connector, tool)
+            })
+            .collect(),
+    )
+}
+
+/// The named tools, a name that is already taken skipped (and logged).
+fn unique(named: Vec<(String, String, Tool)>) -> Vec<QualifiedTool> {
     let mut seen = BTreeSet::new();
-    let mut out = Vec::with_capacity(tools.len());
-    for (connector, tool) in tools {
+    let mut out = Vec::with_capacity(named.len());
+    for (name, connector, tool) in named {
         let raw_name = tool.name.to_string();
-        let name = qualify(&connector, &raw_name, separator);
         if !seen.insert(name.clone()) {
             tracing::warn!(
                 connector = %connector,
@@ -65,12 +166,22 @@ pub fn qualify(connector: &str, tool: &str, separator: &str) -> String {
         sanitize(separator),
         sanitize(tool)
     );
+    fit(full, &format!("{connector}\u{0}{separator}\u{0}{tool}"))
+}
+
+/// A tool's own name, made client-safe the same way.
+fn bare(tool: &str) -> String {
+    fit(sanitize(tool), tool)
+}
+
+/// `name` when short enough, else cut with a hash of `original` (the
+/// unsanitized parts, so names that only differ in characters we replaced
+/// still get different suffixes).
+fn fit(full: String, original: &str) -> String {
     if full.len() <= MAX_TOOL_NAME {
         return full;
     }
-    // Hash the unsanitized parts, so names that only differ in characters
-    // we replaced still get different suffixes.
-    let digest = Sha256::digest(format!("{connector}\u{0}{separator}\u{0}{tool}").as_bytes());
+    let digest = Sha256::digest(original.as_bytes());
     let hex: String = digest
         .iter()
         .take(HASH_DIGITS / 2)
@@ -190,6 +301,53 @@ mod tests {
         assert_eq!(
             names,
             vec![("a__get_x", "a", "get.x"), ("b__get_x", "b", "get.x")]
+        );
+    }
+
+    #[test]
+    fn prefixes_only_where_the_mode_says() {
+        let tools = || {
+            vec![
+                ("a".to_string(), tool("echo")),
+                ("a".to_string(), tool("only_a")),
+                ("b".to_string(), tool("echo")),
+                ("b".to_string(), tool("only.b")),
+            ]
+        };
+        let names = |prefix| {
+            name_tools(tools(), "__", prefix)
+                .0
+                .into_iter()
+                .map(|q| (q.name, q.connector, q.raw_name))
+                .collect::<Vec<_>>()
+        };
+        let row = |n: &str, c: &str, r: &str| (n.to_string(), c.to_string(), r.to_string());
+        assert_eq!(
+            names(Prefix::OnCollision),
+            vec![
+                row("a__echo", "a", "echo"),
+                row("only_a", "a", "only_a"),
+                row("b__echo", "b", "echo"),
+                row("only_b", "b", "only.b"),
+            ]
+        );
+        assert_eq!(
+            names(Prefix::Never),
+            vec![
+                row("echo", "a", "echo"),
+                row("only_a", "a", "only_a"),
+                row("only_b", "b", "only.b"),
+            ]
+        );
+        assert_eq!(names(Prefix::Always).len(), 4);
+        let (_, refused) = name_tools(tools(), "__", Prefix::Never);
+        assert_eq!(
+            refused,
+            vec![Refused {
+                name: "echo".into(),
+                connector: "b".into(),
+                taken_by: "a".into()
+            }]
         );
     }
 }
