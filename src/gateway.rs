@@ -330,9 +330,9 @@ impl ServerHandler for Gateway {
             .tools()
             .into_iter()
             .map(|q| {
+                // Only the name changes: title, description, annotations,
+                // icons, schemas and `_meta` are the server's, unchanged.
                 let mut tool = q.tool;
-                let description = tool.description.as_deref().unwrap_or("").to_string();
-                tool.description = Some(format!("[{}] {description}", q.connector).into());
                 tool.name = q.name.into();
                 tool
             })
