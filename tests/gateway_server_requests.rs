@@ -126,3 +126,36 @@ fn a_client_without_sampling_gets_the_server_a_clear_error_not_a_hang() {
     drop(stdin);
     assert!(child.wait().unwrap().success());
 }
+
+/// URL-mode elicitation (the Python SDK on both sides): the client is sent
+/// to the URL, and the server's `notifications/elicitation/complete`
+/// reaches the same client with the same `elicitationId`, through the
+/// gateway as directly.
+#[test]
+fn a_url_elicitation_and_its_completion_reach_the_calling_client() {
+    let python = repo()
+        .join("tests/peers/.venv/bin/python")
+        .display()
+        .to_string();
+    let script = repo()
+        .join("tests/peers/url_elicitation.py")
+        .display()
+        .to_string();
+    let server = vec![python.clone(), script.clone(), "server".to_string()];
+    let direct = run(
+        "url_elicitation.py",
+        "client",
+        &[vec!["sign_in".to_string()], server].concat(),
+    );
+
+    let sb = Sandbox::new();
+    sb.ok(&["add", "ue", "--command", &python, &script, "server"]);
+    sb.ok(&["connect", "ue"]);
+    let through = run(
+        "url_elicitation.py",
+        "client",
+        &[vec!["ue__sign_in".to_string()], sb.gateway_argv()].concat(),
+    );
+    assert_eq!(direct["completed"], json!(["signin-7f3a"]), "{direct}");
+    assert_eq!(through, direct, "through the gateway");
+}

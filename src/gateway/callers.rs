@@ -9,7 +9,9 @@
 //! tell which call a request belongs to). A client that did not declare
 //! the capability gets nothing and the server a clear error; so does a
 //! sampling or elicitation request with no call in flight. `roots/list`
-//! with no call in flight answers the union of every session's roots.
+//! with no call in flight answers the union of every session's roots. A
+//! URL-mode elicitation's completion notification goes to the session its
+//! `elicitation/create` went to (by connector and `elicitationId`).
 
 // Sampling and roots are deprecated by the 2026 revision (SEP-2577); the
 // clients and servers of the revisions before it, most today, use them.
@@ -20,8 +22,8 @@ use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 use rmcp::model::{
-    CreateMessageRequestParams, CreateMessageResult, ElicitRequestParams, ElicitResult,
-    ListRootsResult,
+    CreateMessageRequestParams, CreateMessageResult, CustomNotification, ElicitRequestParams,
+    ElicitResult, ListRootsResult, ServerNotification,
 };
 use rmcp::service::Peer;
 use rmcp::{ErrorData as McpError, RoleServer, ServiceError};
@@ -40,6 +42,9 @@ pub struct Callers {
 struct Calls {
     next: u64,
     by_connector: BTreeMap<String, Vec<(u64, Peer<RoleServer>)>>,
+    /// Where each URL elicitation went, by (connector, elicitation id),
+    /// until its completion arrives or its session ends.
+    url_elicitations: BTreeMap<(String, String), Peer<RoleServer>>,
 }
 
 /// A call in flight; dropping it ends it.
@@ -135,12 +140,30 @@ impl Upstream for Callers {
         params: ElicitRequestParams,
     ) -> BoxFuture<'static, Result<ElicitResult, McpError>> {
         let caller = self.capable(connector, "elicitation/create", |c| c.elicitation.is_some());
+        if let (Ok(client), ElicitRequestParams::UrlElicitationParams { elicitation_id, .. }) =
+            (&caller, &params)
+        {
+            if !elicitation_id.is_empty() {
+                let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+                calls
+                    .url_elicitations
+                    .retain(|_, peer| !peer.is_transport_closed());
+                calls.url_elicitations.insert(
+                    (connector.to_string(), elicitation_id.clone()),
+                    client.clone(),
+                );
+            }
+        }
         Box::pin(async move {
             caller?
                 .create_elicitation(params)
                 .await
                 .map_err(upstream_error)
         })
+    }
+
+    fn elicitation_complete(&self, connector: &str, notification: CustomNotification) {
+        self.complete_elicitation(connector, notification);
     }
 
     fn list_roots(&self, connector: &str) -> BoxFuture<'static, Result<ListRootsResult, McpError>> {
@@ -171,6 +194,33 @@ impl Upstream for Callers {
             }
             Ok(ListRootsResult::new(roots))
         })
+    }
+}
+
+impl Callers {
+    /// The completion of a URL elicitation, to the session it went to (or,
+    /// for an id never seen, the connector's caller, if any).
+    fn complete_elicitation(&self, connector: &str, notification: CustomNotification) {
+        let id = notification
+            .params
+            .as_ref()
+            .and_then(|p| p.get("elicitationId"))
+            .and_then(|id| id.as_str())
+            .unwrap_or_default()
+            .to_string();
+        let client = {
+            let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+            calls.url_elicitations.remove(&(connector.to_string(), id))
+        };
+        let Some(client) = client.or_else(|| self.caller(connector)) else {
+            tracing::debug!(connector, "an elicitation completed with no client to tell");
+            return;
+        };
+        tokio::spawn(async move {
+            let _ = client
+                .send_notification(ServerNotification::CustomNotification(notification))
+                .await;
+        });
     }
 }
 

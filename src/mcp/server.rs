@@ -283,6 +283,19 @@ impl ClientHandler for Handler {
         std::future::ready(())
     }
 
+    fn on_custom_notification(
+        &self,
+        notification: rmcp::model::CustomNotification,
+        _context: NotificationContext<RoleClient>,
+    ) -> impl std::future::Future<Output = ()> + Send + '_ {
+        if notification.method == super::upstream::ELICITATION_COMPLETE {
+            if let Some(upstream) = self.upstream.get() {
+                upstream.elicitation_complete(&self.connector, notification);
+            }
+        }
+        std::future::ready(())
+    }
+
     #[allow(deprecated)]
     fn create_message(
         &self,

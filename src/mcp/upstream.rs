@@ -13,9 +13,13 @@ use std::sync::{Arc, OnceLock};
 
 use futures::future::BoxFuture;
 use rmcp::model::{
-    CreateMessageRequestParams, CreateMessageResult, ElicitRequestParams, ElicitResult,
-    ListRootsResult,
+    CreateMessageRequestParams, CreateMessageResult, CustomNotification, ElicitRequestParams,
+    ElicitResult, ListRootsResult,
 };
+
+/// The notification a server sends when a URL-mode elicitation finished
+/// out of band (the user completed the page it pointed to).
+pub const ELICITATION_COMPLETE: &str = "notifications/elicitation/complete";
 use rmcp::ErrorData as McpError;
 
 /// Where a server's requests of its client go.
@@ -36,6 +40,10 @@ pub trait Upstream: Send + Sync {
 
     /// `roots/list` from `connector`'s server.
     fn list_roots(&self, connector: &str) -> BoxFuture<'static, Result<ListRootsResult, McpError>>;
+
+    /// `notifications/elicitation/complete` from `connector`'s server: to
+    /// the client its URL elicitation went to.
+    fn elicitation_complete(&self, connector: &str, notification: CustomNotification);
 }
 
 /// The cell every server connection reads its upstream from; set once,
