@@ -6,6 +6,7 @@
 //! service ([`daemon`]) over a local socket ([`client`], [`ipc`]).
 //! See ARCHITECTURE.md for the map.
 
+mod atomic_file;
 pub mod catalog;
 pub mod client;
 pub mod clients;

@@ -12,11 +12,12 @@
 //! locked read-modify-write cycle through a [`SettingsEditor`]. A malformed file is reported
 //! and never written.
 
-use std::fs::{self, File, OpenOptions, Permissions};
-use std::io::{self, Write};
+use std::fs::{self, File, OpenOptions};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+
+use crate::atomic_file;
 
 use crate::jsonc::{find_prop, node_to_value, parse_options, trailing_comma_mode, walk};
 use jsonc_parser::cst::{
@@ -26,9 +27,6 @@ use jsonc_parser::cst::{
 use serde_json::{Map, Value};
 
 const BOM: char = '\u{feff}';
-
-/// Tells temp files of concurrent edits within one process apart (the pid covers processes).
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Handle on one settings file. Cheap to create; touches the disk only in `load` and `edit`.
 #[derive(Debug, Clone)]
@@ -129,14 +127,11 @@ impl SettingsStore {
                 text.push(BOM);
             }
             text.push_str(&new_body);
-            let permissions = match fs::metadata(&target) {
-                Ok(meta) => Some(meta.permissions()),
-                Err(_) => None,
-            };
             // Every write holds the lock, so a temp file found now is one a killed writer
             // left behind.
-            remove_stale_temps(&target);
-            write_atomically(&target, text.as_bytes(), permissions).map_err(|source| {
+            atomic_file::remove_stale(&target);
+            // The file keeps its permissions.
+            atomic_file::replace(&target, text.as_bytes(), None).map_err(|source| {
                 SettingsError::Write {
                     path: self.path.clone(),
                     source: Arc::new(source),
@@ -393,90 +388,6 @@ fn write_target(path: &Path) -> PathBuf {
         }
         _ => path.to_path_buf(),
     }
-}
-
-/// The name of a temp file of a write to `target`: `.<name>.<pid>.<n>.tmp`.
-fn temp_name(target: &Path, pid: u32, n: u64) -> std::ffi::OsString {
-    let mut name = std::ffi::OsString::from(".");
-    name.push(target.file_name().unwrap_or_default());
-    name.push(format!(".{pid}.{n}.tmp"));
-    name
-}
-
-/// Removes temp files of earlier writes to `target` that never finished (killed between
-/// creating and renaming them). Only names of exactly our pattern are touched. Best effort: a
-/// temp file left behind is clutter, not damage.
-fn remove_stale_temps(target: &Path) {
-    let (Some(dir), Some(file)) = (target.parent(), target.file_name()) else {
-        return;
-    };
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let prefix = format!(".{}.", file.to_string_lossy());
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let is_ours = name
-            .strip_prefix(&prefix)
-            .and_then(|rest| rest.strip_suffix(".tmp"))
-            .and_then(|middle| middle.split_once('.'))
-            .is_some_and(|(pid, n)| {
-                !pid.is_empty()
-                    && !n.is_empty()
-                    && pid.bytes().all(|b| b.is_ascii_digit())
-                    && n.bytes().all(|b| b.is_ascii_digit())
-            });
-        if is_ours {
-            let _ = fs::remove_file(entry.path());
-        }
-    }
-}
-
-/// Replaces `target` with `contents` so that readers and crashes see either the old or the new
-/// file, never a partial one.
-fn write_atomically(
-    target: &Path,
-    contents: &[u8],
-    permissions: Option<Permissions>,
-) -> io::Result<()> {
-    let dir = match target.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    fs::create_dir_all(dir)?;
-    let temp = dir.join(temp_name(
-        target,
-        std::process::id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed),
-    ));
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        file.write_all(contents)?;
-        if let Some(permissions) = permissions {
-            file.set_permissions(permissions)?;
-        }
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&temp, target)?;
-        // Persist the rename itself; without this a crash can bring back the old directory entry.
-        #[cfg(unix)]
-        File::open(dir)?.sync_all()?;
-        Ok(())
-    })();
-    if result.is_err() {
-        // Best effort: the temp file may not exist, and the original error is the one to report.
-        let _ = fs::remove_file(&temp);
-    }
-    result
 }
 
 fn to_input(value: Value) -> CstInputValue {

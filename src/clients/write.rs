@@ -6,19 +6,15 @@
 //! file beside the target, the target is read again, and only if it is still what we edited is
 //! the temp file renamed over it; otherwise the edit starts over from the new contents.
 
-use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::ClientConfigError;
+use crate::atomic_file;
 
 /// Edits attempted before giving up on a file that keeps changing under us.
 const MAX_ATTEMPTS: usize = 3;
-
-/// Tells temp files of concurrent edits within one process apart (the pid covers processes).
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// The file's text, or `None` if it does not exist.
 pub(super) fn read(path: &Path) -> Result<Option<String>, ClientConfigError> {
@@ -52,27 +48,17 @@ pub(super) fn update(
         if before.as_deref() == Some(after.as_str()) {
             return Ok(false);
         }
-        let permissions = fs::metadata(&target).ok().map(|meta| meta.permissions());
-        let dir = parent_dir(&target);
-        fs::create_dir_all(dir).map_err(|e| io_err("create the directory of", e))?;
-        let temp = write_temp(&target, after.as_bytes(), permissions)
+        // With the old file's permissions (`None`: the target's own).
+        let staged = atomic_file::Staged::write(&target, after.as_bytes(), None)
             .map_err(|e| io_err("write a temporary copy of", e))?;
         let unchanged = read(&target).map(|now| now == before);
         if !matches!(unchanged, Ok(true)) {
-            // Best effort: the edit is abandoned either way.
-            let _ = fs::remove_file(&temp);
+            // Dropping the staged copy removes it: the edit is abandoned.
+            drop(staged);
             unchanged?;
             continue;
         }
-        if let Err(source) = fs::rename(&temp, &target) {
-            let _ = fs::remove_file(&temp);
-            return Err(io_err("replace", source));
-        }
-        // Persist the rename itself; without this a crash can bring back the old entry.
-        #[cfg(unix)]
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| io_err("sync the directory of", e))?;
+        staged.commit().map_err(|e| io_err("replace", e))?;
         return Ok(true);
     }
     Err(ClientConfigError::ChangedDuringEdit {
@@ -88,48 +74,6 @@ fn write_target(path: &Path) -> PathBuf {
             fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
         }
         _ => path.to_path_buf(),
-    }
-}
-
-fn parent_dir(target: &Path) -> &Path {
-    match target.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    }
-}
-
-/// Writes `contents` to a new hidden temp file next to `target` (same file system, so the
-/// rename is atomic), fsynced, with the old file's permissions.
-fn write_temp(
-    target: &Path,
-    contents: &[u8],
-    permissions: Option<fs::Permissions>,
-) -> io::Result<PathBuf> {
-    let mut name = OsString::from(".");
-    name.push(target.file_name().unwrap_or_default());
-    name.push(format!(
-        ".{}.{}.tmp",
-        std::process::id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let temp = parent_dir(target).join(name);
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        file.write_all(contents)?;
-        if let Some(permissions) = permissions {
-            file.set_permissions(permissions)?;
-        }
-        file.sync_all()
-    })();
-    match result {
-        Ok(()) => Ok(temp),
-        Err(err) => {
-            let _ = fs::remove_file(&temp);
-            Err(err)
-        }
     }
 }
 

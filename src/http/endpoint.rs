@@ -3,8 +3,6 @@
 //! `switchboard open` and `client-config`; and opening the dashboard in
 //! the user's browser.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -37,24 +35,11 @@ pub struct EndpointFile {
 
 pub(crate) fn write_endpoint(home: &Path, endpoint: &EndpointFile) -> Result<()> {
     let path = home.join(ENDPOINT_FILE);
-    let tmp = home.join(format!("{ENDPOINT_FILE}.{}.tmp", std::process::id()));
-    let bytes = serde_json::to_vec_pretty(endpoint)
+    let mut bytes = serde_json::to_vec_pretty(endpoint)
         .map_err(|e| Error::Internal(format!("cannot encode {ENDPOINT_FILE}: {e}")))?;
-    let write = || -> std::io::Result<()> {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(&bytes)?;
-        file.write_all(b"\n")?;
-        std::fs::rename(&tmp, &path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::Internal(format!("cannot write {}: {e}", path.display()))
-    })
+    bytes.push(b'\n');
+    crate::atomic_file::replace(&path, &bytes, Some(0o600))
+        .map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display())))
 }
 
 /// Removes `http.json` if it is still ours (a newer service may have

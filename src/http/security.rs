@@ -11,9 +11,8 @@
 //! - **Origin**: when present, must be this server's own origin. No CORS
 //!   headers are ever sent, so other origins cannot read answers either.
 
-use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -55,23 +54,8 @@ pub(crate) fn load_or_create_token(home: &Path) -> Result<String> {
         .map_err(|e| Error::Internal(format!("no randomness for the HTTP token: {e}")))?;
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     // Written beside and renamed, so a reader never sees half a token.
-    let tmp = home.join(format!("{TOKEN_FILE}.{}.tmp", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(token.as_bytes())?;
-        file.write_all(b"\n")?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, &path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::Internal(format!("cannot write {}: {e}", path.display()))
-    })?;
+    crate::atomic_file::replace(&path, format!("{token}\n").as_bytes(), Some(0o600))
+        .map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display())))?;
     Ok(token)
 }
 

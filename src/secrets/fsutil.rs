@@ -9,7 +9,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use zeroize::Zeroizing;
 
@@ -95,19 +95,11 @@ pub(crate) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, SecretError>
     }
 }
 
-/// Replaces `path` with `bytes` atomically: a temporary file in the same
-/// directory, created 0600, synced, then renamed over the target; the
-/// directory is synced so the rename survives a crash.
+/// Replaces `path` with `bytes` atomically (`atomic_file`), the new file
+/// 0600 from its creation.
 pub(crate) fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<(), SecretError> {
-    let temp = temp_path(path)?;
-    let result = write_new_file(&temp, bytes)
-        .and_then(|()| fs::rename(&temp, path).map_err(io_err("replace", path)));
-    if result.is_err() {
-        // Best effort: a stray temp file would only hold what we failed to store.
-        let _ = fs::remove_file(&temp);
-    }
-    result?;
-    sync_parent(path)
+    crate::atomic_file::replace(path, bytes, Some(PRIVATE_FILE_MODE))
+        .map_err(io_err("replace", path))
 }
 
 /// Creates `path` 0600 with `bytes`, failing if it exists.
@@ -121,33 +113,6 @@ pub(crate) fn write_new_file(path: &Path, bytes: &[u8]) -> Result<(), SecretErro
         .map_err(io_err("create", path))?;
     file.write_all(bytes).map_err(io_err("write", path))?;
     file.sync_all().map_err(io_err("sync", path))
-}
-
-fn temp_path(path: &Path) -> Result<PathBuf, SecretError> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| io_err("name", path)(std::io::Error::other("no file name")))?;
-    let mut unique = [0u8; 8];
-    getrandom::fill(&mut unique).map_err(|err| {
-        io_err("name a temporary file for", path)(std::io::Error::other(err.to_string()))
-    })?;
-    let mut temp = std::ffi::OsString::from(".");
-    temp.push(name);
-    temp.push(format!(
-        ".tmp-{}-{:016x}",
-        std::process::id(),
-        u64::from_ne_bytes(unique)
-    ));
-    Ok(path.with_file_name(temp))
-}
-
-fn sync_parent(path: &Path) -> Result<(), SecretError> {
-    let Some(dir) = path.parent() else {
-        return Ok(());
-    };
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err("sync the directory", dir))
 }
 
 /// Holds the exclusive cross-process write lock until dropped.
