@@ -28,30 +28,15 @@ fn run(prefix: &str, command: &[String]) -> Value {
         .unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
-/// A sandbox with server-everything connected as `ev`.
-fn sandbox() -> Sandbox {
-    let sb = Sandbox::new();
-    sb.ok(&[
-        "add",
-        "ev",
-        "--command",
-        "node",
-        &server_everything(),
-        "stdio",
-    ]);
-    sb.ok(&["connect", "ev"]);
-    sb
-}
-
 #[test]
 fn completion_logging_templates_and_subscriptions_work_as_directly() {
     let direct = run("-", &["node".into(), server_everything(), "stdio".into()]);
-    let sb = sandbox();
+    let sb = Sandbox::with_everything();
     let gateway = sb.gateway_argv();
     let through = run("ev__", &gateway);
     // A sandbox of its own: server-everything's update switch is per
     // session, and the gateway is one session to it.
-    let sb = sandbox();
+    let sb = Sandbox::with_everything();
     let (url, token) = sb.http_endpoint();
     let over_http = run("ev__", &["--http".into(), url, token]);
 

@@ -26,20 +26,6 @@ fn run(script: &str, prefix: &str, command: &[String]) -> Value {
         .unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
-fn sandbox() -> Sandbox {
-    let sb = Sandbox::new();
-    sb.ok(&[
-        "add",
-        "ev",
-        "--command",
-        "node",
-        &server_everything(),
-        "stdio",
-    ]);
-    sb.ok(&["connect", "ev"]);
-    sb
-}
-
 fn http(sb: &Sandbox) -> Vec<String> {
     let (url, token) = sb.http_endpoint();
     vec!["--http".into(), url, token]
@@ -52,9 +38,9 @@ fn sampling_elicitation_and_roots_reach_the_calling_client_as_directly() {
         "-",
         &["node".into(), server_everything(), "stdio".into()],
     );
-    let sb = sandbox();
+    let sb = Sandbox::with_everything();
     let through = run("server_requests.py", "ev__", &sb.gateway_argv());
-    let sb = sandbox();
+    let sb = Sandbox::with_everything();
     let over_http = run("server_requests.py", "ev__", &http(&sb));
 
     // What the comparison covers.
@@ -82,7 +68,7 @@ fn sampling_elicitation_and_roots_reach_the_calling_client_as_directly() {
 #[test]
 fn a_client_without_sampling_gets_the_server_a_clear_error_not_a_hang() {
     use std::io::{BufRead, BufReader, Write};
-    let sb = sandbox();
+    let sb = Sandbox::with_everything();
     let argv = sb.gateway_argv();
     let mut child = Command::new(&argv[0])
         .args(&argv[1..])

@@ -37,20 +37,6 @@ fn run(prefix: &str, transport: &[String]) -> Value {
     report
 }
 
-fn sandbox() -> Sandbox {
-    let sb = Sandbox::new();
-    sb.ok(&[
-        "add",
-        "ev",
-        "--command",
-        "node",
-        &server_everything(),
-        "stdio",
-    ]);
-    sb.ok(&["connect", "ev"]);
-    sb
-}
-
 #[test]
 fn the_typescript_client_sees_the_same_through_both_fronts() {
     let direct = run(
@@ -68,7 +54,7 @@ fn the_typescript_client_sees_the_same_through_both_fronts() {
         "{direct}"
     );
 
-    let sb = sandbox();
+    let sb = Sandbox::with_everything();
     let through = run(
         "ev__",
         &[vec!["stdio".to_string()], sb.gateway_argv()].concat(),
@@ -77,7 +63,7 @@ fn the_typescript_client_sees_the_same_through_both_fronts() {
 
     // A sandbox of its own: server-everything's update switch is per
     // session, and the gateway is one session to it.
-    let sb = sandbox();
+    let sb = Sandbox::with_everything();
     let (url, token) = sb.http_endpoint();
     let over_http = run("ev__", &["http".into(), url, token]);
     assert_eq!(over_http, direct, "through /mcp != direct");

@@ -12,7 +12,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{poll, repo, server_everything, Sandbox};
+use common::{poll, repo, Sandbox};
 use serde_json::{json, Value};
 
 /// The whole run's limit; schemathesis is killed past it.
@@ -68,14 +68,7 @@ fn schemathesis_finds_no_server_error_and_no_schema_violation() {
         .to_string();
 
     // A connected connector, so tools and calls have something to answer.
-    sb.ok(&[
-        "add",
-        "ev",
-        "--command",
-        "node",
-        &server_everything(),
-        "stdio",
-    ]);
+    sb.add_everything("ev");
     sb.ok(&["connect", "ev"]);
 
     let work = tempfile::tempdir().unwrap();

@@ -235,6 +235,26 @@ impl Drop for HttpPeer {
 }
 
 impl Sandbox {
+    /// A new sandbox with server-everything added and connected as `ev`.
+    pub fn with_everything() -> Sandbox {
+        let sb = Sandbox::new();
+        sb.add_everything("ev");
+        sb.ok(&["connect", "ev"]);
+        sb
+    }
+
+    /// Adds server-everything (stdio) as `name`.
+    pub fn add_everything(&self, name: &str) {
+        self.ok(&[
+            "add",
+            name,
+            "--command",
+            "node",
+            &server_everything(),
+            "stdio",
+        ]);
+    }
+
     /// The command line of `switchboard gateway` for this sandbox, as an MCP
     /// client's config would have it.
     pub fn gateway_argv(&self) -> Vec<String> {
