@@ -437,7 +437,7 @@ impl ServerHandler for Gateway {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
         Box::pin(async move {
-            let templates = requests::templates(&self.service.mcp_peers()).await;
+            let templates = catalogs::templates(&self.service.mcp_peers()).await;
             Ok(ListResourceTemplatesResult::with_all_items(
                 templates.into_iter().map(|(t, _)| t).collect(),
             ))

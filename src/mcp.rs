@@ -10,6 +10,7 @@ mod call;
 mod config;
 mod container_events;
 mod engine;
+mod handler;
 mod inherit;
 pub(crate) mod log;
 mod orphans;
@@ -35,11 +36,10 @@ pub async fn engine_probe() -> Option<String> {
         .await
         .map(|e| e.program.display().to_string())
 }
+pub use handler::{LogMessage, ServerEvent};
 pub use log::ServerLog;
 pub use remote::{
     connect_remote, connect_remote_signed, guess_transport, RemoteError, RemoteTransport,
 };
-pub use server::{
-    start_server, LogMessage, RunningServer, ServerEvent, Spawned, StartOptions, ToolCaller,
-};
+pub use server::{start_server, RunningServer, Spawned, StartOptions, ToolCaller};
 pub use supervisor::{Health, HealthPolicy};

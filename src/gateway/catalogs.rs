@@ -2,18 +2,22 @@
 //! the gateway the way tools are: prompts under qualified names
 //! (`<connector><separator><prompt>`), resources under their own URIs with
 //! the connector named in their title, each read routed to the server that
-//! listed it. Skills offer neither.
+//! listed it, or whose resource template the URI matches. Skills offer
+//! neither.
 
 use std::time::Duration;
 
 use rmcp::model::{
     GetPromptRequestParams, GetPromptResult, Prompt, ReadResourceRequestParams, ReadResourceResult,
-    Resource,
+    Resource, ResourceTemplate,
 };
 use rmcp::service::Peer;
 use rmcp::{ErrorData as McpError, RoleClient};
 
 use super::names::qualify;
+
+/// Every connected server's session, by connector.
+pub type Peers = [(String, Peer<RoleClient>)];
 
 /// How long one backend may take to list or answer.
 pub(super) const BACKEND_TIMEOUT: Duration = Duration::from_secs(15);
@@ -104,7 +108,7 @@ pub async fn read_resource(
     peers: &[(String, Peer<RoleClient>)],
     request: ReadResourceRequestParams,
 ) -> Result<ReadResourceResult, McpError> {
-    let owner = super::requests::owner_of(peers, &request.uri).await;
+    let owner = owner_of(peers, &request.uri).await;
     let Some(connector) = owner else {
         return Err(McpError::invalid_params(
             format!("no connected server lists the resource `{}`", request.uri),
@@ -143,5 +147,94 @@ pub(super) async fn answer<T>(
             format!("{connector} did not answer"),
             None,
         )),
+    }
+}
+
+/// The resource templates of every server that offers resources, with
+/// their owners.
+pub async fn templates(peers: &Peers) -> Vec<(ResourceTemplate, String)> {
+    let lists = futures::future::join_all(peers.iter().map(|(connector, peer)| async move {
+        let offers = peer
+            .peer_info()
+            .is_some_and(|info| info.capabilities.resources.is_some());
+        if !offers {
+            return Vec::new();
+        }
+        match tokio::time::timeout(BACKEND_TIMEOUT, peer.list_all_resource_templates()).await {
+            Ok(Ok(templates)) => templates
+                .into_iter()
+                .map(|mut template| {
+                    let title = template
+                        .title
+                        .clone()
+                        .unwrap_or_else(|| template.name.clone());
+                    template.title = Some(format!("[{connector}] {title}"));
+                    (template, connector.clone())
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }))
+    .await;
+    lists.into_iter().flatten().collect()
+}
+
+/// The connector that serves `uri`: the one that lists it, else the one
+/// whose template it matches.
+pub async fn owner_of(peers: &Peers, uri: &str) -> Option<String> {
+    let listed = resources(peers)
+        .await
+        .into_iter()
+        .find(|(r, _)| r.uri == uri)
+        .map(|(_, connector)| connector);
+    if listed.is_some() {
+        return listed;
+    }
+    templates(peers)
+        .await
+        .into_iter()
+        .find(|(t, _)| template_matches(&t.uri_template, uri))
+        .map(|(_, connector)| connector)
+}
+
+/// Whether `uri` is an expansion of an RFC 6570 `template`: literal parts
+/// equal, each `{…}` expression one non-empty stretch (without `/` unless
+/// the expression is `{+…}`, `{#…}` or `{/…}`).
+pub fn template_matches(template: &str, uri: &str) -> bool {
+    let Some(open) = template.find('{') else {
+        return template == uri;
+    };
+    let (literal, rest) = template.split_at(open);
+    let Some(after_literal) = uri.strip_prefix(literal) else {
+        return false;
+    };
+    let Some(close) = rest.find('}') else {
+        return false;
+    };
+    let expression = &rest[1..close];
+    let tail = &rest[close + 1..];
+    let reserved = matches!(expression.chars().next(), Some('+' | '#' | '/'));
+    // Try every length for this expression's value; the rest must match.
+    (1..=after_literal.len())
+        .filter(|&end| after_literal.is_char_boundary(end))
+        .take_while(|&end| reserved || !after_literal[..end].contains('/'))
+        .any(|end| template_matches(tail, &after_literal[end..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::template_matches;
+
+    #[test]
+    fn uris_match_their_templates() {
+        let t = "demo://resource/dynamic/text/{resourceId}";
+        assert!(template_matches(t, "demo://resource/dynamic/text/7"));
+        assert!(!template_matches(t, "demo://resource/dynamic/text/"));
+        assert!(!template_matches(t, "demo://resource/dynamic/text/7/x"));
+        assert!(!template_matches(t, "demo://resource/dynamic/blob/7"));
+        assert!(template_matches("file:///{+path}", "file:///a/b/c.txt"));
+        assert!(template_matches("x://{a}/{b}.json", "x://one/two.json"));
+        assert!(!template_matches("x://{a}/{b}.json", "x://one/two.txt"));
+        assert!(template_matches("plain://uri", "plain://uri"));
     }
 }

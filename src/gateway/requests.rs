@@ -15,92 +15,15 @@ use std::sync::{Arc, Mutex};
 #[allow(deprecated)]
 use rmcp::model::SetLevelRequestParams;
 use rmcp::model::{
-    CompleteRequestParams, CompleteResult, Reference, ResourceTemplate,
-    ResourceUpdatedNotificationParam, SubscribeRequestParams, UnsubscribeRequestParams,
+    CompleteRequestParams, CompleteResult, Reference, ResourceUpdatedNotificationParam,
+    SubscribeRequestParams, UnsubscribeRequestParams,
 };
 use rmcp::service::Peer;
-use rmcp::{ErrorData as McpError, RoleClient, RoleServer};
+use rmcp::{ErrorData as McpError, RoleServer};
 
-use super::catalogs::{self, answer, peer_of};
+use super::catalogs::{self, answer, owner_of, peer_of, templates};
 
-/// Every connected server's session, by connector.
-type Peers = [(String, Peer<RoleClient>)];
-
-/// The resource templates of every server that offers resources, with
-/// their owners.
-pub async fn templates(peers: &Peers) -> Vec<(ResourceTemplate, String)> {
-    let lists = futures::future::join_all(peers.iter().map(|(connector, peer)| async move {
-        let offers = peer
-            .peer_info()
-            .is_some_and(|info| info.capabilities.resources.is_some());
-        if !offers {
-            return Vec::new();
-        }
-        match tokio::time::timeout(
-            catalogs::BACKEND_TIMEOUT,
-            peer.list_all_resource_templates(),
-        )
-        .await
-        {
-            Ok(Ok(templates)) => templates
-                .into_iter()
-                .map(|mut template| {
-                    let title = template
-                        .title
-                        .clone()
-                        .unwrap_or_else(|| template.name.clone());
-                    template.title = Some(format!("[{connector}] {title}"));
-                    (template, connector.clone())
-                })
-                .collect(),
-            _ => Vec::new(),
-        }
-    }))
-    .await;
-    lists.into_iter().flatten().collect()
-}
-
-/// The connector that serves `uri`: the one that lists it, else the one
-/// whose template it matches.
-pub async fn owner_of(peers: &Peers, uri: &str) -> Option<String> {
-    let listed = catalogs::resources(peers)
-        .await
-        .into_iter()
-        .find(|(r, _)| r.uri == uri)
-        .map(|(_, connector)| connector);
-    if listed.is_some() {
-        return listed;
-    }
-    templates(peers)
-        .await
-        .into_iter()
-        .find(|(t, _)| template_matches(&t.uri_template, uri))
-        .map(|(_, connector)| connector)
-}
-
-/// Whether `uri` is an expansion of an RFC 6570 `template`: literal parts
-/// equal, each `{…}` expression one non-empty stretch (without `/` unless
-/// the expression is `{+…}`, `{#…}` or `{/…}`).
-pub fn template_matches(template: &str, uri: &str) -> bool {
-    let Some(open) = template.find('{') else {
-        return template == uri;
-    };
-    let (literal, rest) = template.split_at(open);
-    let Some(after_literal) = uri.strip_prefix(literal) else {
-        return false;
-    };
-    let Some(close) = rest.find('}') else {
-        return false;
-    };
-    let expression = &rest[1..close];
-    let tail = &rest[close + 1..];
-    let reserved = matches!(expression.chars().next(), Some('+' | '#' | '/'));
-    // Try every length for this expression's value; the rest must match.
-    (1..=after_literal.len())
-        .filter(|&end| after_literal.is_char_boundary(end))
-        .take_while(|&end| reserved || !after_literal[..end].contains('/'))
-        .any(|end| template_matches(tail, &after_literal[end..]))
-}
+use super::catalogs::Peers;
 
 /// `logging/setLevel`: every server that offers logging gets the level;
 /// one that refuses is logged and skipped.
@@ -279,23 +202,5 @@ fn same_session(a: &Peer<RoleServer>, b: &Peer<RoleServer>) -> bool {
     match (a.peer_info(), b.peer_info()) {
         (Some(a), Some(b)) => Arc::ptr_eq(&a, &b),
         _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::template_matches;
-
-    #[test]
-    fn uris_match_their_templates() {
-        let t = "demo://resource/dynamic/text/{resourceId}";
-        assert!(template_matches(t, "demo://resource/dynamic/text/7"));
-        assert!(!template_matches(t, "demo://resource/dynamic/text/"));
-        assert!(!template_matches(t, "demo://resource/dynamic/text/7/x"));
-        assert!(!template_matches(t, "demo://resource/dynamic/blob/7"));
-        assert!(template_matches("file:///{+path}", "file:///a/b/c.txt"));
-        assert!(template_matches("x://{a}/{b}.json", "x://one/two.json"));
-        assert!(!template_matches("x://{a}/{b}.json", "x://one/two.txt"));
-        assert!(template_matches("plain://uri", "plain://uri"));
     }
 }

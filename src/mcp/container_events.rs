@@ -10,7 +10,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
 use super::engine::ContainerEngine;
-use super::process::HOME_LABEL;
+use super::orphans::HOME_LABEL;
 
 /// A container of ours that died.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,6 +16,8 @@ use super::engine::ContainerEngine;
 pub const OWNER_ENV: &str = "SWITCHBOARD_OWNER";
 /// Label naming the service process that started a container.
 pub const SERVICE_LABEL: &str = "switchboard.service";
+/// Label naming the data directory of the service that started a container.
+pub const HOME_LABEL: &str = "switchboard.home";
 
 /// How long listing containers may take.
 const LIST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -75,7 +77,7 @@ pub async fn remove_containers(engine: &ContainerEngine, home: &Path) -> Vec<Str
     // `ps --format` cannot read one label in a way both the docker CLI
     // (labels as one string) and Podman (a map) accept; `inspect` can
     // (`.Config.Labels` is a map in both). Full ids tie the two answers.
-    let home_filter = format!("label={}={}", super::process::HOME_LABEL, home.display());
+    let home_filter = format!("label={}={}", HOME_LABEL, home.display());
     let listing = [
         "ps",
         "-a",

@@ -22,8 +22,7 @@ use crate::error::{Error, Result};
 
 /// Label on every container we start, naming its connector.
 pub const CONNECTOR_LABEL: &str = "switchboard.connector";
-/// Label naming the data directory of the service that started it.
-pub const HOME_LABEL: &str = "switchboard.home";
+use super::orphans::HOME_LABEL;
 
 /// A container we started, so we can remove it.
 #[derive(Debug)]
@@ -231,5 +230,25 @@ impl Drop for ServerProcess {
         if let Some(container) = self.container.take() {
             container.engine.remove_detached(&container.name);
         }
+    }
+}
+
+/// How a process ended, for a person ("with code 3", "after signal 9 (SIGKILL: …)").
+pub(super) fn describe_exit(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("with code {code}"),
+        (None, Some(signal)) => format!("after signal {signal}{}", signal_name(signal)),
+        _ => "for an unknown reason".into(),
+    }
+}
+
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGKILL => " (SIGKILL: killed from outside or out of memory)",
+        libc::SIGTERM => " (SIGTERM)",
+        libc::SIGSEGV => " (SIGSEGV: the server crashed)",
+        libc::SIGINT => " (SIGINT)",
+        _ => "",
     }
 }

@@ -9,17 +9,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rmcp::model::{ClientCapabilities, ClientConfig, Implementation, ProgressNotificationParam};
-use rmcp::service::{NotificationContext, Peer};
-use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use rmcp::service::Peer;
+use rmcp::{RoleClient, ServiceExt};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::call::{call_tool, CallError, ProgressRoutes, ProgressSender};
 use super::config::{LaunchKind, LaunchPlan};
 use super::engine::ContainerEngine;
+use super::handler::{Handler, ServerEvent};
 use super::log::ServerLog;
-use super::process::{LaunchContext, ServerProcess};
+use super::process::{describe_exit, LaunchContext, ServerProcess};
 use super::remote::{connect_remote_signed, RemoteTransport};
 use super::supervisor::{supervise, Health, HealthPolicy, Supervised};
 use crate::error::{stderr_suffix, Error, Result};
@@ -32,36 +32,6 @@ const EXIT_GRACE: Duration = Duration::from_secs(2);
 const STDERR_DRAIN: Duration = Duration::from_millis(500);
 /// Docker's exit code when the engine itself failed (image missing, bad flag).
 const ENGINE_FAILURE_EXIT: i32 = 125;
-
-/// A server's log message (`notifications/message`). The 2026 protocol
-/// deprecates it (SEP-2577), but the servers people run today still send
-/// it, and the gateway passes it on, so the allowance is confined here.
-#[allow(deprecated)]
-pub type LogMessage = rmcp::model::LoggingMessageNotificationParam;
-
-/// What a server's supervisor reports to the connector core.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ServerEvent {
-    /// The server died, or stopped answering pings and was killed;
-    /// `reason` says how, for a person.
-    Exited {
-        connector: String,
-        generation: u64,
-        reason: String,
-    },
-    /// The server sent `notifications/tools/list_changed`.
-    ToolsChanged { connector: String, generation: u64 },
-    /// The server answered its first health ping: it is up for real.
-    Healthy { connector: String, generation: u64 },
-    /// The server sent a log message (`notifications/message`).
-    Logging {
-        connector: String,
-        params: LogMessage,
-    },
-    /// The server says a resource changed
-    /// (`notifications/resources/updated`), for its subscribers.
-    ResourceUpdated { connector: String, uri: String },
-}
 
 /// Everything [`start_server`] needs besides the plan.
 pub struct StartOptions<'a> {
@@ -214,150 +184,6 @@ impl Drop for RunningServer {
     }
 }
 
-/// Receives server notifications for one connection.
-pub(super) struct Handler {
-    connector: String,
-    generation: u64,
-    events: mpsc::UnboundedSender<ServerEvent>,
-    /// Where progress notifications of in-flight calls go.
-    progress: ProgressRoutes,
-    /// Where the server's requests of its client go.
-    upstream: super::upstream::SharedUpstream,
-}
-
-impl Handler {
-    fn new(opts: &StartOptions<'_>, progress: ProgressRoutes) -> Handler {
-        Handler {
-            connector: opts.connector.to_string(),
-            generation: opts.generation,
-            events: opts.events.clone(),
-            progress,
-            upstream: opts.upstream.clone(),
-        }
-    }
-}
-
-impl ClientHandler for Handler {
-    fn on_tool_list_changed(
-        &self,
-        _context: NotificationContext<RoleClient>,
-    ) -> impl std::future::Future<Output = ()> + Send + '_ {
-        let _ = self.events.send(ServerEvent::ToolsChanged {
-            connector: self.connector.clone(),
-            generation: self.generation,
-        });
-        std::future::ready(())
-    }
-
-    #[allow(deprecated)]
-    fn on_logging_message(
-        &self,
-        params: LogMessage,
-        _context: NotificationContext<RoleClient>,
-    ) -> impl std::future::Future<Output = ()> + Send + '_ {
-        let _ = self.events.send(ServerEvent::Logging {
-            connector: self.connector.clone(),
-            params,
-        });
-        std::future::ready(())
-    }
-
-    fn on_resource_updated(
-        &self,
-        params: rmcp::model::ResourceUpdatedNotificationParam,
-        _context: NotificationContext<RoleClient>,
-    ) -> impl std::future::Future<Output = ()> + Send + '_ {
-        let _ = self.events.send(ServerEvent::ResourceUpdated {
-            connector: self.connector.clone(),
-            uri: params.uri,
-        });
-        std::future::ready(())
-    }
-
-    fn on_progress(
-        &self,
-        params: ProgressNotificationParam,
-        _context: NotificationContext<RoleClient>,
-    ) -> impl std::future::Future<Output = ()> + Send + '_ {
-        self.progress.route(params);
-        std::future::ready(())
-    }
-
-    fn on_custom_notification(
-        &self,
-        notification: rmcp::model::CustomNotification,
-        _context: NotificationContext<RoleClient>,
-    ) -> impl std::future::Future<Output = ()> + Send + '_ {
-        if notification.method == super::upstream::ELICITATION_COMPLETE {
-            if let Some(upstream) = self.upstream.get() {
-                upstream.elicitation_complete(&self.connector, notification);
-            }
-        }
-        std::future::ready(())
-    }
-
-    #[allow(deprecated)]
-    fn create_message(
-        &self,
-        params: rmcp::model::CreateMessageRequestParams,
-        _context: rmcp::service::RequestContext<RoleClient>,
-    ) -> impl std::future::Future<Output = Result<rmcp::model::CreateMessageResult, rmcp::ErrorData>>
-           + Send
-           + '_ {
-        let forwarded = self
-            .upstream
-            .get()
-            .map(|up| up.create_message(&self.connector, params));
-        async move {
-            match forwarded {
-                Some(answer) => answer.await,
-                None => Err(super::upstream::no_client("sampling/createMessage")),
-            }
-        }
-    }
-
-    fn create_elicitation(
-        &self,
-        params: rmcp::model::ElicitRequestParams,
-        _context: rmcp::service::RequestContext<RoleClient>,
-    ) -> impl std::future::Future<Output = Result<rmcp::model::ElicitResult, rmcp::ErrorData>> + Send + '_
-    {
-        let forwarded = self
-            .upstream
-            .get()
-            .map(|up| up.create_elicitation(&self.connector, params));
-        async move {
-            match forwarded {
-                Some(answer) => answer.await,
-                None => Err(super::upstream::no_client("elicitation/create")),
-            }
-        }
-    }
-
-    #[allow(deprecated)]
-    fn list_roots(
-        &self,
-        _context: rmcp::service::RequestContext<RoleClient>,
-    ) -> impl std::future::Future<Output = Result<rmcp::model::ListRootsResult, rmcp::ErrorData>>
-           + Send
-           + '_ {
-        let forwarded = self.upstream.get().map(|up| up.list_roots(&self.connector));
-        async move {
-            match forwarded {
-                Some(answer) => answer.await,
-                None => Ok(rmcp::model::ListRootsResult::default()),
-            }
-        }
-    }
-
-    fn get_info(&self) -> ClientConfig {
-        ClientConfig::new(
-            client_capabilities(),
-            Implementation::new("switchboard", env!("CARGO_PKG_VERSION")),
-        )
-    }
-}
-
 /// Starts the server of `plan` (or connects to it, for a remote one) and
 /// completes the MCP handshake, all within `opts.timeout`. On failure the
 /// process is gone before this returns.
@@ -380,7 +206,13 @@ async fn start_remote(
     opts: StartOptions<'_>,
 ) -> Result<RunningServer> {
     let progress = ProgressRoutes::default();
-    let handler = Handler::new(&opts, progress.clone());
+    let handler = Handler::new(
+        opts.connector,
+        opts.generation,
+        opts.events.clone(),
+        progress.clone(),
+        opts.upstream.clone(),
+    );
     opts.spawned.mark();
     let service = connect_remote_signed(
         url,
@@ -417,7 +249,13 @@ async fn start_local(plan: &LaunchPlan, opts: StartOptions<'_>) -> Result<Runnin
         plan.secrets.clone(),
     ));
     let progress = ProgressRoutes::default();
-    let handler = Handler::new(&opts, progress.clone());
+    let handler = Handler::new(
+        opts.connector,
+        opts.generation,
+        opts.events.clone(),
+        progress.clone(),
+        opts.upstream.clone(),
+    );
     let handshake = handler.serve((pipes.stdout, pipes.stdin));
     let service = match tokio::time::timeout(opts.timeout, handshake).await {
         Ok(Ok(service)) => service,
@@ -511,41 +349,4 @@ fn supervised(
         progress,
         done,
     }
-}
-
-pub(super) fn describe_exit(status: std::process::ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(code), _) => format!("with code {code}"),
-        (None, Some(signal)) => format!("after signal {signal}{}", signal_name(signal)),
-        _ => "for an unknown reason".into(),
-    }
-}
-
-fn signal_name(signal: i32) -> &'static str {
-    match signal {
-        libc::SIGKILL => " (SIGKILL: killed from outside or out of memory)",
-        libc::SIGTERM => " (SIGTERM)",
-        libc::SIGSEGV => " (SIGSEGV: the server crashed)",
-        libc::SIGINT => " (SIGINT)",
-        _ => "",
-    }
-}
-
-/// What the service's connections declare to servers: sampling,
-/// elicitation (form and URL) and roots, all passed on to the client that
-/// is calling (`mcp/upstream.rs`), so a server offers what it would to
-/// that client directly.
-#[allow(deprecated)]
-fn client_capabilities() -> ClientCapabilities {
-    let mut capabilities = ClientCapabilities::default();
-    capabilities.sampling = Some(Default::default());
-    let mut elicitation = rmcp::model::ElicitationCapability::default();
-    elicitation.form = Some(Default::default());
-    elicitation.url = Some(Default::default());
-    capabilities.elicitation = Some(elicitation);
-    let mut roots = rmcp::model::RootsCapabilities::default();
-    roots.list_changed = Some(true);
-    capabilities.roots = Some(roots);
-    capabilities
 }

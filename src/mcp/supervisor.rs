@@ -14,9 +14,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::handler::{Handler, ServerEvent};
 use super::log::ServerLog;
+use super::process::describe_exit;
 use super::process::ServerProcess;
-use super::server::{describe_exit, Handler, ServerEvent};
 use crate::error::stderr_suffix;
 
 /// How long a stopping server gets at each step (stdin closed, SIGTERM).
