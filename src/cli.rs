@@ -48,6 +48,28 @@ pub(crate) enum SecretCommand {
     },
 }
 
+/// Where a connector runs (`connect --backend`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Backend {
+    /// Its server image (Docker or Podman).
+    #[value(alias = "mcp")]
+    Docker,
+    /// The service's own hosted MCP server.
+    Remote,
+    /// The built-in skill.
+    Skill,
+}
+
+impl From<Backend> for switchboard::ConnectorType {
+    fn from(backend: Backend) -> Self {
+        match backend {
+            Backend::Docker => switchboard::ConnectorType::Mcp,
+            Backend::Remote => switchboard::ConnectorType::Remote,
+            Backend::Skill => switchboard::ConnectorType::Skill,
+        }
+    }
+}
+
 #[derive(Args, Clone, Copy)]
 pub(crate) struct Output {
     /// Print JSON for scripts.
@@ -127,8 +149,8 @@ pub(crate) enum Command {
         #[arg(add = ArgValueCandidates::new(completion::connector_names))]
         name: String,
         /// Where it runs: `docker` (or `mcp`) for its server image, `remote` for the service's hosted server, `skill` for the built-in skill; the choice is kept.
-        #[arg(long, value_name = "docker|remote|skill")]
-        backend: Option<String>,
+        #[arg(long, value_enum)]
+        backend: Option<Backend>,
         #[command(flatten)]
         oauth: OAuthClientFlags,
         /// Store a field's value, `FIELD=VALUE` (repeatable); secret fields go to the secret store.

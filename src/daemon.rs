@@ -6,7 +6,6 @@
 
 use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -295,9 +294,4 @@ fn switchboard_auth_timeout() -> Duration {
 
 fn to_value(value: impl serde::Serialize) -> Result<serde_json::Value> {
     serde_json::to_value(value).map_err(|e| Error::Internal(format!("cannot encode reply: {e}")))
-}
-
-/// Where the detached service writes its own log.
-pub fn log_path(paths: &Paths) -> PathBuf {
-    paths.service_log()
 }

@@ -178,17 +178,7 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             timeout,
             out,
         } => {
-            let backend = match backend.as_deref() {
-                None => None,
-                Some("mcp" | "docker") => Some(switchboard::ConnectorType::Mcp),
-                Some("skill") => Some(switchboard::ConnectorType::Skill),
-                Some("remote") => Some(switchboard::ConnectorType::Remote),
-                Some(other) => {
-                    return Err(Error::InvalidInput(format!(
-                        "unknown backend `{other}`: use `docker`, `remote` or `skill`"
-                    )))
-                }
-            };
+            let backend = backend.map(switchboard::ConnectorType::from);
             let mut stored = configure::parse_sets(&sets)?;
             let on_command_line: Vec<String> = stored.keys().cloned().collect();
             stored.extend(configure::secrets_from_env(&secrets_from_env)?);

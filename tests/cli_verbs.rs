@@ -353,3 +353,25 @@ fn a_servers_inline_icon_and_a_brand_icon_reach_the_connector() {
     assert_eq!(github["icon"], "github");
     assert_eq!(github["category"], "Code");
 }
+
+/// `--backend` takes `docker` (alias `mcp`), `remote` or `skill`; anything
+/// else is a usage error that lists them.
+#[test]
+fn an_unknown_backend_is_a_usage_error_naming_the_choices() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["connect", "sqlite", "--backend", "cloud"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    for choice in ["docker", "remote", "skill"] {
+        assert!(stderr(&out).contains(choice), "{}", stderr(&out));
+    }
+    sb.ok(&[
+        "connect",
+        "sqlite",
+        "--backend",
+        "skill",
+        "--set",
+        "path=:memory:",
+    ]);
+    let out = sb.run(&["connect", "sqlite", "--backend", "mcp"]);
+    assert_ne!(code(&out), 2, "mcp is docker's alias: {}", stderr(&out));
+}
