@@ -11,6 +11,7 @@ mod config;
 mod container_events;
 mod engine;
 mod handler;
+mod http_error;
 mod inherit;
 pub(crate) mod log;
 mod orphans;

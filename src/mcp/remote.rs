@@ -27,6 +27,7 @@ use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use url::Url;
 
 use super::auth::{ConnectorAuth, SignedClient};
+use super::http_error::{self, causes};
 use super::sse::{SseClientTransport, SseTransportError};
 use streamable::StatusKeepingClient;
 
@@ -280,7 +281,10 @@ fn build_client(headers: &BTreeMap<String, String>) -> Result<reqwest::Client, R
         .redirect(same_origin_redirects())
         .build()
         .map_err(|e| RemoteError::Handshake {
-            message: format!("could not set up the HTTP client: {}", error_chain(&e)),
+            message: format!(
+                "could not set up the HTTP client: {}",
+                http_error::describe(&e)
+            ),
         })
 }
 
@@ -410,7 +414,7 @@ impl Context {
     }
 
     fn classify_reqwest(&self, error: &reqwest::Error) -> RemoteError {
-        let message = error_chain(error);
+        let message = http_error::describe(error);
         if is_tls(error) {
             RemoteError::Tls {
                 url: self.url.clone(),
@@ -507,32 +511,6 @@ fn is_not_http(error: &(dyn std::error::Error + 'static)) -> bool {
             .downcast_ref::<hyper::Error>()
             .is_some_and(hyper::Error::is_parse)
     })
-}
-
-fn causes<'a>(
-    error: &'a (dyn std::error::Error + 'static),
-) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
-    std::iter::successors(Some(error), |e| e.source())
-}
-
-/// An error and its causes on one line, each cause once. reqwest's own
-/// text would name the URL (with its query) again, so its causes stand in.
-fn error_chain(error: &reqwest::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for cause in causes(error).skip(1) {
-        let text = cause.to_string();
-        if parts.last().is_none_or(|last| !last.contains(&text)) {
-            parts.push(text);
-        }
-    }
-    if parts.is_empty() {
-        parts.push(if error.is_connect() {
-            "could not connect".into()
-        } else {
-            "the request failed".into()
-        });
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]

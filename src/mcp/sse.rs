@@ -43,7 +43,7 @@ type EventStream = BoxStream<'static, Result<Sse, sse_stream::Error>>;
 #[derive(Debug, thiserror::Error)]
 pub enum SseTransportError {
     /// The request did not get an HTTP answer (refused, DNS, TLS, reset).
-    #[error("{}", describe_request_error(.0))]
+    #[error("{}", super::http_error::describe(.0))]
     Request(#[source] reqwest::Error),
     /// The server answered with a status other than 2xx.
     #[error("the server answered HTTP {status}")]
@@ -328,25 +328,6 @@ pub fn is_event_stream(content_type: &str) -> bool {
         .split(';')
         .next()
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case(EVENT_STREAM))
-}
-
-/// A reqwest error as a person reads it: its causes, without the URL
-/// (the caller names that once) and without any header.
-fn describe_request_error(error: &reqwest::Error) -> String {
-    let mut parts = vec![if error.is_connect() {
-        "could not connect".to_string()
-    } else {
-        "the request failed".to_string()
-    }];
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if parts.last().is_none_or(|last| !last.contains(&text)) {
-            parts.push(text);
-        }
-        source = cause.source();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]
