@@ -1,12 +1,14 @@
 //! Shared helpers for editing JSON-with-comments through jsonc-parser's
 //! CST, used by the settings store and by the MCP client config files:
 //! the parse options VS Code accepts, finding properties the way JSON
-//! parsers do, and matching a file's trailing-comma style.
+//! parsers do, matching a file's trailing-comma style, and setting a value
+//! at a path while leaving every other byte alone.
 
 use std::collections::VecDeque;
 
 use jsonc_parser::cst::{
-    CstContainerNode, CstNode, CstObject, CstObjectProp, CstRootNode, TrailingCommaMode,
+    CstContainerNode, CstInputValue, CstNode, CstObject, CstObjectProp, CstRootNode,
+    TrailingCommaMode,
 };
 use jsonc_parser::ParseOptions;
 use serde_json::Value;
@@ -59,6 +61,64 @@ pub(crate) fn trailing_comma_mode(root: &CstRootNode) -> TrailingCommaMode {
         }));
     }
     TrailingCommaMode::Never
+}
+
+/// Sets the value at `path` under `root`, creating missing objects on the
+/// way (the missing rest of the path is written as one value, laid out like
+/// any other inserted value; a non-object on the way is replaced). Only the
+/// addressed property changes; `commas` is the file's trailing-comma habit.
+/// An empty path does nothing.
+pub(crate) fn set_path(
+    root: &CstRootNode,
+    path: &[&str],
+    value: CstInputValue,
+    commas: TrailingCommaMode,
+) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut object = root.object_value_or_set();
+    for (depth, key) in parents.iter().enumerate() {
+        let prop = find_prop(&object, key);
+        if let Some(nested) = prop.as_ref().and_then(CstObjectProp::object_value) {
+            object = nested;
+            continue;
+        }
+        let branch = path[depth + 1..].iter().rev().fold(value, |inner, key| {
+            CstInputValue::Object(vec![(key.to_string(), inner)])
+        });
+        put(&object, prop, key, branch, commas);
+        return;
+    }
+    put(&object, find_prop(&object, last), last, value, commas);
+}
+
+fn put(
+    object: &CstObject,
+    existing: Option<CstObjectProp>,
+    key: &str,
+    value: CstInputValue,
+    commas: TrailingCommaMode,
+) {
+    let prop = match existing {
+        Some(prop) => {
+            prop.set_value(value);
+            prop
+        }
+        None => object.append(key, value),
+    };
+    // jsonc-parser guesses comma style from the neighbourhood (or from the
+    // value being replaced), which is often a scalar that says nothing; use
+    // the file-wide habit instead.
+    match prop.value() {
+        Some(CstNode::Container(CstContainerNode::Object(object))) => {
+            object.set_trailing_commas(commas)
+        }
+        Some(CstNode::Container(CstContainerNode::Array(array))) => {
+            array.set_trailing_commas(commas)
+        }
+        _ => {}
+    }
 }
 
 /// Follows `keys` down from `object` through nested objects.

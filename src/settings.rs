@@ -20,10 +20,7 @@ use std::sync::Arc;
 use crate::atomic_file;
 
 use crate::jsonc::{find_prop, node_to_value, parse_options, trailing_comma_mode, walk};
-use jsonc_parser::cst::{
-    CstContainerNode, CstInputValue, CstNode, CstObject, CstObjectProp, CstRootNode,
-    TrailingCommaMode,
-};
+use jsonc_parser::cst::{CstInputValue, CstObjectProp, CstRootNode, TrailingCommaMode};
 use serde_json::{Map, Value};
 
 const BOM: char = '\u{feff}';
@@ -210,50 +207,11 @@ impl SettingsEditor {
     /// exists but is not an object is replaced by an object. Setting a value equal to the
     /// current one changes nothing, not even its formatting. An empty path does nothing.
     pub fn set(&mut self, path: &[&str], value: Value) {
-        let Some((last, parents)) = path.split_last() else {
-            return;
-        };
-        if self.get(path).as_ref() == Some(&value) {
+        if path.is_empty() || self.get(path).as_ref() == Some(&value) {
             return;
         }
         // `edit` refuses non-object documents, so this only ever creates the top-level object.
-        let mut object = self.root.object_value_or_set();
-        for (depth, key) in parents.iter().enumerate() {
-            let prop = find_prop(&object, key);
-            if let Some(nested) = prop.as_ref().and_then(CstObjectProp::object_value) {
-                object = nested;
-                continue;
-            }
-            // The rest of the path is missing (or blocked by a non-object): write the whole
-            // branch as one value so it is laid out like any other inserted value.
-            let branch = path[depth + 1..].iter().rev().fold(value, |inner, key| {
-                Value::Object(Map::from_iter([(key.to_string(), inner)]))
-            });
-            self.put(&object, prop, key, branch);
-            return;
-        }
-        self.put(&object, find_prop(&object, last), last, value);
-    }
-
-    fn put(&self, object: &CstObject, existing: Option<CstObjectProp>, key: &str, value: Value) {
-        let prop = match existing {
-            Some(prop) => {
-                prop.set_value(to_input(value));
-                prop
-            }
-            None => object.append(key, to_input(value)),
-        };
-        // jsonc-parser guesses comma style from the neighbourhood (or from the value being
-        // replaced), which is often a scalar that says nothing; use the file-wide habit instead.
-        match prop.value() {
-            Some(CstNode::Container(CstContainerNode::Object(object))) => {
-                object.set_trailing_commas(self.commas)
-            }
-            Some(CstNode::Container(CstContainerNode::Array(array))) => {
-                array.set_trailing_commas(self.commas)
-            }
-            _ => {}
-        }
+        crate::jsonc::set_path(&self.root, path, to_input(value), self.commas);
     }
 
     /// Removes the property at `path` if present, returning whether it was. Every occurrence of

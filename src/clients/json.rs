@@ -13,10 +13,7 @@
 use std::path::Path;
 
 use crate::jsonc::{find_prop, node_to_value, parse_options, trailing_comma_mode, walk};
-use jsonc_parser::cst::{
-    CstContainerNode, CstInputValue, CstNode, CstObject, CstObjectProp, CstRootNode,
-    TrailingCommaMode,
-};
+use jsonc_parser::cst::{CstContainerNode, CstInputValue, CstNode, CstRootNode, TrailingCommaMode};
 use serde_json::Value;
 
 use super::{ClientConfigError, Node};
@@ -168,52 +165,10 @@ impl Doc {
     /// property is touched, and not even that when it already holds an equal value. Callers
     /// make sure no value on the way is a non-object.
     fn set(&mut self, path: &[&str], value: &Node) {
-        let Some((last, parents)) = path.split_last() else {
-            return;
-        };
-        if self.get(path) == Some(value.to_json()) {
+        if path.is_empty() || self.get(path) == Some(value.to_json()) {
             return;
         }
-        let mut object = self.root.object_value_or_set();
-        for (depth, key) in parents.iter().enumerate() {
-            let prop = find_prop(&object, key);
-            if let Some(nested) = prop.as_ref().and_then(CstObjectProp::object_value) {
-                object = nested;
-                continue;
-            }
-            // The rest of the path is missing: write the whole branch as one value so it is
-            // laid out like any other inserted value.
-            let branch = path[depth + 1..]
-                .iter()
-                .rev()
-                .fold(value.clone(), |inner, key| {
-                    Node::Object(vec![(key.to_string(), inner)])
-                });
-            self.put(&object, prop, key, &branch);
-            return;
-        }
-        self.put(&object, find_prop(&object, last), last, value);
-    }
-
-    fn put(&self, object: &CstObject, existing: Option<CstObjectProp>, key: &str, value: &Node) {
-        let prop = match existing {
-            Some(prop) => {
-                prop.set_value(to_input(value));
-                prop
-            }
-            None => object.append(key, to_input(value)),
-        };
-        // jsonc-parser guesses comma style from the neighbourhood, which is often a scalar
-        // that says nothing; use the file-wide habit instead.
-        match prop.value() {
-            Some(CstNode::Container(CstContainerNode::Object(object))) => {
-                object.set_trailing_commas(self.commas)
-            }
-            Some(CstNode::Container(CstContainerNode::Array(array))) => {
-                array.set_trailing_commas(self.commas)
-            }
-            _ => {}
-        }
+        crate::jsonc::set_path(&self.root, path, to_input(value), self.commas);
     }
 
     /// Removes every property named by the last key of `path`.
