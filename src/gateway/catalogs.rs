@@ -75,7 +75,35 @@ pub async fn get_prompt(
 }
 
 /// The resources of every server that offers them, with their owners.
-pub async fn resources(peers: &[(String, Peer<RoleClient>)]) -> Vec<(Resource, String)> {
+pub async fn resources(peers: &Peers) -> Vec<(Resource, String)> {
+    from_resource_servers(
+        peers,
+        |peer| peer.list_all_resources(),
+        |resource, connector| {
+            let title = resource
+                .title
+                .clone()
+                .unwrap_or_else(|| resource.name.clone());
+            resource.title = Some(format!("[{connector}] {title}"));
+        },
+    )
+    .await
+}
+
+/// What `list` gives of every server that offers resources, each item
+/// marked with its connector by `entitle` (resources keep their own URIs,
+/// so the connector goes in the title), with its owner. A server that does
+/// not answer in time lists nothing.
+async fn from_resource_servers<'a, T, Fut>(
+    peers: &'a Peers,
+    list: impl Fn(&'a Peer<RoleClient>) -> Fut,
+    entitle: impl Fn(&mut T, &str),
+) -> Vec<(T, String)>
+where
+    Fut: std::future::Future<Output = Result<Vec<T>, rmcp::ServiceError>>,
+{
+    let list = &list;
+    let entitle = &entitle;
     let lists = futures::future::join_all(peers.iter().map(|(connector, peer)| async move {
         let offers = peer
             .peer_info()
@@ -83,16 +111,12 @@ pub async fn resources(peers: &[(String, Peer<RoleClient>)]) -> Vec<(Resource, S
         if !offers {
             return Vec::new();
         }
-        match tokio::time::timeout(BACKEND_TIMEOUT, peer.list_all_resources()).await {
-            Ok(Ok(resources)) => resources
+        match tokio::time::timeout(BACKEND_TIMEOUT, list(peer)).await {
+            Ok(Ok(items)) => items
                 .into_iter()
-                .map(|mut resource| {
-                    let title = resource
-                        .title
-                        .clone()
-                        .unwrap_or_else(|| resource.name.clone());
-                    resource.title = Some(format!("[{connector}] {title}"));
-                    (resource, connector.clone())
+                .map(|mut item| {
+                    entitle(&mut item, connector);
+                    (item, connector.clone())
                 })
                 .collect(),
             _ => Vec::new(),
@@ -153,30 +177,18 @@ pub(super) async fn answer<T>(
 /// The resource templates of every server that offers resources, with
 /// their owners.
 pub async fn templates(peers: &Peers) -> Vec<(ResourceTemplate, String)> {
-    let lists = futures::future::join_all(peers.iter().map(|(connector, peer)| async move {
-        let offers = peer
-            .peer_info()
-            .is_some_and(|info| info.capabilities.resources.is_some());
-        if !offers {
-            return Vec::new();
-        }
-        match tokio::time::timeout(BACKEND_TIMEOUT, peer.list_all_resource_templates()).await {
-            Ok(Ok(templates)) => templates
-                .into_iter()
-                .map(|mut template| {
-                    let title = template
-                        .title
-                        .clone()
-                        .unwrap_or_else(|| template.name.clone());
-                    template.title = Some(format!("[{connector}] {title}"));
-                    (template, connector.clone())
-                })
-                .collect(),
-            _ => Vec::new(),
-        }
-    }))
-    .await;
-    lists.into_iter().flatten().collect()
+    from_resource_servers(
+        peers,
+        |peer| peer.list_all_resource_templates(),
+        |template, connector| {
+            let title = template
+                .title
+                .clone()
+                .unwrap_or_else(|| template.name.clone());
+            template.title = Some(format!("[{connector}] {title}"));
+        },
+    )
+    .await
 }
 
 /// The connector that serves `uri`: the one that lists it, else the one
