@@ -375,3 +375,28 @@ fn an_unknown_backend_is_a_usage_error_naming_the_choices() {
     let out = sb.run(&["connect", "sqlite", "--backend", "mcp"]);
     assert_ne!(code(&out), 2, "mcp is docker's alias: {}", stderr(&out));
 }
+
+/// The start timeout's bound (1 to 600 s) holds for every face: the CLI's
+/// `--timeout` is refused past it as the API's `timeout_secs` is.
+#[test]
+fn a_start_timeout_past_ten_minutes_is_refused_from_the_cli() {
+    let sb = Sandbox::new();
+    for timeout in ["0", "601"] {
+        let out = sb.run(&[
+            "connect",
+            "sqlite",
+            "--set",
+            "path=:memory:",
+            "--timeout",
+            timeout,
+        ]);
+        assert_ne!(code(&out), 0, "{timeout}");
+        assert!(
+            stderr(&out).contains("between 1 and 600 seconds"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let status = sb.json(&["status", "sqlite"]);
+    assert_eq!(status["status"], "disconnected", "{status}");
+}

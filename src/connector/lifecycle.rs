@@ -40,6 +40,7 @@ impl ConnectorService {
         values: FieldValues,
         timeout: Option<Duration>,
     ) -> Result<ConnectorInfo> {
+        check_start_timeout(timeout)?;
         // A person asking wins over any restart waiting for its backoff.
         self.with_entry(name, |entry| {
             if let Some(pending) = entry.pending_restart.take() {
@@ -746,4 +747,22 @@ pub(super) fn resolve_values(
                 .map(|value| (field.name.clone(), value))
         })
         .collect()
+}
+
+/// The longest start a person may ask for (`connect --timeout`, the API's
+/// `timeout_secs`); a start past it is a mistake, not patience.
+pub const MAX_START_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Whether an asked-for start timeout is within 1 s and [`MAX_START_TIMEOUT`].
+fn check_start_timeout(timeout: Option<Duration>) -> Result<()> {
+    match timeout {
+        Some(t) if t < Duration::from_secs(1) || t > MAX_START_TIMEOUT => {
+            Err(Error::InvalidInput(format!(
+                "the start timeout must be between 1 and {} seconds, not {}",
+                MAX_START_TIMEOUT.as_secs(),
+                t.as_secs()
+            )))
+        }
+        _ => Ok(()),
+    }
 }
