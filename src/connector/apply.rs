@@ -4,14 +4,14 @@
 //! definition restarts it — from `connect`, from a stored value, from a
 //! hand edit of the settings file — instead of leaving a server that runs
 //! the old one while every face shows the new. `restart` is the same
-//! step on request.
+//! step on request. Also what a start is made of that both sides need:
+//! who asked ([`Trigger`]) and the values it runs with ([`resolve_values`]).
 
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hash};
 use std::sync::OnceLock;
 
 use super::custom::CustomConnector;
-use super::lifecycle::Trigger;
 use super::running::Running;
 use super::state::ConnectorState;
 use super::{ConnectorInfo, ConnectorService};
@@ -97,10 +97,7 @@ impl ConnectorService {
         } else {
             // A failure to read the stored values must not stop what runs.
             let stored = self.stored_values(name, definition).await?;
-            let desired = Applied::of(
-                definition,
-                &super::lifecycle::resolve_values(definition, given, &stored),
-            );
+            let desired = Applied::of(definition, &resolve_values(definition, given, &stored));
             if applied == Some(desired) {
                 return Ok(RunningVerdict::Unchanged);
             }
@@ -204,8 +201,7 @@ impl ConnectorService {
                 };
                 let definition = entry.active();
                 let stored = super::config::plain_values(snapshot, name, &definition);
-                let resolved =
-                    super::lifecycle::resolve_values(&definition, &entry.session_values, &stored);
+                let resolved = resolve_values(&definition, &entry.session_values, &stored);
                 let (_, plain) = split(&definition, &resolved);
                 if plain_digest(&definition, &plain) != applied.plain {
                     changed.push(name.clone());
@@ -233,4 +229,38 @@ pub(super) fn noted(result: Result<ConnectorInfo>, note: Option<String>) -> Resu
         }),
         None => result,
     }
+}
+
+/// Who asked for a start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Trigger {
+    /// A person or a face: failures are reported, not retried; a running
+    /// connector restarts only when its configuration changed.
+    User,
+    /// `restart`: like `User`, and a running connector always restarts.
+    Asked,
+    /// An automatic restart after a death: failures plan the next restart.
+    Restart,
+}
+
+/// Field values for a start: given with `connect` (from the environment of
+/// the command that asked, kept in memory), else stored (secret store or
+/// settings), else the field's default. Never the service's own
+/// environment: that is whatever shell happened to start the service.
+pub(super) fn resolve_values(
+    def: &ConnectorDefinition,
+    given: &FieldValues,
+    stored: &FieldValues,
+) -> FieldValues {
+    def.fields
+        .iter()
+        .filter_map(|field| {
+            given
+                .get(&field.name)
+                .or_else(|| stored.get(&field.name))
+                .cloned()
+                .or_else(|| field.default.clone())
+                .map(|value| (field.name.clone(), value))
+        })
+        .collect()
 }

@@ -9,7 +9,7 @@ use chrono::Utc;
 
 use tokio_util::sync::CancellationToken;
 
-use super::apply::{noted, Applied, RunningVerdict};
+use super::apply::{noted, resolve_values, Applied, RunningVerdict, Trigger};
 use super::hints::{configure_hint, refused_credential, secret_hint};
 use super::running::{Running, RunningSkill};
 use super::state::{transition_allowed, ConnectorState};
@@ -713,40 +713,6 @@ fn append_lifecycle(path: &std::path::Path, line: &str) {
             Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ")
         ),
     );
-}
-
-/// Who asked for a start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Trigger {
-    /// A person or a face: failures are reported, not retried; a running
-    /// connector restarts only when its configuration changed.
-    User,
-    /// `restart`: like `User`, and a running connector always restarts.
-    Asked,
-    /// An automatic restart after a death: failures plan the next restart.
-    Restart,
-}
-
-/// Field values for a start: given with `connect` (from the environment of
-/// the command that asked, kept in memory), else stored (secret store or
-/// settings), else the field's default. Never the service's own
-/// environment: that is whatever shell happened to start the service.
-pub(super) fn resolve_values(
-    def: &ConnectorDefinition,
-    given: &FieldValues,
-    stored: &FieldValues,
-) -> FieldValues {
-    def.fields
-        .iter()
-        .filter_map(|field| {
-            given
-                .get(&field.name)
-                .or_else(|| stored.get(&field.name))
-                .cloned()
-                .or_else(|| field.default.clone())
-                .map(|value| (field.name.clone(), value))
-        })
-        .collect()
 }
 
 /// The longest start a person may ask for (`connect --timeout`, the API's
