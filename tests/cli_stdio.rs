@@ -439,9 +439,13 @@ fn edits_of_the_settings_file_by_hand_are_followed() {
         .replace("\"hand\": \"connected\"", "\"hand\": \"disconnected\"");
     save(&text);
     sb.wait_status("hand", START, |s| s["status"] == "disconnected");
-    assert!(sb.settings_json()["codebuddy.mcp.servers"]
-        .get("hand")
-        .is_none());
+    // The running config goes in a settings write after the state change.
+    let removed = common::poll(Duration::from_secs(10), || {
+        sb.settings_json()["codebuddy.mcp.servers"]
+            .get("hand")
+            .is_none()
+    });
+    assert!(removed, "{}", sb.settings_json());
 }
 
 #[test]
