@@ -199,6 +199,17 @@ pub async fn start_server(plan: &LaunchPlan, opts: StartOptions<'_>) -> Result<R
     start_local(plan, opts).await
 }
 
+/// The connection's `Handler`, reporting as this start of the connector.
+fn handler_for(opts: &StartOptions<'_>, progress: &ProgressRoutes) -> Handler {
+    Handler::new(
+        opts.connector,
+        opts.generation,
+        opts.events.clone(),
+        progress.clone(),
+        opts.upstream.clone(),
+    )
+}
+
 async fn start_remote(
     url: &str,
     transport: RemoteTransport,
@@ -206,13 +217,7 @@ async fn start_remote(
     opts: StartOptions<'_>,
 ) -> Result<RunningServer> {
     let progress = ProgressRoutes::default();
-    let handler = Handler::new(
-        opts.connector,
-        opts.generation,
-        opts.events.clone(),
-        progress.clone(),
-        opts.upstream.clone(),
-    );
+    let handler = handler_for(&opts, &progress);
     opts.spawned.mark();
     let service = connect_remote_signed(
         url,
@@ -249,13 +254,7 @@ async fn start_local(plan: &LaunchPlan, opts: StartOptions<'_>) -> Result<Runnin
         plan.secrets.clone(),
     ));
     let progress = ProgressRoutes::default();
-    let handler = Handler::new(
-        opts.connector,
-        opts.generation,
-        opts.events.clone(),
-        progress.clone(),
-        opts.upstream.clone(),
-    );
+    let handler = handler_for(&opts, &progress);
     let handshake = handler.serve((pipes.stdout, pipes.stdin));
     let service = match tokio::time::timeout(opts.timeout, handshake).await {
         Ok(Ok(service)) => service,
