@@ -32,6 +32,7 @@
 mod crypto;
 mod file;
 mod fsutil;
+mod items;
 mod keyring;
 #[cfg(target_os = "linux")]
 mod keyutils;

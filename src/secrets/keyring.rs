@@ -17,13 +17,13 @@
 //! the file store, so concurrent `set`s never lose an index entry.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::file::LOCK_FILE;
 use super::fsutil;
+use super::items::Items;
 use super::{check_connector, check_names, Secret, SecretError, SecretStore};
 
 /// Names of the fields stored in the keyring for this data directory.
@@ -40,19 +40,6 @@ pub enum KeyringBackend {
     /// there, but held in kernel memory, lost at reboot and after the
     /// kernel's `persistent_keyring_expiry` (3 days by default) unused.
     Keyutils,
-}
-
-/// The seam between the store's bookkeeping and one keyring. `item` is
-/// `<connector>/<field>`, already validated; errors are a description that
-/// never contains a value.
-pub(crate) trait Items: Send + Sync + fmt::Debug {
-    fn get(&self, item: &str) -> Result<Option<Secret>, String>;
-    fn set(&self, item: &str, value: &Secret) -> Result<(), String>;
-    /// Returns whether the item existed.
-    fn delete(&self, item: &str) -> Result<bool, String>;
-    /// Whether the item exists, without reading (or unlocking) its value
-    /// where the keyring allows.
-    fn exists(&self, item: &str) -> Result<bool, String>;
 }
 
 /// The name index kept beside the keyring items.

@@ -21,7 +21,7 @@
 use linux_keyutils::{KeyError, KeyRing, KeyRingIdentifier};
 use zeroize::Zeroizing;
 
-use super::keyring::Items;
+use super::items::Items;
 use super::Secret;
 
 /// Items named `<namespace>:<connector>/<field>` in the persistent keyring.
