@@ -417,7 +417,7 @@ impl ConnectorService {
             Ok(result) => Ok(result),
             Err(CallError::Cancelled) => Err(Error::Cancelled),
             Err(CallError::Timeout { after }) => Err(Error::CallTimeout { after }),
-            Err(other) => match crate::mcp::auth::scope_challenge(&other) {
+            Err(other) => match crate::mcp::scope_challenge(&other) {
                 // 403 `insufficient_scope`: say what to do, not rmcp's words.
                 Some(challenge) => Err(self.scope_needed(name, tool, &challenge).await),
                 None => Err(Error::ToolFailed {

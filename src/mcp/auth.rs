@@ -386,27 +386,6 @@ impl AuthHub {
     }
 }
 
-/// The `WWW-Authenticate` challenge of a 403 `insufficient_scope` that
-/// `error` (a failed call, with its causes) comes from, over either
-/// transport; `None` for any other failure. Found by type along the
-/// `source()` chain, never by the text.
-pub fn scope_challenge(error: &(dyn std::error::Error + 'static)) -> Option<String> {
-    use rmcp::transport::streamable_http_client::InsufficientScopeError;
-    let mut current = Some(error);
-    while let Some(err) = current {
-        if let Some(scope) = err.downcast_ref::<InsufficientScopeError>() {
-            return Some(scope.www_authenticate_header.clone());
-        }
-        if let Some(super::sse::SseTransportError::InsufficientScope { challenge }) =
-            err.downcast_ref::<super::sse::SseTransportError>()
-        {
-            return Some(challenge.clone());
-        }
-        current = err.source();
-    }
-    None
-}
-
 /// The scopes a step-up asks for: those granted, and those `challenge`
 /// (for the server at `url`) says are missing.
 pub fn widened_scopes(granted: Vec<String>, url: &str, challenge: &str) -> Vec<String> {
@@ -453,28 +432,8 @@ mod tests {
     }
 
     #[test]
-    fn a_403_insufficient_scope_is_found_by_type_along_the_causes() {
-        use rmcp::transport::streamable_http_client::{
-            InsufficientScopeError, StreamableHttpError,
-        };
+    fn a_step_up_asks_for_the_granted_and_the_missing_scopes() {
         let challenge = r#"Bearer error="insufficient_scope", scope="mcp admin""#;
-        let http: StreamableHttpError<std::io::Error> = StreamableHttpError::InsufficientScope(
-            InsufficientScopeError::new(challenge.into(), Some("mcp admin".into())),
-        );
-        let wrapped =
-            rmcp::ServiceError::TransportSend(rmcp::transport::DynamicTransportError::from_parts(
-                "test",
-                std::any::TypeId::of::<()>(),
-                Box::new(http),
-            ));
-        assert_eq!(scope_challenge(&wrapped).as_deref(), Some(challenge));
-        let sse = super::super::sse::SseTransportError::InsufficientScope {
-            challenge: challenge.into(),
-        };
-        assert_eq!(scope_challenge(&sse).as_deref(), Some(challenge));
-        // The same words in a message are not a 403.
-        let text = std::io::Error::other(format!("Insufficient scope: {challenge}"));
-        assert_eq!(scope_challenge(&text), None);
         assert_eq!(
             widened_scopes(vec!["mcp".into()], "http://127.0.0.1/mcp", challenge),
             vec!["mcp", "admin"]

@@ -463,6 +463,27 @@ impl Context {
     }
 }
 
+/// The `WWW-Authenticate` challenge of a 403 `insufficient_scope` that
+/// `error` (a failed call, with its causes) comes from, over either
+/// transport; `None` for any other failure. Found by type along the
+/// `source()` chain, never by the text.
+pub fn scope_challenge(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    use rmcp::transport::streamable_http_client::InsufficientScopeError;
+    let mut current = Some(error);
+    while let Some(err) = current {
+        if let Some(scope) = err.downcast_ref::<InsufficientScopeError>() {
+            return Some(scope.www_authenticate_header.clone());
+        }
+        if let Some(SseTransportError::InsufficientScope { challenge }) =
+            err.downcast_ref::<SseTransportError>()
+        {
+            return Some(challenge.clone());
+        }
+        current = err.source();
+    }
+    None
+}
+
 /// What to do about an HTTP error status, for a person.
 fn http_hint(status: u16, transport: RemoteTransport, sends_authorization: bool) -> String {
     let other_path = match transport {
@@ -516,6 +537,31 @@ fn is_not_http(error: &(dyn std::error::Error + 'static)) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_403_insufficient_scope_is_found_by_type_along_the_causes() {
+        use rmcp::transport::streamable_http_client::{
+            InsufficientScopeError, StreamableHttpError,
+        };
+        let challenge = r#"Bearer error="insufficient_scope", scope="mcp admin""#;
+        let http: StreamableHttpError<std::io::Error> = StreamableHttpError::InsufficientScope(
+            InsufficientScopeError::new(challenge.into(), Some("mcp admin".into())),
+        );
+        let wrapped =
+            rmcp::ServiceError::TransportSend(rmcp::transport::DynamicTransportError::from_parts(
+                "test",
+                std::any::TypeId::of::<()>(),
+                Box::new(http),
+            ));
+        assert_eq!(scope_challenge(&wrapped).as_deref(), Some(challenge));
+        let sse = SseTransportError::InsufficientScope {
+            challenge: challenge.into(),
+        };
+        assert_eq!(scope_challenge(&sse).as_deref(), Some(challenge));
+        // The same words in a message are not a 403.
+        let text = std::io::Error::other(format!("Insufficient scope: {challenge}"));
+        assert_eq!(scope_challenge(&text), None);
+    }
 
     fn url(s: &str) -> Url {
         Url::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
