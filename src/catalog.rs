@@ -35,9 +35,11 @@ use std::collections::{BTreeMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 mod kind;
+mod transport;
 mod validate;
 
 pub use kind::FieldKind;
+pub use transport::RemoteTransport;
 
 /// The text of `catalog/connectors.toml`, compiled in.
 const BUILTIN_TOML: &str = include_str!("../catalog/connectors.toml");
@@ -175,7 +177,7 @@ pub struct ConnectorDefinition {
     pub url: Option<String>,
     /// `sse` or `http`, for a remote server whose URL does not say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub transport: Option<String>,
+    pub transport: Option<RemoteTransport>,
     /// Fixed, non-secret HTTP headers for a remote server.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
@@ -215,7 +217,7 @@ pub struct RemoteBackend {
     /// The server's URL (https).
     pub url: String,
     /// `http` (Streamable HTTP) or `sse`.
-    pub transport: String,
+    pub transport: RemoteTransport,
     /// How it authenticates: `oauth` (a sign-in) or `token` (a header).
     pub auth: String,
     /// The vendor's page that documents the URL (https).
@@ -571,7 +573,7 @@ impl ConnectorDefinition {
                 image: None,
                 command: None,
                 url: Some(remote.url.clone()),
-                transport: Some(remote.transport.clone()),
+                transport: Some(remote.transport),
                 headers: BTreeMap::new(),
                 args: Vec::new(),
                 env: BTreeMap::new(),

@@ -114,8 +114,8 @@ pub(crate) enum Command {
         #[arg(long, value_name = "URL")]
         url: Option<String>,
         /// The remote transport, when the URL does not say (`/sse` or `/mcp`).
-        #[arg(long, value_name = "sse|http", requires = "url")]
-        transport: Option<String>,
+        #[arg(long, value_enum, requires = "url")]
+        transport: Option<switchboard::catalog::RemoteTransport>,
         /// An HTTP header for a remote server, `NAME=VALUE` (repeatable); secret values are never written to settings.
         #[arg(long = "header", value_name = "NAME=VALUE", requires = "url")]
         headers: Vec<String>,

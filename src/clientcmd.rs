@@ -158,7 +158,7 @@ fn to_connector(
         },
         (None, Some(url)) => CustomConnector {
             url: Some(url.clone()),
-            transport: server.transport.clone(),
+            transport: server.transport,
             headers: server.headers.clone(),
             ..CustomConnector::default()
         },

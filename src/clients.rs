@@ -107,7 +107,7 @@ pub struct ImportedServer {
     pub url: Option<String>,
     /// For a remote server, `"http"` (Streamable HTTP) or `"sse"` when the client's file says
     /// which; `None` leaves it to the URL.
-    pub transport: Option<String>,
+    pub transport: Option<crate::catalog::RemoteTransport>,
     /// Non-secret environment values, to store as they are.
     pub env: BTreeMap<String, String>,
     /// Environment variables whose values are secrets (judged by the variable's name or the

@@ -40,8 +40,7 @@ pub async fn engine_probe() -> Option<String> {
 pub use handler::{LogMessage, ServerEvent};
 pub use log::ServerLog;
 pub use remote::{
-    connect_remote, connect_remote_signed, guess_transport, scope_challenge, RemoteError,
-    RemoteTransport,
+    connect_remote, connect_remote_signed, scope_challenge, RemoteError, RemoteTransport,
 };
 pub use server::{start_server, RunningServer, Spawned, StartOptions, ToolCaller};
 pub use supervisor::{Health, HealthPolicy};

@@ -311,7 +311,7 @@ impl Expect {
     fn remote(name: &str, original: &str, url: &str, transport: Option<&str>) -> Self {
         let mut e = Self::new(name, original);
         e.0.url = Some(url.into());
-        e.0.transport = transport.map(Into::into);
+        e.0.transport = transport.map(|t| t.parse().expect("a transport name"));
         e
     }
     fn env(mut self, key: &str, value: &str) -> Self {

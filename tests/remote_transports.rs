@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rmcp::model::CallToolRequestParams;
-use switchboard::mcp::{connect_remote, guess_transport, RemoteError, RemoteTransport};
+use switchboard::mcp::{connect_remote, RemoteError, RemoteTransport};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
@@ -537,6 +537,6 @@ fn guess_transport_from_the_path() {
     ];
     for (url, expected) in cases {
         let url = Url::parse(url).unwrap();
-        assert_eq!(guess_transport(&url), expected, "{url}");
+        assert_eq!(RemoteTransport::guess(&url), expected, "{url}");
     }
 }

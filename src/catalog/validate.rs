@@ -65,13 +65,6 @@ impl ConnectorDefinition {
                 )));
             }
         }
-        if let Some(transport) = &self.transport {
-            if !matches!(transport.as_str(), "sse" | "http") {
-                return Err(invalid(format!(
-                    "transport {transport:?} is not `sse` or `http`"
-                )));
-            }
-        }
         if let Some(field) = self
             .fields
             .iter()
@@ -242,16 +235,6 @@ impl ConnectorDefinition {
                 return Err(invalid(format!(
                     "remote url {:?} and source {:?} must both be https URLs (the source documents the url)",
                     remote.url, remote.source
-                )));
-            }
-            if remote
-                .transport
-                .parse::<crate::mcp::RemoteTransport>()
-                .is_err()
-            {
-                return Err(invalid(format!(
-                    "remote transport {:?} is not `http` or `sse`",
-                    remote.transport
                 )));
             }
             if !matches!(remote.auth.as_str(), "oauth" | "token") {

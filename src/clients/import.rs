@@ -14,6 +14,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::{ImportedServer, McpClient, SecretSource, DEFAULT_SERVER_NAME};
+use crate::catalog::RemoteTransport;
 use crate::credentials::{looks_secret_name, looks_secret_value, split_url};
 use crate::secrets::Secret;
 
@@ -107,15 +108,15 @@ fn fill(client: McpClient, server: &mut ImportedServer, entry: &Value) -> Result
     if client == McpClient::Codex {
         // Codex has no `type`: a `command` is stdio, a `url` Streamable HTTP.
         if server.command.is_none() && server.url.is_some() {
-            server.transport = Some("http".into());
+            server.transport = Some(RemoteTransport::StreamableHttp);
         }
     } else {
         match kind.as_deref() {
             None | Some("stdio") => {}
             Some("http" | "streamable-http" | "streamable_http" | "streamablehttp") => {
-                server.transport = Some("http".into())
+                server.transport = Some(RemoteTransport::StreamableHttp)
             }
-            Some("sse") => server.transport = Some("sse".into()),
+            Some("sse") => server.transport = Some(RemoteTransport::Sse),
             Some(other) => return Err(format!("its type `{other}` is not supported")),
         }
     }

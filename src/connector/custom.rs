@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{ConfigField, ConnectorDefinition, ConnectorType, FieldTarget};
 use crate::error::{Error, Result};
-use crate::mcp::{guess_transport, RemoteTransport};
+use crate::mcp::RemoteTransport;
 
 /// A user-added connector, as stored in settings. Only non-secret values
 /// are stored; variables named in `pass_env` take their values from the
@@ -27,7 +27,7 @@ pub struct CustomConnector {
     pub url: Option<String>,
     /// `sse` or `http`, for a remote server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub transport: Option<String>,
+    pub transport: Option<RemoteTransport>,
     /// Non-secret HTTP headers for a remote server.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
@@ -95,7 +95,7 @@ impl CustomConnector {
     /// name, to be kept out of settings.
     pub fn remote(
         url: String,
-        transport: Option<String>,
+        transport: Option<RemoteTransport>,
         headers: &[String],
     ) -> Result<(CustomConnector, BTreeMap<String, String>)> {
         let parsed = url::Url::parse(&url).map_err(|e| {
@@ -103,27 +103,14 @@ impl CustomConnector {
                 "`{url}` is not a URL ({e}): give the server's full address, e.g. http://127.0.0.1:3001/mcp"
             ))
         })?;
-        let transport = match transport {
-            Some(t) => Some(
-                t.parse::<RemoteTransport>()
-                    .map_err(|_| {
-                        Error::InvalidInput(format!("unknown transport `{t}`: use `sse` or `http`"))
-                    })?
-                    .as_str()
-                    .to_string(),
-            ),
-            None => match guess_transport(&parsed) {
-                Some(t) => Some(t.as_str().to_string()),
-                None => {
-                    return Err(Error::InvalidInput(format!(
-                        "cannot tell the transport from `{url}`: add `--transport sse` or `--transport http`"
-                    )))
-                }
-            },
+        let Some(transport) = transport.or_else(|| RemoteTransport::guess(&parsed)) else {
+            return Err(Error::InvalidInput(format!(
+                "cannot tell the transport from `{url}`: add `--transport sse` or `--transport http`"
+            )));
         };
         let mut custom = CustomConnector {
             url: Some(url),
-            transport,
+            transport: Some(transport),
             ..CustomConnector::default()
         };
         let mut secrets = custom.take_url_credentials()?;
@@ -229,7 +216,7 @@ impl CustomConnector {
             image: self.image.clone(),
             command: self.command.clone(),
             url: self.url.clone(),
-            transport: self.transport.clone(),
+            transport: self.transport,
             headers: self.headers.clone(),
             args: self.args.clone(),
             env: self.env.clone(),
@@ -384,7 +371,7 @@ mod remote_tests {
             &["Authorization=Bearer abc".into(), "X-Trace=on".into()],
         )
         .unwrap();
-        assert_eq!(custom.transport.as_deref(), Some("http"));
+        assert_eq!(custom.transport, Some(RemoteTransport::StreamableHttp));
         assert_eq!(custom.secret_headers, vec!["Authorization"]);
         assert_eq!(
             custom.headers,
@@ -404,9 +391,12 @@ mod remote_tests {
     fn an_unguessable_transport_asks_for_the_flag() {
         let err = CustomConnector::remote("http://example.test/rpc".into(), None, &[]).unwrap_err();
         assert!(err.to_string().contains("--transport sse"), "{err}");
-        let (custom, _) =
-            CustomConnector::remote("http://example.test/rpc".into(), Some("sse".into()), &[])
-                .unwrap();
-        assert_eq!(custom.transport.as_deref(), Some("sse"));
+        let (custom, _) = CustomConnector::remote(
+            "http://example.test/rpc".into(),
+            Some(RemoteTransport::Sse),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(custom.transport, Some(RemoteTransport::Sse));
     }
 }

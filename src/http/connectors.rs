@@ -34,7 +34,7 @@ pub struct AddRequest {
     pub url: Option<String>,
     /// `sse` or `http`, when the URL does not tell (remote only).
     #[serde(default)]
-    pub transport: Option<String>,
+    pub transport: Option<crate::catalog::RemoteTransport>,
     /// Arguments for the command or image.
     #[serde(default)]
     pub args: Vec<String>,

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::remote::{guess_transport, RemoteTransport};
+use super::remote::RemoteTransport;
 use crate::catalog::{ConnectorDefinition, FieldTarget};
 use crate::error::{Error, Result};
 
@@ -202,15 +202,14 @@ pub fn plan_launch(
     }
     match (&def.image, &def.command, &def.url) {
         (None, None, Some(url)) => {
-            let transport = match def.transport.as_deref() {
-                Some(t) => t.parse::<RemoteTransport>().ok(),
-                None => url::Url::parse(url).ok().as_ref().and_then(guess_transport),
-            }
-            .ok_or_else(|| {
-                Error::InvalidInput(format!(
+            let transport = def
+                .transport
+                .or_else(|| RemoteTransport::guess(&url::Url::parse(url).ok()?))
+                .ok_or_else(|| {
+                    Error::InvalidInput(format!(
                     "cannot tell whether `{url}` speaks SSE or Streamable HTTP: set its transport"
                 ))
-            })?;
+                })?;
             let mut headers = def.headers.clone();
             let mut shown_headers = def.headers.clone();
             for field in &def.fields {

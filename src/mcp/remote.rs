@@ -11,8 +11,6 @@
 mod streamable;
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,6 +23,8 @@ use rmcp::transport::streamable_http_client::{
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use url::Url;
+
+pub use crate::catalog::RemoteTransport;
 
 use super::auth::{ConnectorAuth, SignedClient};
 use super::http_error::{self, causes};
@@ -43,60 +43,6 @@ const MANAGED_HEADERS: &[&str] = &[
     "mcp-protocol-version",
     "last-event-id",
 ];
-
-/// Which HTTP transport a remote MCP server speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RemoteTransport {
-    /// The HTTP+SSE transport of protocol 2024-11-05: `GET` an event stream,
-    /// `POST` messages to the endpoint it names. Usually served at `/sse`.
-    Sse,
-    /// Streamable HTTP, the current transport. Usually served at `/mcp`.
-    StreamableHttp,
-}
-
-impl RemoteTransport {
-    /// The name used on the command line and in settings (`sse`, `http`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RemoteTransport::Sse => "sse",
-            RemoteTransport::StreamableHttp => "http",
-        }
-    }
-}
-
-impl fmt::Display for RemoteTransport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for RemoteTransport {
-    type Err = String;
-
-    /// Accepts `sse`, and `http` (or `streamable-http`, `streamableHttp`).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "sse" => Ok(RemoteTransport::Sse),
-            "http" | "streamable-http" | "streamablehttp" => Ok(RemoteTransport::StreamableHttp),
-            _ => Err(format!("unknown transport `{s}`: use `sse` or `http`")),
-        }
-    }
-}
-
-/// Guesses the transport from the URL's path, as servers conventionally
-/// name it: a path ending in `/sse` is SSE, one ending in `/mcp` is
-/// Streamable HTTP. Anything else is `None`, and the caller should ask
-/// (`--transport sse|http`) rather than guess.
-pub fn guess_transport(url: &Url) -> Option<RemoteTransport> {
-    let path = url.path().trim_end_matches('/');
-    if path.ends_with("/sse") {
-        Some(RemoteTransport::Sse)
-    } else if path.ends_with("/mcp") {
-        Some(RemoteTransport::StreamableHttp)
-    } else {
-        None
-    }
-}
 
 /// Why a remote MCP server could not be connected. Each variant is one
 /// situation with its own remedy; `url` is shown without password or query.
