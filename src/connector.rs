@@ -417,6 +417,9 @@ impl ConnectorService {
             Ok(result) => Ok(result),
             Err(CallError::Cancelled) => Err(Error::Cancelled),
             Err(CallError::Timeout { after }) => Err(Error::CallTimeout { after }),
+            Err(CallError::Service(rmcp::ServiceError::McpError(error))) => {
+                Err(Error::ToolRejected { error })
+            }
             Err(other) => match crate::mcp::scope_challenge(&other) {
                 // 403 `insufficient_scope`: say what to do, not rmcp's words.
                 Some(challenge) => Err(self.scope_needed(name, tool, &challenge).await),

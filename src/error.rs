@@ -180,6 +180,12 @@ pub enum Error {
     #[error("tool call failed: {message}")]
     ToolFailed { message: String },
 
+    /// The server answered the call with a JSON-RPC error. Kept whole, so
+    /// the gateway hands its client the server's own code, message and
+    /// data instead of flattening them to "internal error".
+    #[error("the server refused the call: {} (JSON-RPC error {})", .error.message, .error.code.0)]
+    ToolRejected { error: rmcp::model::ErrorData },
+
     #[error("`{name}` needs {missing} before it can start: {hint}")]
     NeedsConfiguration {
         name: String,
@@ -270,9 +276,10 @@ impl Error {
             Error::Skill { .. } | Error::CredentialRefused { .. } => ErrorCode::StartFailed,
             Error::NotConnected { .. } => ErrorCode::NotConnected,
             Error::UnknownTool { .. } => ErrorCode::UnknownTool,
-            Error::ToolFailed { .. } | Error::Cancelled | Error::CallTimeout { .. } => {
-                ErrorCode::ToolFailed
-            }
+            Error::ToolFailed { .. }
+            | Error::ToolRejected { .. }
+            | Error::Cancelled
+            | Error::CallTimeout { .. } => ErrorCode::ToolFailed,
             Error::ToolDisabled { .. } => ErrorCode::UnknownTool,
             Error::NeedsConfiguration { .. } => ErrorCode::NeedsConfiguration,
             Error::SignInPending { .. }

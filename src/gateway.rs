@@ -567,6 +567,8 @@ fn gateway_result(
             | Error::UnknownTool { .. }
             | Error::ToolDisabled { .. }),
         ) => Err(McpError::invalid_params(err.to_string(), None)),
+        // The backend's own error, as the client would get it directly.
+        Err(Error::ToolRejected { error }) => Err(error),
         Err(err) => Err(McpError::internal_error(err.to_string(), None)),
     }
 }

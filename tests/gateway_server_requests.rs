@@ -145,3 +145,43 @@ fn a_url_elicitation_and_its_completion_reach_the_calling_client() {
     assert_eq!(direct["completed"], json!(["signin-7f3a"]), "{direct}");
     assert_eq!(through, direct, "through the gateway");
 }
+
+/// A backend's JSON-RPC error reaches the client whole: the URL
+/// elicitation required error (-32042) with its data, through the gateway
+/// as directly, and `switchboard call` names the code.
+#[test]
+fn a_backends_jsonrpc_error_keeps_its_code_and_data() {
+    let python = repo()
+        .join("tests/peers/.venv/bin/python")
+        .display()
+        .to_string();
+    let script = repo()
+        .join("tests/peers/url_elicitation.py")
+        .display()
+        .to_string();
+    let server = vec![python.clone(), script.clone(), "server".to_string()];
+    let direct = run(
+        "url_elicitation.py",
+        "error",
+        &[vec!["needs_sign_in".to_string()], server].concat(),
+    );
+    assert_eq!(direct["code"], json!(-32042), "{direct}");
+
+    let sb = Sandbox::new();
+    sb.ok(&["add", "ue", "--command", &python, &script, "server"]);
+    sb.ok(&["connect", "ue"]);
+    let through = run(
+        "url_elicitation.py",
+        "error",
+        &[vec!["ue__needs_sign_in".to_string()], sb.gateway_argv()].concat(),
+    );
+    assert_eq!(through, direct, "through the gateway");
+
+    let out = sb.run(&["call", "ue", "needs_sign_in"]);
+    assert_eq!(out.status.code(), Some(10), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("URL elicitation required") && stderr.contains("-32042"),
+        "{stderr}"
+    );
+}

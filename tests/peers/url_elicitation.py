@@ -1,13 +1,17 @@
 """URL-mode elicitation end to end with the official Python SDK on both
 sides. As a server (`server`): one tool, `sign_in`, asks its client to open
 a URL (elicitation/create, mode "url"), then tells it the flow completed
-(notifications/elicitation/complete with the same elicitationId). As a
-client (`client CMD ARGS...`): accepts URL elicitations, records every
-completion notification it hears, calls TOOL and prints one JSON line:
-the URL it was sent to, the tool's text, and the completed ids.
+(notifications/elicitation/complete with the same elicitationId); and
+`needs_sign_in` answers with the JSON-RPC error -32042 (URL elicitation
+required) and its data. As a client (`client TOOL CMD ARGS...`): accepts
+URL elicitations, records every completion notification it hears, calls
+TOOL and prints one JSON line: the URL it was sent to, the tool's text,
+and the completed ids. `error TOOL CMD ARGS...` prints the JSON-RPC error
+the call got instead: code, message and data.
 
     python url_elicitation.py server
     python url_elicitation.py client TOOL CMD ARGS...
+    python url_elicitation.py error TOOL CMD ARGS...
 """
 import json
 import sys
@@ -17,6 +21,7 @@ from mcp import types
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.shared.exceptions import MCPError, UrlElicitationRequiredError
 
 ELICITATION_ID = "signin-7f3a"
 
@@ -32,6 +37,19 @@ def serve() -> None:
         )
         await ctx.session.send_elicit_complete(ELICITATION_ID)
         return f"elicitation {result.action}"
+
+    @server.tool()
+    async def needs_sign_in() -> str:
+        """Refuses until the user signs in at a URL (error -32042)."""
+        raise UrlElicitationRequiredError(
+            [
+                types.ElicitRequestURLParams(
+                    message="Sign in first",
+                    url="https://example.invalid/signin",
+                    elicitation_id=ELICITATION_ID,
+                )
+            ]
+        )
 
     server.run()
 
@@ -66,8 +84,23 @@ async def client(tool: str, argv: list[str]) -> None:
     print(json.dumps({"asked": asked, "text": text, "completed": completed}), flush=True)
 
 
+async def error(tool: str, argv: list[str]) -> None:
+    transport = stdio_client(StdioServerParameters(command=argv[0], args=argv[1:]))
+    async with transport as streams:
+        async with ClientSession(streams[0], streams[1]) as session:
+            await session.initialize()
+            try:
+                await session.call_tool(tool, {})
+                answer = {"error": None}
+            except MCPError as err:
+                answer = {"code": err.error.code, "message": err.error.message, "data": err.error.data}
+    print(json.dumps(answer), flush=True)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "server":
         serve()
+    elif sys.argv[1] == "error":
+        anyio.run(error, sys.argv[2], sys.argv[3:])
     else:
         anyio.run(client, sys.argv[2], sys.argv[3:])
