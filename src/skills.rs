@@ -40,6 +40,8 @@ mod sql;
 mod sqlite;
 mod tool;
 
+use sql::SqlSkill;
+
 /// A built-in implementation of a connector's tools.
 pub trait Skill: Send + Sync {
     /// The tools, with JSON Schemas for their inputs (rmcp::model::Tool).
@@ -78,10 +80,14 @@ pub async fn open(
 ) -> Result<Box<dyn Skill>, SkillError> {
     let config = SkillConfig::for_skill(skill, values)?;
     match skill {
-        "postgres" => Ok(Box::new(postgres::PostgresSkill::open(&config).await?)),
-        "mysql" => Ok(Box::new(mysql::MysqlSkill::open(&config).await?)),
+        "postgres" => Ok(Box::new(SqlSkill(
+            postgres::PostgresDriver::open(&config).await?,
+        ))),
+        "mysql" => Ok(Box::new(SqlSkill(mysql::MysqlDriver::open(&config).await?))),
         "redis" => Ok(Box::new(redis::RedisSkill::open(&config).await?)),
-        "sqlite" => Ok(Box::new(sqlite::SqliteSkill::open(&config).await?)),
+        "sqlite" => Ok(Box::new(SqlSkill(
+            sqlite::SqliteDriver::open(&config).await?,
+        ))),
         other => Err(SkillError::UnknownSkill {
             name: other.to_string(),
         }),

@@ -31,12 +31,12 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{
     Column, Conn, Opts, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, Value as MyValue,
 };
-use rmcp::model::{CallToolResult, JsonObject, Tool};
+use rmcp::model::CallToolResult;
 use serde_json::{json, Value};
 
-use super::sql::{self, Dialect, Engine, ResultSet, SqlCall, SqlSettings, Statement};
+use super::sql::{self, Dialect, Engine, ResultSet, SqlCall, SqlDriver, SqlSettings, Statement};
 use super::tool::{bytes_json, float32_json, float_json, fraction_text, tool_error};
-use super::{scrub_secrets, Skill, SkillConfig, SkillError, CONNECT_TIMEOUT};
+use super::{scrub_secrets, SkillConfig, SkillError, CONNECT_TIMEOUT};
 
 mod session;
 
@@ -89,7 +89,7 @@ const DESCRIBE_TABLE: &str = "SELECT column_name AS `column`, column_type AS typ
      ORDER BY ordinal_position";
 
 /// A connected MySQL or MariaDB skill.
-pub(crate) struct MysqlSkill {
+pub(crate) struct MysqlDriver {
     /// The pooled sessions; disconnected by [`Skill::close`].
     pool: Pool,
     settings: SqlSettings,
@@ -112,7 +112,7 @@ struct Server {
     warnings: Vec<String>,
 }
 
-impl MysqlSkill {
+impl MysqlDriver {
     /// Connects once to learn the server, then builds the pool and checks it.
     pub(crate) async fn open(config: &SkillConfig<'_>) -> Result<Self, SkillError> {
         let url = config.required("url")?;
@@ -183,7 +183,7 @@ impl MysqlSkill {
                     .with_reset_connection(true),
             ),
         );
-        let skill = MysqlSkill {
+        let skill = MysqlDriver {
             pool,
             settings,
             mariadb,
@@ -547,33 +547,28 @@ fn type_name(column: &Column) -> String {
     }
 }
 
-impl Skill for MysqlSkill {
-    fn tools(&self) -> Vec<Tool> {
-        sql::tools(&DIALECT, &self.settings, &self.warnings)
+impl SqlDriver for MysqlDriver {
+    fn dialect(&self) -> &'static Dialect {
+        &DIALECT
     }
 
-    fn warnings(&self) -> Vec<String> {
-        self.warnings.clone()
+    fn settings(&self) -> &SqlSettings {
+        &self.settings
     }
 
-    fn call<'a>(
-        &'a self,
-        tool: &'a str,
-        arguments: JsonObject,
-    ) -> BoxFuture<'a, Result<CallToolResult, SkillError>> {
-        Box::pin(async move {
-            match sql::parse_call(&DIALECT, tool, arguments, &self.settings) {
-                Ok(call) => self.run(call).await,
-                Err(result) => Ok(result),
-            }
-        })
+    fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
-    fn check<'a>(&'a self) -> BoxFuture<'a, Result<(), SkillError>> {
-        Box::pin(self.ping())
+    fn run(&self, call: SqlCall) -> BoxFuture<'_, Result<CallToolResult, SkillError>> {
+        Box::pin(MysqlDriver::run(self, call))
     }
 
-    fn close<'a>(&'a self) -> BoxFuture<'a, ()> {
+    fn ping(&self) -> BoxFuture<'_, Result<(), SkillError>> {
+        Box::pin(MysqlDriver::ping(self))
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             // `disconnect` consumes a handle; a clone shares the pool.
             let _ = self.pool.clone().disconnect().await;

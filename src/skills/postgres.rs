@@ -19,15 +19,15 @@ use deadpool_postgres::{
 };
 use futures::future::BoxFuture;
 use futures::{pin_mut, StreamExt};
-use rmcp::model::{CallToolResult, JsonObject, Tool};
+use rmcp::model::CallToolResult;
 use serde_json::{json, Value};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row, Statement as PgStatement};
 
-use super::sql::{self, Dialect, Engine, ResultSet, SqlCall, SqlSettings, Statement};
+use super::sql::{self, Dialect, Engine, ResultSet, SqlCall, SqlDriver, SqlSettings, Statement};
 use super::tool::tool_error;
-use super::{scrub_secrets, Skill, SkillConfig, SkillError, CONNECT_TIMEOUT};
+use super::{scrub_secrets, SkillConfig, SkillError, CONNECT_TIMEOUT};
 
 mod decode;
 mod encode;
@@ -87,7 +87,7 @@ const DESCRIBE_TABLE: &str = "SELECT a.attname AS column, \
      ORDER BY a.attnum";
 
 /// A connected PostgreSQL skill.
-pub(crate) struct PostgresSkill {
+pub(crate) struct PostgresDriver {
     /// The pooled connections; closed by [`Skill::close`].
     pool: Pool,
     /// Write permission, row limit and statement timeout.
@@ -106,7 +106,7 @@ pub(crate) struct PostgresSkill {
 /// the pooled connection: the next call sees the session as it started.
 const RESET_SESSION: &str = "RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL";
 
-impl PostgresSkill {
+impl PostgresDriver {
     /// Reads the settings, builds the pool and proves it with `SELECT 1`.
     pub(crate) async fn open(config: &SkillConfig<'_>) -> Result<Self, SkillError> {
         let url = config.required("url")?;
@@ -141,7 +141,7 @@ impl PostgresSkill {
             .map_err(|e| SkillError::Backend {
                 message: format!("could not set up the connection pool: {e}"),
             })?;
-        let mut skill = PostgresSkill {
+        let mut skill = PostgresDriver {
             pool,
             settings,
             target: scrub_secrets(url),
@@ -471,33 +471,28 @@ fn closed() -> SkillError {
     }
 }
 
-impl Skill for PostgresSkill {
-    fn tools(&self) -> Vec<Tool> {
-        sql::tools(&DIALECT, &self.settings, &self.warnings)
+impl SqlDriver for PostgresDriver {
+    fn dialect(&self) -> &'static Dialect {
+        &DIALECT
     }
 
-    fn warnings(&self) -> Vec<String> {
-        self.warnings.clone()
+    fn settings(&self) -> &SqlSettings {
+        &self.settings
     }
 
-    fn call<'a>(
-        &'a self,
-        tool: &'a str,
-        arguments: JsonObject,
-    ) -> BoxFuture<'a, Result<CallToolResult, SkillError>> {
-        Box::pin(async move {
-            match sql::parse_call(&DIALECT, tool, arguments, &self.settings) {
-                Ok(call) => self.run(call).await,
-                Err(result) => Ok(result),
-            }
-        })
+    fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
-    fn check<'a>(&'a self) -> BoxFuture<'a, Result<(), SkillError>> {
-        Box::pin(self.ping())
+    fn run(&self, call: SqlCall) -> BoxFuture<'_, Result<CallToolResult, SkillError>> {
+        Box::pin(PostgresDriver::run(self, call))
     }
 
-    fn close<'a>(&'a self) -> BoxFuture<'a, ()> {
+    fn ping(&self) -> BoxFuture<'_, Result<(), SkillError>> {
+        Box::pin(PostgresDriver::ping(self))
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move { self.pool.close() })
     }
 }

@@ -18,9 +18,11 @@ use super::tool::{schema_object, tool_error, write_refused, Args};
 use super::{SkillConfig, SkillError};
 
 mod guard;
+mod skill;
 
 use guard::Policy;
 pub(crate) use guard::{function_refused, pragma_places_files, pragma_reads, Engine};
+pub(crate) use skill::{SqlDriver, SqlSkill};
 
 /// Extra time the client waits beyond `statement_timeout_ms` before it gives
 /// up on the server itself (the server's own timeout should fire first).

@@ -25,16 +25,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use futures::future::BoxFuture;
-use rmcp::model::{CallToolResult, JsonObject, Tool};
+use rmcp::model::CallToolResult;
 use rusqlite::hooks::{AuthContext, Authorization};
 use rusqlite::limits::Limit;
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 use serde_json::{json, Value};
 
-use super::sql::{self, Dialect, Engine, ResultSet, SqlCall, SqlSettings, Statement};
+use super::sql::{self, Dialect, Engine, ResultSet, SqlCall, SqlDriver, SqlSettings, Statement};
 use super::tool::{bytes_json, float_json, tool_error};
-use super::{Skill, SkillConfig, SkillError};
+use super::{SkillConfig, SkillError};
 
 mod authorizer;
 
@@ -63,7 +63,7 @@ const DESCRIBE_TABLE: &str = "SELECT name AS \"column\", type, NOT \"notnull\" A
 type Shared = Arc<Mutex<Option<Connection>>>;
 
 /// An open SQLite database.
-pub(crate) struct SqliteSkill {
+pub(crate) struct SqliteDriver {
     conn: Shared,
     settings: SqlSettings,
 }
@@ -71,7 +71,7 @@ pub(crate) struct SqliteSkill {
 /// What a blocking call produced: a result set, or a ready tool result.
 type Outcome = Result<Result<ResultSet, CallToolResult>, rusqlite::Error>;
 
-impl SqliteSkill {
+impl SqliteDriver {
     /// Opens the file and checks that it is a database. A missing file is
     /// created empty, so `connect sqlite --set path=./notes.db` works on any
     /// machine; without `allow_writes` it then stays read-only.
@@ -103,7 +103,7 @@ impl SqliteSkill {
             field: "path".into(),
             problem: format!("cannot open the database: {e}"),
         })?;
-        let skill = SqliteSkill {
+        let skill = SqliteDriver {
             conn: Arc::new(Mutex::new(Some(conn))),
             settings,
         };
@@ -379,29 +379,24 @@ fn worker_failed(e: tokio::task::JoinError) -> SkillError {
     }
 }
 
-impl Skill for SqliteSkill {
-    fn tools(&self) -> Vec<Tool> {
-        sql::tools(&DIALECT, &self.settings, &[])
+impl SqlDriver for SqliteDriver {
+    fn dialect(&self) -> &'static Dialect {
+        &DIALECT
     }
 
-    fn call<'a>(
-        &'a self,
-        tool: &'a str,
-        arguments: JsonObject,
-    ) -> BoxFuture<'a, Result<CallToolResult, SkillError>> {
-        Box::pin(async move {
-            match sql::parse_call(&DIALECT, tool, arguments, &self.settings) {
-                Ok(call) => self.run(call).await,
-                Err(result) => Ok(result),
-            }
-        })
+    fn settings(&self) -> &SqlSettings {
+        &self.settings
     }
 
-    fn check<'a>(&'a self) -> BoxFuture<'a, Result<(), SkillError>> {
-        Box::pin(self.ping())
+    fn run(&self, call: SqlCall) -> BoxFuture<'_, Result<CallToolResult, SkillError>> {
+        Box::pin(SqliteDriver::run(self, call))
     }
 
-    fn close<'a>(&'a self) -> BoxFuture<'a, ()> {
+    fn ping(&self) -> BoxFuture<'_, Result<(), SkillError>> {
+        Box::pin(SqliteDriver::ping(self))
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             let conn = Arc::clone(&self.conn);
             // Closing may flush to disk, so it too runs off the async threads.
