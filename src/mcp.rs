@@ -22,7 +22,7 @@ mod sse;
 mod supervisor;
 pub mod upstream;
 
-pub use call::{CallError, ProgressSender};
+pub use call::{bounded, CallError, ProgressSender};
 pub use config::{plan_launch, FieldValues, LaunchKind, LaunchPlan, ServerConfig};
 pub use container_events::{follow as follow_container_events, ContainerDeath};
 pub use engine::{find_program, ContainerEngine, ENGINE_ENV};

@@ -12,7 +12,6 @@ use std::hash::{BuildHasher, Hash};
 use std::sync::OnceLock;
 
 use super::custom::CustomConnector;
-use super::running::Running;
 use super::state::ConnectorState;
 use super::{ConnectorInfo, ConnectorService};
 use crate::catalog::ConnectorDefinition;
@@ -112,7 +111,7 @@ impl ConnectorService {
     /// generation) and the next step of the start follows.
     async fn stop_for_restart(&self, name: &str) -> Result<()> {
         let stopping = self.with_entry(name, |entry| {
-            let stopping = entry.state.running().map(Running::stopping);
+            let stopping = entry.state.running().map(|r| r.stopping());
             entry.stopping = stopping.is_some();
             stopping
         })?;

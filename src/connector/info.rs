@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::state::ConnectorState;
-use super::{config, running};
+use super::config;
 use crate::catalog::{ConnectorDefinition, ConnectorType};
 use crate::status::ConnectorStatus;
 
@@ -154,7 +154,7 @@ impl super::Entry {
                 .map(|d| d.as_secs_f64() * 1000.0),
             docs: def.docs.clone(),
             auth: None,
-            warnings: running.map(running::Running::warnings).unwrap_or_default(),
+            warnings: running.map(|r| r.warnings()).unwrap_or_default(),
             restarted: None,
             category: def.category.clone(),
             icon: def.icon.clone(),

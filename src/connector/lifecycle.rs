@@ -243,7 +243,7 @@ impl ConnectorService {
                     return self.fail(name, err, trigger).await;
                 }
             };
-        self.settle_connected(name, generation, Running::Mcp(server), tools)
+        self.settle_connected(name, generation, Box::new(server), tools)
             .await
     }
 
@@ -340,7 +340,7 @@ impl ConnectorService {
             self.inner.server_events.clone(),
         );
         let tools = running.tools();
-        self.settle_connected(name, generation, Running::Skill(running), tools)
+        self.settle_connected(name, generation, Box::new(running), tools)
             .await
     }
 
@@ -362,7 +362,7 @@ impl ConnectorService {
         let ops = self.with_entry(name, |entry| entry.ops.clone())?;
         let _serial = ops.lock().await;
         let stopping = self.with_entry(name, |entry| {
-            let stopping = entry.state.running().map(Running::stopping);
+            let stopping = entry.state.running().map(|r| r.stopping());
             entry.stopping = stopping.is_some();
             stopping
         })?;
@@ -420,7 +420,7 @@ impl ConnectorService {
                         pending.cancel();
                     }
                     entry.stopping = true;
-                    entry.state.running().map(Running::stopping)
+                    entry.state.running().map(|r| r.stopping())
                 })
                 .collect()
         };

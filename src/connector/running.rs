@@ -1,6 +1,6 @@
 //! What a connected connector runs: an MCP server (local or remote) or a
-//! built-in skill. Both answer the same tool interface with MCP's types,
-//! so callers never care which backend answered.
+//! built-in skill, both behind one [`Backend`] trait answering the same
+//! tool interface with MCP's types, so callers never care which answered.
 //!
 //! A skill has no process to watch, so [`RunningSkill`] owns a small
 //! health task that checks the connection on the ping interval and
@@ -13,97 +13,105 @@ use rmcp::model::{CallToolRequestParams, CallToolResult};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::mcp::{CallError, HealthPolicy, ProgressSender, RunningServer, ServerEvent, ToolCaller};
+use futures::future::BoxFuture;
+
+use crate::mcp::{
+    bounded, CallError, HealthPolicy, ProgressSender, RunningServer, ServerEvent, ToolCaller,
+};
 use crate::skills::Skill;
 
-/// A connected backend.
-pub enum Running {
-    /// An MCP server we started or connected to.
-    Mcp(RunningServer),
-    /// A built-in skill with its open connection.
-    Skill(RunningSkill),
-}
-
-impl std::fmt::Debug for Running {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Running::Mcp(server) => f.debug_tuple("Mcp").field(server).finish(),
-            Running::Skill(_) => f.write_str("Skill"),
-        }
-    }
-}
-
-impl Running {
-    /// The MCP server, for what only servers have (pid, stderr, peer).
-    pub fn server(&self) -> Option<&RunningServer> {
-        match self {
-            Running::Mcp(server) => Some(server),
-            Running::Skill(_) => None,
-        }
-    }
-
+/// What a connected connector runs, whichever kind it is. The core holds
+/// one as `Box<dyn Backend>` and never asks which: an MCP server adds only
+/// what servers have (pid, stderr, the peer) through [`Backend::server`].
+pub trait Backend: Send + Sync {
+    /// A handle for tool calls, usable without holding the backend (so a
+    /// stop never waits for the calls in flight).
+    fn caller(&self) -> Caller;
     /// What the person should know about how it is connected (a skill's
-    /// dangerous database role); MCP servers say nothing here.
-    pub fn warnings(&self) -> Vec<String> {
-        match self {
-            Running::Mcp(_) => Vec::new(),
-            Running::Skill(skill) => skill.skill.warnings(),
-        }
+    /// dangerous database role).
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
     }
-
-    /// A handle for tool calls, usable without holding the backend.
-    pub fn caller(&self) -> Caller {
-        match self {
-            Running::Mcp(server) => Caller::Mcp(server.caller()),
-            Running::Skill(skill) => Caller::Skill(skill.skill.clone()),
-        }
-    }
-
     /// A future that stops the backend and resolves when it is gone; it
     /// borrows nothing, so the owner can keep the state while it runs.
-    pub fn stopping(&self) -> futures::future::BoxFuture<'static, ()> {
-        match self {
-            Running::Mcp(server) => Box::pin(server.stopping()),
-            Running::Skill(skill) => {
-                let stop = skill.stop.clone();
-                let mut done = skill.done.clone();
-                Box::pin(async move {
-                    stop.cancel();
-                    let _ = done.wait_for(|finished| *finished).await;
-                })
-            }
+    fn stopping(&self) -> BoxFuture<'static, ()>;
+    /// The MCP server, for what only servers have.
+    fn server(&self) -> Option<&RunningServer> {
+        None
+    }
+}
+
+/// A connected backend, owned by the connector's state.
+pub type Running = Box<dyn Backend>;
+
+impl std::fmt::Debug for dyn Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.server() {
+            Some(server) => f.debug_tuple("Mcp").field(server).finish(),
+            None => f.write_str("Skill"),
         }
     }
 }
 
-/// Calls tools on a backend; clones share it.
-#[derive(Clone)]
-pub enum Caller {
-    Mcp(ToolCaller),
-    Skill(Arc<dyn Skill>),
-}
-
-impl Caller {
-    /// Calls one tool. Skills report no progress; cancellation and the
-    /// deadline end the call (dropping a skill's future stops its work).
-    pub async fn call(
+/// Calls tools on a backend with progress, cancellation and a deadline.
+pub trait ToolCall: Send + Sync {
+    /// Calls one tool; cancelling `cancel` or passing `timeout` ends it.
+    fn call(
         &self,
         params: CallToolRequestParams,
         progress: Option<ProgressSender>,
         cancel: CancellationToken,
         timeout: Duration,
-    ) -> Result<CallToolResult, CallError> {
-        match self {
-            Caller::Mcp(caller) => caller.call_tool(params, progress, cancel, timeout).await,
-            Caller::Skill(skill) => {
-                let arguments = params.arguments.unwrap_or_default();
-                tokio::select! {
-                    result = skill.call(&params.name, arguments) => result.map_err(|err| CallError::Backend(err.to_string())),
-                    _ = cancel.cancelled() => Err(CallError::Cancelled),
-                    _ = tokio::time::sleep(timeout) => Err(CallError::Timeout { after: timeout }),
-                }
-            }
-        }
+    ) -> BoxFuture<'_, Result<CallToolResult, CallError>>;
+}
+
+/// A shared handle for tool calls.
+pub type Caller = Arc<dyn ToolCall>;
+
+impl Backend for RunningServer {
+    fn caller(&self) -> Caller {
+        Arc::new(RunningServer::caller(self))
+    }
+
+    fn stopping(&self) -> BoxFuture<'static, ()> {
+        Box::pin(RunningServer::stopping(self))
+    }
+
+    fn server(&self) -> Option<&RunningServer> {
+        Some(self)
+    }
+}
+
+impl ToolCall for ToolCaller {
+    fn call(
+        &self,
+        params: CallToolRequestParams,
+        progress: Option<ProgressSender>,
+        cancel: CancellationToken,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<CallToolResult, CallError>> {
+        Box::pin(self.call_tool(params, progress, cancel, timeout))
+    }
+}
+
+/// Tool calls on a skill. Skills report no progress; dropping a skill's
+/// future on cancellation or the deadline stops its work.
+struct SkillCaller(Arc<dyn Skill>);
+
+impl ToolCall for SkillCaller {
+    fn call(
+        &self,
+        params: CallToolRequestParams,
+        _progress: Option<ProgressSender>,
+        cancel: CancellationToken,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<CallToolResult, CallError>> {
+        let arguments = params.arguments.unwrap_or_default();
+        Box::pin(async move {
+            let call = self.0.call(&params.name, arguments);
+            let called = async { call.await.map_err(|err| CallError::Backend(err.to_string())) };
+            bounded(called, &cancel, timeout).await
+        })
     }
 }
 
@@ -172,5 +180,24 @@ impl RunningSkill {
     /// The skill's tools.
     pub fn tools(&self) -> Vec<rmcp::model::Tool> {
         self.skill.tools()
+    }
+}
+
+impl Backend for RunningSkill {
+    fn caller(&self) -> Caller {
+        Arc::new(SkillCaller(self.skill.clone()))
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.skill.warnings()
+    }
+
+    fn stopping(&self) -> BoxFuture<'static, ()> {
+        let stop = self.stop.clone();
+        let mut done = self.done.clone();
+        Box::pin(async move {
+            stop.cancel();
+            let _ = done.wait_for(|finished| *finished).await;
+        })
     }
 }

@@ -4,7 +4,7 @@
 
 use tokio_util::sync::CancellationToken;
 
-use super::running::Running;
+use super::running::{Backend, Running};
 use crate::mcp::{RunningServer, Spawned};
 use crate::status::ConnectorStatus;
 
@@ -70,9 +70,9 @@ impl ConnectorState {
     }
 
     /// The running backend, when connected.
-    pub fn running(&self) -> Option<&Running> {
+    pub fn running(&self) -> Option<&dyn Backend> {
         match self {
-            ConnectorState::Connected { running, .. } => Some(running),
+            ConnectorState::Connected { running, .. } => Some(running.as_ref()),
             _ => None,
         }
     }

@@ -71,6 +71,20 @@ pub enum CallError {
     Backend(String),
 }
 
+/// Runs `work` until it ends, `cancel` is cancelled or `timeout` passes:
+/// the one bound every backend's tool call runs under.
+pub async fn bounded<T>(
+    work: impl std::future::Future<Output = Result<T, CallError>>,
+    cancel: &CancellationToken,
+    timeout: Duration,
+) -> Result<T, CallError> {
+    tokio::select! {
+        done = work => done,
+        _ = cancel.cancelled() => Err(CallError::Cancelled),
+        _ = tokio::time::sleep(timeout) => Err(CallError::Timeout { after: timeout }),
+    }
+}
+
 /// Calls a tool. Progress the server reports is sent to `progress` with
 /// the server's token (the caller maps it back to its own); cancelling
 /// `cancel` or passing `timeout` sends `notifications/cancelled`.
@@ -90,11 +104,7 @@ pub async fn call_tool(
     if let Some(tx) = progress {
         routes.insert(token.clone(), tx);
     }
-    let outcome = tokio::select! {
-        answer = &mut handle.rx => Ok(answer),
-        _ = cancel.cancelled() => Err(CallError::Cancelled),
-        _ = tokio::time::sleep(timeout) => Err(CallError::Timeout { after: timeout }),
-    };
+    let outcome = bounded(async { Ok((&mut handle.rx).await) }, &cancel, timeout).await;
     routes.remove(&token);
     match outcome {
         Ok(Ok(Ok(ServerResult::CallToolResult(result)))) => Ok(result),
