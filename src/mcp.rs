@@ -13,6 +13,7 @@ mod engine;
 mod handler;
 mod http_error;
 mod inherit;
+mod launcher;
 pub(crate) mod log;
 mod orphans;
 mod process;

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::state::ConnectorState;
 use super::config;
+use super::state::ConnectorState;
 use crate::catalog::{ConnectorDefinition, ConnectorType};
 use crate::status::ConnectorStatus;
 

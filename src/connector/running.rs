@@ -109,7 +109,10 @@ impl ToolCall for SkillCaller {
         let arguments = params.arguments.unwrap_or_default();
         Box::pin(async move {
             let call = self.0.call(&params.name, arguments);
-            let called = async { call.await.map_err(|err| CallError::Backend(err.to_string())) };
+            let called = async {
+                call.await
+                    .map_err(|err| CallError::Backend(err.to_string()))
+            };
             bounded(called, &cancel, timeout).await
         })
     }

@@ -10,26 +10,14 @@
 //! need `DOCKER_HOST` and the like), but the container gets only the plan's
 //! variables, each named with `-e NAME`.
 
-use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
-use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
+use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout};
 
-use super::config::{LaunchKind, LaunchPlan};
-use super::engine::ContainerEngine;
+use super::config::LaunchPlan;
+use super::launcher::{launch_command, ContainerRef, Launch, LaunchContext};
 use crate::error::{Error, Result};
-
-/// Label on every container we start, naming its connector.
-pub const CONNECTOR_LABEL: &str = "switchboard.connector";
-use super::orphans::HOME_LABEL;
-
-/// A container we started, so we can remove it.
-#[derive(Debug)]
-struct ContainerRef {
-    engine: ContainerEngine,
-    name: String,
-}
 
 /// A running server process; the pipes are handed out at spawn.
 #[derive(Debug)]
@@ -48,80 +36,14 @@ pub struct Pipes {
     pub stderr: ChildStderr,
 }
 
-/// What identifies a launch: the connector and the data dir it belongs to.
-pub struct LaunchContext<'a> {
-    pub connector: &'a str,
-    /// Unique per start, so container names never collide.
-    pub generation: u64,
-    pub home: &'a Path,
-    pub engine: Option<&'a ContainerEngine>,
-}
-
 impl ServerProcess {
     /// Starts the process described by `plan`.
     pub fn spawn(plan: &LaunchPlan, ctx: &LaunchContext<'_>) -> Result<(ServerProcess, Pipes)> {
-        let (mut cmd, container, program) = match &plan.kind {
-            LaunchKind::Native => {
-                let program = plan.config.command.clone().ok_or_else(|| {
-                    Error::Internal("a native server has no command to run".into())
-                })?;
-                let mut cmd = Command::new(&program);
-                cmd.env_clear().envs(super::inherit::inherited_env());
-                let cwd = plan.cwd.clone().unwrap_or_else(super::default_cwd);
-                if !cwd.is_dir() {
-                    // Else the spawn fails as if the program were missing.
-                    return Err(Error::InvalidInput(format!(
-                        "`{}` runs in {}, which is not a directory: create it, or add the \
-                         connector again with `--cwd DIR`",
-                        ctx.connector,
-                        cwd.display()
-                    )));
-                }
-                cmd.current_dir(cwd);
-                (cmd, None, program)
-            }
-            LaunchKind::Remote { .. } => {
-                return Err(Error::Internal(
-                    "a remote server has no process to spawn".into(),
-                ))
-            }
-            LaunchKind::Container { image, mounts } => {
-                let engine = ctx.engine.ok_or(Error::NoContainerEngine)?;
-                let name = format!(
-                    "switchboard-{}-{}-{}",
-                    ctx.connector,
-                    std::process::id(),
-                    ctx.generation
-                );
-                let mut cmd = Command::new(&engine.program);
-                cmd.args(["run", "-i", "--rm", "--init"])
-                    .args(["--name", &name])
-                    .args(["--label", &format!("{CONNECTOR_LABEL}={}", ctx.connector)])
-                    .args(["--label", &format!("{HOME_LABEL}={}", ctx.home.display())])
-                    .args([
-                        "--label",
-                        &format!("{}={}", super::orphans::SERVICE_LABEL, std::process::id()),
-                    ])
-                    .args(["--security-opt", "no-new-privileges"]);
-                for mount in mounts {
-                    cmd.args(["--mount", mount]);
-                }
-                for key in plan.env.keys() {
-                    cmd.args(["-e", key]);
-                }
-                // `--` is not accepted by every engine before the image, so
-                // the image name itself is validated to not start with '-'.
-                cmd.arg(image);
-                (
-                    cmd,
-                    Some(ContainerRef {
-                        engine: engine.clone(),
-                        name,
-                    }),
-                    engine.program.display().to_string(),
-                )
-            }
-        };
+        let Launch {
+            mut cmd,
+            container,
+            program,
+        } = launch_command(plan, ctx)?;
         cmd.args(&plan.args)
             .envs(&plan.env)
             .env(
