@@ -30,7 +30,21 @@ impl ConnectorDefinition {
             connector: self.name.clone(),
             problem,
         };
+        [
+            self.check_backend(),
+            self.check_field_targets(),
+            self.check_files_and_volumes(),
+            self.check_program(),
+            self.check_other_backends(),
+            self.check_fields(),
+        ]
+        .into_iter()
+        .collect::<Result<(), String>>()
+        .map_err(invalid)
+    }
 
+    /// Checks the backend: exactly one of `image`, `command` and `url`, and a usable URL.
+    fn check_backend(&self) -> Result<(), String> {
         let backends = [
             self.image.is_some(),
             self.command.is_some(),
@@ -40,40 +54,45 @@ impl ConnectorDefinition {
         .filter(|set| **set)
         .count();
         if backends > 1 {
-            return Err(invalid(
+            return Err(
                 "it sets more than one of `image`, `command` and `url`; set exactly one: \
                  `image` to run a Docker container, `command` to run a local program, `url` \
                  for a remote server"
                     .to_string(),
-            ));
+            );
         }
         if backends == 0 && self.kind == ConnectorType::Mcp {
-            return Err(invalid(
+            return Err(
                 "an mcp connector needs `image` (a Docker image), `command` (a local \
                  program) or `url` (a remote server)"
                     .to_string(),
-            ));
+            );
         }
         if let Some(url) = &self.url {
             let ok = url::Url::parse(url)
                 .map(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
                 .unwrap_or(false);
             if !ok {
-                return Err(invalid(format!(
+                return Err(format!(
                     "url {url:?} is not an http(s) URL; give the server's full address, \
                      e.g. http://127.0.0.1:3001/mcp"
-                )));
+                ));
             }
         }
+        Ok(())
+    }
+
+    /// Checks where each field goes: headers, queries, and its kind.
+    fn check_field_targets(&self) -> Result<(), String> {
         if let Some(field) = self
             .fields
             .iter()
             .find(|f| f.target == FieldTarget::Header && f.header.is_none())
         {
-            return Err(invalid(format!(
+            return Err(format!(
                 "field `{}` goes to a header but names none; set `header`",
                 field.name
-            )));
+            ));
         }
         for field in self
             .fields
@@ -82,65 +101,70 @@ impl ConnectorDefinition {
         {
             field
                 .check_kind()
-                .map_err(|problem| invalid(format!("field `{}` {problem}", field.name)))?;
+                .map_err(|problem| format!("field `{}` {problem}", field.name))?;
         }
         for field in &self.fields {
             let query_target = field.target == FieldTarget::Query;
             if query_target != field.query.is_some() {
-                return Err(invalid(format!(
+                return Err(format!(
                     "field `{}`: `query` names the URL parameter of a field whose target is \
                      \"query\", and such a field needs one",
                     field.name
-                )));
+                ));
             }
             if query_target && self.url.is_none() {
-                return Err(invalid(format!(
+                return Err(format!(
                     "field `{}` goes into the URL's query, but the connector has no `url`",
                     field.name
-                )));
+                ));
             }
         }
+        Ok(())
+    }
+
+    /// Checks what a command or a container is given: its directory, files and volumes.
+    fn check_files_and_volumes(&self) -> Result<(), String> {
         if let Some(cwd) = &self.cwd {
             if self.command.is_none() || !std::path::Path::new(cwd).is_absolute() {
-                return Err(invalid(format!(
+                return Err(format!(
                     "cwd {cwd:?}: a working directory is for a `command`, and must be an \
                      absolute path"
-                )));
+                ));
             }
         }
         for field in self.fields.iter().filter(|f| f.target == FieldTarget::File) {
             let Some(mount) = &field.mount else {
-                return Err(invalid(format!(
+                return Err(format!(
                     "field `{}` is a file but names no `mount` (its path in the container)",
                     field.name
-                )));
+                ));
             };
             if self.image.is_none() {
-                return Err(invalid(format!(
+                return Err(format!(
                     "field `{}` is a file, which only a container (`image`) can be given",
                     field.name
-                )));
+                ));
             }
             if !is_container_path(mount) {
-                return Err(invalid(format!(
+                return Err(format!(
                     "field `{}` mounts at {mount:?}, which is not an absolute container path \
                      of letters, digits and / . _ -",
                     field.name
-                )));
+                ));
             }
             if field.kind != FieldKind::Path {
-                return Err(invalid(format!(
+                return Err(format!(
                     "field `{}` is a file, so its kind must be \"path\"",
                     field.name
-                )));
+                ));
             }
         }
         for volume in &self.volumes {
             if self.image.is_none() {
-                return Err(invalid(format!(
+                return Err(format!(
                     "volume `{}` is for containers, but the connector has no `image`",
                     volume.name
-                )));
+                ));
             }
             let name_ok = volume
                 .name
@@ -152,34 +176,39 @@ impl ConnectorDefinition {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
             if !name_ok || !is_container_path(&volume.target) {
-                return Err(invalid(format!(
+                return Err(format!(
                     "volume {:?} at {:?}: use a name of letters, digits and _ . - and an \
                      absolute container path",
                     volume.name, volume.target
-                )));
+                ));
             }
         }
+        Ok(())
+    }
+
+    /// Checks the image or command (never an option) and the docs link.
+    fn check_program(&self) -> Result<(), String> {
         if let Some(image) = &self.image {
             if image.starts_with('-') {
-                return Err(invalid(format!(
+                return Err(format!(
                     "image {image:?} starts with '-', which docker would read as an option"
-                )));
+                ));
             }
             if !is_image_reference(image) {
-                return Err(invalid(format!(
+                return Err(format!(
                     "image {image:?} is not a Docker image reference; use letters, digits and \
                      . _ - / : @ only, starting with a letter or digit (e.g. \"mcp/github\")"
-                )));
+                ));
             }
         }
         if let Some(command) = &self.command {
             if command.trim().is_empty() {
-                return Err(invalid("`command` is empty".to_string()));
+                return Err("`command` is empty".to_string());
             }
             if command.starts_with('-') {
-                return Err(invalid(format!(
+                return Err(format!(
                     "command {command:?} starts with '-'; give the program to run"
-                )));
+                ));
             }
         }
 
@@ -188,19 +217,23 @@ impl ConnectorDefinition {
                 .strip_prefix("https://")
                 .is_some_and(|rest| !rest.is_empty() && !rest.chars().any(char::is_whitespace));
             if !valid {
-                return Err(invalid(format!(
+                return Err(format!(
                     "docs {docs:?} is not an https URL; use a link starting with https://"
-                )));
+                ));
             }
         }
+        Ok(())
+    }
 
+    /// Checks the skill and the vendor's hosted server.
+    fn check_other_backends(&self) -> Result<(), String> {
         if let Some(skill) = &self.skill {
             if !super::SKILLS.contains(&skill.name.as_str()) {
-                return Err(invalid(format!(
+                return Err(format!(
                     "skill {:?} is not built in; the skills are {}",
                     skill.name,
                     super::SKILLS.join(", ")
-                )));
+                ));
             }
             let mut names = HashSet::new();
             for field in &skill.fields {
@@ -214,16 +247,16 @@ impl ConnectorDefinition {
                         .chars()
                         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
                 if !ok || !names.insert(field.name.as_str()) {
-                    return Err(invalid(format!(
+                    return Err(format!(
                         "skill field {:?} is invalid or repeated; use lowercase letters, digits and '_'",
                         field.name
-                    )));
+                    ));
                 }
                 if field.secret && field.default.is_some() {
-                    return Err(invalid(format!(
+                    return Err(format!(
                         "skill field `{}` is secret and has a default; remove `default`",
                         field.name
-                    )));
+                    ));
                 }
             }
         }
@@ -232,58 +265,59 @@ impl ConnectorDefinition {
                 url::Url::parse(text).is_ok_and(|u| u.scheme() == "https" && u.host_str().is_some())
             };
             if !https(&remote.url) || !https(&remote.source) {
-                return Err(invalid(format!(
+                return Err(format!(
                     "remote url {:?} and source {:?} must both be https URLs (the source documents the url)",
                     remote.url, remote.source
-                )));
+                ));
             }
             if !matches!(remote.auth.as_str(), "oauth" | "token") {
-                return Err(invalid(format!(
+                return Err(format!(
                     "remote auth {:?} is not `oauth` or `token`",
                     remote.auth
-                )));
+                ));
             }
         }
         if self.kind == ConnectorType::Skill && self.skill.is_none() {
-            return Err(invalid(
+            return Err(
                 "a skill connector needs a `[connector.skill]` table naming the skill".to_string(),
-            ));
+            );
         }
+        Ok(())
+    }
 
+    /// Checks field names, fixed env values, and the placeholders in `args`.
+    fn check_fields(&self) -> Result<(), String> {
         let mut field_names = HashSet::new();
         for field in &self.fields {
             if !is_env_name(&field.name) {
-                return Err(invalid(format!(
+                return Err(format!(
                     "field name {:?} is not a valid environment variable name; use uppercase \
                      letters, digits and '_', not starting with a digit (e.g. \"API_TOKEN\")",
                     field.name
-                )));
+                ));
             }
             if !field_names.insert(field.name.as_str()) {
-                return Err(invalid(format!(
-                    "field `{}` is declared more than once",
-                    field.name
-                )));
+                return Err(format!("field `{}` is declared more than once", field.name));
             }
             if field.secret && field.default.is_some() {
-                return Err(invalid(format!(
+                return Err(format!(
                     "field `{}` is secret and has a default; secrets cannot have defaults, \
                      remove `default`",
                     field.name
-                )));
+                ));
             }
         }
 
         for key in self.env.keys() {
             if key.is_empty() || key.contains('=') || key.contains('\0') {
-                return Err(invalid(format!(
+                return Err(format!(
                     "env key {key:?} cannot be an environment variable name"
-                )));
+                ));
             }
             if field_names.contains(key.as_str()) {
-                return Err(invalid(format!(
+                return Err(format!(
                     "`{key}` is both a fixed env value and a field; keep only one"
-                )));
+                ));
             }
         }
 
@@ -291,10 +325,10 @@ impl ConnectorDefinition {
         for arg in &self.args {
             for placeholder in placeholders(arg) {
                 if !field_names.contains(placeholder) {
-                    return Err(invalid(format!(
+                    return Err(format!(
                         "argument {arg:?} uses placeholder {{{placeholder}}}, but there is no \
                          field named `{placeholder}`; declare it as a [[connector.field]]"
-                    )));
+                    ));
                 }
                 used.insert(placeholder);
             }
@@ -304,11 +338,11 @@ impl ConnectorDefinition {
             .iter()
             .find(|f| f.target == FieldTarget::Arg && !used.contains(f.name.as_str()))
         {
-            return Err(invalid(format!(
+            return Err(format!(
                 "field `{0}` has target \"arg\" but no argument uses {{{0}}}; add it to `args` \
                  or make it an \"env\" field",
                 field.name
-            )));
+            ));
         }
         Ok(())
     }
