@@ -8,17 +8,22 @@
 //! `codebuddy.mcp.servers`; and publishes a [`ConnectorEvent`] for every
 //! change. Connect, disconnect and start-up sync live in `lifecycle`.
 
+mod applied;
 mod apply;
 mod config;
 mod custom;
 mod events;
+mod failure;
 mod hints;
 mod info;
 mod lifecycle;
 mod policy;
+mod reconcile;
 mod running;
 mod signin;
+mod start;
 mod state;
+mod stop;
 mod watch;
 mod writer;
 
@@ -125,28 +130,18 @@ struct Entry {
     state: ConnectorState,
     /// When `state` last changed status.
     since: DateTime<Utc>,
-    /// The server's tools, refreshed on connect and on `list_changed`.
-    tools: Vec<Tool>,
     /// Field values given with `connect` (secrets included); memory only.
     session_values: FieldValues,
     /// Serialises connect/disconnect/remove of this connector.
     ops: Arc<tokio::sync::Mutex<()>>,
     /// Automatic restarts in a row since the server was last healthy.
     restarts: u32,
-    /// A restart waiting for its backoff; cancelled by connect/disconnect.
-    pending_restart: Option<tokio_util::sync::CancellationToken>,
     /// The most recent error, kept after recovery for `status`.
     last_error: Option<String>,
     /// Tools the user disabled (persisted).
     disabled_tools: std::collections::BTreeSet<String>,
-    /// Set while we stop the server ourselves, so its death (say, the
-    /// container's `die` event) is not taken for a crash.
-    stopping: bool,
     /// The backend it runs on (`mcp` or `skill`), when it offers both.
     backend: crate::catalog::ConnectorType,
-    /// What the last start ran with (a digest), to tell when a running
-    /// connector's configuration changed under it.
-    applied: Option<apply::Applied>,
     /// Why a hand-written custom definition cannot be used; it then shows
     /// as `error` with this reason and refuses to start.
     invalid: Option<String>,
@@ -164,6 +159,7 @@ impl Entry {
                 let mut entry = Entry::new(definition, false);
                 entry.state = ConnectorState::Failed {
                     reason: reason.clone(),
+                    restart: None,
                 };
                 entry.invalid = Some(reason);
                 entry
@@ -176,15 +172,11 @@ impl Entry {
             builtin,
             state: ConnectorState::Disconnected,
             since: Utc::now(),
-            tools: Vec::new(),
             session_values: FieldValues::new(),
             ops: Arc::new(tokio::sync::Mutex::new(())),
             restarts: 0,
-            pending_restart: None,
             last_error: None,
             disabled_tools: Default::default(),
-            stopping: false,
-            applied: None,
             invalid: None,
             backend: definition
                 .backends()
@@ -203,7 +195,7 @@ impl Entry {
             tool: tool.to_string(),
             suggestion: crate::suggest::did_you_mean(
                 tool,
-                self.tools.iter().map(|t| t.name.as_ref()),
+                self.state.tools().iter().map(|t| t.name.as_ref()),
             ),
         }
     }
@@ -353,7 +345,7 @@ impl ConnectorService {
     /// The tools of a connected connector.
     pub fn tools(&self, name: &str) -> Result<Vec<Tool>> {
         self.with_entry(name, |entry| match entry.state.running() {
-            Some(_) => Ok(entry.tools.clone()),
+            Some(_) => Ok(entry.state.tools().to_vec()),
             None => Err(Error::NotConnected {
                 name: name.to_string(),
             }),
@@ -399,7 +391,7 @@ impl ConnectorService {
                     name: name.to_string(),
                 });
             };
-            if !entry.tools.iter().any(|t| t.name == tool) {
+            if !entry.state.tools().iter().any(|t| t.name == tool) {
                 return Err(entry.unknown_tool(name, tool));
             }
             if entry.disabled_tools.contains(tool) {
@@ -435,9 +427,9 @@ impl ConnectorService {
     pub fn gateway_tools(&self) -> Vec<(String, Tool)> {
         self.registry()
             .iter()
-            .filter(|(_, e)| e.state.running().is_some())
             .flat_map(|(name, e)| {
-                e.tools
+                e.state
+                    .tools()
                     .iter()
                     .filter(|t| !e.disabled_tools.contains(t.name.as_ref()))
                     .map(move |t| (name.clone(), t.clone()))
@@ -453,16 +445,14 @@ impl ConnectorService {
         &self,
         matches: impl Fn(&str, &str) -> bool,
     ) -> Option<(String, String)> {
-        self.registry()
-            .iter()
-            .filter(|(_, e)| e.state.running().is_some())
-            .find_map(|(name, e)| {
-                e.tools
-                    .iter()
-                    .filter(|t| !e.disabled_tools.contains(t.name.as_ref()))
-                    .find(|t| matches(name, &t.name))
-                    .map(|t| (name.clone(), t.name.to_string()))
-            })
+        self.registry().iter().find_map(|(name, e)| {
+            e.state
+                .tools()
+                .iter()
+                .filter(|t| !e.disabled_tools.contains(t.name.as_ref()))
+                .find(|t| matches(name, &t.name))
+                .map(|t| (name.clone(), t.name.to_string()))
+        })
     }
 
     /// Enables or disables one tool of a connector, persisted under
@@ -495,7 +485,7 @@ impl ConnectorService {
     ) -> Result<Vec<String>> {
         let mut disabled = self.with_entry(name, |e| {
             if e.state.running().is_some() {
-                let offered = |t: &String| e.tools.iter().any(|known| known.name == *t);
+                let offered = |t: &String| e.state.tools().iter().any(|known| known.name == *t);
                 let unknown = disable.iter().find(|t| !offered(t)).or_else(|| {
                     enable
                         .iter()

@@ -199,3 +199,68 @@ async fn many_connectors_at_once_are_all_persisted_and_restored() {
     }
     service.shutdown().await;
 }
+
+/// Rewrites the settings file by hand, as an editor would.
+fn edit_settings(path: &std::path::Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut settings: serde_json::Value = serde_json::from_str(&text).unwrap();
+    edit(&mut settings);
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(&settings).unwrap()).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+/// The one reconcile, seen from outside: a definition edited by hand
+/// restarts the connector, a status set to `disconnected` by hand stops it
+/// and one set back to `connected` starts it, each as exactly these events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hand_edits_reconcile_as_exactly_these_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = Paths::in_dir(dir.path());
+    let service = ConnectorService::start(paths.clone(), ServiceOptions::default())
+        .await
+        .unwrap();
+    let custom = CustomConnector::from_flags(
+        Some("node".into()),
+        None,
+        vec![server_everything(), "stdio".into()],
+        &[],
+    )
+    .unwrap();
+    service.add("ev", custom, Default::default()).await.unwrap();
+    let first = service
+        .connect("ev", Default::default(), None)
+        .await
+        .unwrap();
+    let mut rx = service.subscribe();
+
+    edit_settings(&paths.settings, |s| {
+        s["codebuddy.connectors.custom"]["ev"]["env"] = serde_json::json!({"EDITED": "1"});
+    });
+    assert_eq!(next_status(&mut rx).await, (Connected, Configuring, None));
+    assert_eq!(next_status(&mut rx).await, (Configuring, Connected, None));
+    let restarted = service.info("ev").unwrap();
+    assert_ne!(
+        restarted.pid, first.pid,
+        "a new server runs the edited definition"
+    );
+
+    edit_settings(&paths.settings, |s| {
+        s["codebuddy.connectors.states"]["ev"] = "disconnected".into();
+    });
+    assert_eq!(next_status(&mut rx).await, (Connected, Disconnected, None));
+
+    edit_settings(&paths.settings, |s| {
+        s["codebuddy.connectors.states"]["ev"] = "connected".into();
+    });
+    assert_eq!(
+        next_status(&mut rx).await,
+        (Disconnected, Configuring, None)
+    );
+    assert_eq!(next_status(&mut rx).await, (Configuring, Connected, None));
+
+    // Our own writes reconcile to nothing: no event follows.
+    let quiet = tokio::time::timeout(Duration::from_millis(1500), next_status(&mut rx)).await;
+    assert!(quiet.is_err(), "no further status event: {quiet:?}");
+    service.shutdown().await;
+}

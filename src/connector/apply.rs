@@ -8,62 +8,13 @@
 //! who asked ([`Trigger`]) and the values it runs with ([`resolve_values`]).
 
 use std::collections::BTreeMap;
-use std::hash::{BuildHasher, Hash};
-use std::sync::OnceLock;
 
+use super::applied::Applied;
 use super::custom::CustomConnector;
-use super::state::ConnectorState;
 use super::{ConnectorInfo, ConnectorService};
 use crate::catalog::ConnectorDefinition;
 use crate::error::{Error, Result};
 use crate::mcp::FieldValues;
-use crate::settings::SettingsSnapshot;
-
-/// What a running connector was started with: a digest of its definition
-/// and plain values, and one of its secret values, apart so a settings
-/// edit (which holds no secrets) can be compared without the secret store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Applied {
-    plain: u64,
-    secret: u64,
-}
-
-/// Keys the digests with a per-process random key, so a digest says
-/// nothing about a secret even to someone who reads the memory's
-/// neighbours; only equality matters.
-fn keys() -> &'static std::collections::hash_map::RandomState {
-    static KEYS: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
-    KEYS.get_or_init(std::collections::hash_map::RandomState::new)
-}
-
-impl Applied {
-    /// The digest of a start with `definition` and the resolved `values`.
-    pub(super) fn of(definition: &ConnectorDefinition, values: &FieldValues) -> Applied {
-        let (secret, plain) = split(definition, values);
-        Applied {
-            plain: plain_digest(definition, &plain),
-            secret: digest(&secret),
-        }
-    }
-}
-
-/// Splits resolved values into secret and plain ones by their fields.
-fn split(definition: &ConnectorDefinition, values: &FieldValues) -> (FieldValues, FieldValues) {
-    values
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .partition(|(field, _)| definition.field(field).is_some_and(|f| f.secret))
-}
-
-fn plain_digest(definition: &ConnectorDefinition, plain: &FieldValues) -> u64 {
-    // The definition has no Hash; its JSON form is stable (ordered maps).
-    let text = serde_json::to_string(definition).unwrap_or_default();
-    digest(&(text, plain))
-}
-
-fn digest<T: Hash>(value: &T) -> u64 {
-    keys().hash_one(value)
-}
 
 /// What `start_connector` should do about a connector that may be running.
 pub(super) enum RunningVerdict {
@@ -87,7 +38,7 @@ impl ConnectorService {
         given: &FieldValues,
         trigger: Trigger,
     ) -> Result<RunningVerdict> {
-        let applied = self.with_entry(name, |e| e.state.running().map(|_| e.applied))?;
+        let applied = self.with_entry(name, |e| e.state.live().map(|live| live.applied))?;
         let Some(applied) = applied else {
             return Ok(RunningVerdict::NotRunning);
         };
@@ -97,43 +48,16 @@ impl ConnectorService {
             // A failure to read the stored values must not stop what runs.
             let stored = self.stored_values(name, definition).await?;
             let desired = Applied::of(definition, &resolve_values(definition, given, &stored));
-            if applied == Some(desired) {
+            if applied == desired {
                 return Ok(RunningVerdict::Unchanged);
             }
             format!("restarted {name} to apply the changed configuration")
         };
-        self.stop_for_restart(name).await?;
+        // The state stays `Stopping` (its death is not a crash) until the
+        // start that follows moves it on, so a restart reads as one
+        // `connected -> configuring -> connected`.
+        self.stop_running(name).await?;
         Ok(RunningVerdict::Stopped(note))
-    }
-
-    /// Stops the running server and leaves the connector starting, so its
-    /// death is not taken for a crash (the state no longer names its
-    /// generation) and the next step of the start follows.
-    async fn stop_for_restart(&self, name: &str) -> Result<()> {
-        let stopping = self.with_entry(name, |entry| {
-            let stopping = entry.state.running().map(|r| r.stopping());
-            entry.stopping = stopping.is_some();
-            stopping
-        })?;
-        if let Some(stopping) = stopping {
-            stopping.await;
-        }
-        let cancel = tokio_util::sync::CancellationToken::new();
-        let moved = self
-            .transition(
-                name,
-                ConnectorState::Starting {
-                    cancel,
-                    spawned: Default::default(),
-                },
-                false,
-            )
-            .await;
-        self.with_entry(name, |entry| {
-            entry.stopping = false;
-            entry.tools.clear();
-        })?;
-        moved
     }
 
     /// `switchboard restart NAME`: stops and starts a connected (or failed)
@@ -141,9 +65,7 @@ impl ConnectorService {
     /// refused: restarting must not connect what the user disconnected.
     pub async fn restart(&self, name: &str) -> Result<ConnectorInfo> {
         let status = self.with_entry(name, |e| {
-            if let Some(pending) = e.pending_restart.take() {
-                pending.cancel();
-            }
+            e.state.cancel_restart();
             e.restarts = 0;
             e.state.status()
         })?;
@@ -169,52 +91,19 @@ impl ConnectorService {
     }
 
     /// From the settings watch: custom definitions edited by hand replace
-    /// the ones held, and a connected connector whose definition or plain
-    /// values in the file differ from what it runs with is restarted.
-    /// Secrets are not in the file, so only the plain digest is compared.
-    pub(super) async fn apply_hand_edits(
-        &self,
-        snapshot: &SettingsSnapshot,
-        customs: &BTreeMap<String, CustomConnector>,
-    ) {
-        let mut changed = Vec::new();
-        {
-            let mut registry = self.registry();
-            for (name, custom) in customs {
-                let Some(entry) = registry.get_mut(name) else {
-                    continue;
-                };
-                let definition = custom.to_definition(name);
-                if !entry.builtin && entry.definition != definition {
-                    tracing::info!(connector = %name, "definition edited in the settings file by hand");
-                    entry.definition = definition;
-                }
+    /// the ones held; the reconcile that follows restarts what runs with
+    /// the old one.
+    pub(super) fn take_edited_definitions(&self, customs: &BTreeMap<String, CustomConnector>) {
+        let mut registry = self.registry();
+        for (name, custom) in customs {
+            let Some(entry) = registry.get_mut(name) else {
+                continue;
+            };
+            let definition = custom.to_definition(name);
+            if !entry.builtin && entry.definition != definition {
+                tracing::info!(connector = %name, "definition edited in the settings file by hand");
+                entry.definition = definition;
             }
-            for (name, entry) in registry.iter() {
-                let busy = entry.ops.try_lock().is_err()
-                    || entry.stopping
-                    || entry.pending_restart.is_some();
-                let (Some(applied), Some(_), false) = (entry.applied, entry.state.running(), busy)
-                else {
-                    continue;
-                };
-                let definition = entry.active();
-                let stored = super::config::plain_values(snapshot, name, &definition);
-                let resolved = resolve_values(&definition, &entry.session_values, &stored);
-                let (_, plain) = split(&definition, &resolved);
-                if plain_digest(&definition, &plain) != applied.plain {
-                    changed.push(name.clone());
-                }
-            }
-        }
-        for name in changed {
-            tracing::info!(connector = %name, "configuration edited in the settings file; restarting");
-            let service = self.clone();
-            tokio::spawn(async move {
-                if let Err(err) = service.apply_changes(&name).await {
-                    tracing::warn!(connector = %name, "restart after a hand edit failed: {err}");
-                }
-            });
         }
     }
 }

@@ -33,12 +33,12 @@ impl ConnectorService {
                     service
                         .registry()
                         .iter()
-                        .find_map(|(name, entry)| match &entry.state {
-                            ConnectorState::Connected { generation, .. }
+                        .find_map(|(name, entry)| match entry.state.live() {
+                            Some(live)
                                 if entry.state.server().and_then(|s| s.container())
                                     == Some(death.name.as_str()) =>
                             {
-                                Some((name.clone(), *generation))
+                                Some((name.clone(), live.generation))
                             }
                             _ => None,
                         });
@@ -77,7 +77,11 @@ impl ConnectorService {
                         reason,
                     } => {
                         let current = service
-                            .with_entry(&connector, |e| !e.stopping && matches!(e.state, ConnectorState::Connected { generation: g, .. } if g == generation))
+                            .with_entry(&connector, |e| {
+                                e.state
+                                    .live()
+                                    .is_some_and(|live| live.generation == generation)
+                            })
                             .unwrap_or(false);
                         if current {
                             if let Err(err) = service.record_failure(&connector, reason, true).await
@@ -98,7 +102,10 @@ impl ConnectorService {
                     } => {
                         // Up for real: the next death starts a fresh series of restarts.
                         let _ = service.with_entry(&connector, |e| {
-                            if matches!(e.state, ConnectorState::Connected { generation: g, .. } if g == generation) {
+                            if e.state
+                                .live()
+                                .is_some_and(|live| live.generation == generation)
+                            {
                                 e.restarts = 0;
                             }
                         });
@@ -118,8 +125,8 @@ impl ConnectorService {
 
     async fn refresh_tools(&self, name: &str, generation: u64) {
         let peer = self
-            .with_entry(name, |e| match &e.state {
-                ConnectorState::Connected { generation: g, .. } if *g == generation => {
+            .with_entry(name, |e| match e.state.live() {
+                Some(live) if live.generation == generation => {
                     e.state.server().map(|s| s.peer().clone())
                 }
                 _ => None,
@@ -132,7 +139,16 @@ impl ConnectorService {
             return;
         };
         let count = tools.len();
-        let _ = self.with_entry(name, |e| e.tools = tools);
+        let kept = self.with_entry(name, |e| match &mut e.state {
+            ConnectorState::Connected(live) if live.generation == generation => {
+                live.tools = tools;
+                true
+            }
+            _ => false,
+        });
+        if !matches!(kept, Ok(true)) {
+            return;
+        }
         let _ = self.inner.events.send(ConnectorEvent::ToolsChanged {
             connector: name.to_string(),
             count,

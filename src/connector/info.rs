@@ -126,17 +126,14 @@ impl super::Entry {
             description: def.description.clone(),
             builtin: self.builtin,
             status: self.state.status(),
-            phase: match (&self.state, &self.pending_restart) {
-                (ConnectorState::Failed { .. }, Some(_)) => "restarting".into(),
-                (state, _) => state.phase().into(),
-            },
+            phase: self.state.phase().into(),
             error: self.state.reason().map(str::to_string),
             since: self.since,
             pid: server
                 .filter(|s| s.container().is_none())
                 .and_then(|s| s.pid()),
             container: server.and_then(|s| s.container().map(str::to_string)),
-            tools: running.map(|_| self.tools.len()),
+            tools: running.map(|_| self.state.tools().len()),
             missing,
             fields: def.fields.iter().map(|f| f.name.clone()).collect(),
             backends: self

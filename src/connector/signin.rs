@@ -323,10 +323,8 @@ impl ConnectorService {
         let _serial = ops.lock().await;
         let running = self
             .with_entry(name, |e| {
-                if let Some(pending) = e.pending_restart.take() {
-                    pending.cancel();
-                }
-                matches!(e.state, ConnectorState::Connected { .. })
+                e.state.cancel_restart();
+                matches!(e.state, ConnectorState::Connected(_))
             })
             .unwrap_or(false);
         if !running {

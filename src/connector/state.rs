@@ -1,9 +1,12 @@
 //! A connector's private state, which owns what exists in that state (the
-//! running server, the cancellation of a start under way), and the public
+//! running backend with its tools and the digest of what it started with,
+//! a start under way, a restart waiting for its backoff), and the public
 //! status derived from it. Dropping a state stops whatever it owns.
 
+use rmcp::model::Tool;
 use tokio_util::sync::CancellationToken;
 
+use super::applied::Applied;
 use super::running::{Backend, Running};
 use crate::mcp::{RunningServer, Spawned};
 use crate::status::ConnectorStatus;
@@ -14,21 +17,56 @@ pub enum ConnectorState {
     /// Nothing runs.
     #[default]
     Disconnected,
-    /// A start is under way; cancelling the token abandons it. `spawned`
+    /// A start is under way; dropping the state abandons it. `spawned`
     /// turns once the server runs and the start waits for `initialize`.
-    Starting {
-        cancel: CancellationToken,
-        spawned: Spawned,
-    },
+    Starting { cancel: Abandon, spawned: Spawned },
     /// Waiting for required configuration.
     NeedsConfig {
         missing: Vec<String>,
         reason: String,
     },
     /// Running and answering.
-    Connected { generation: u64, running: Running },
-    /// Started but failed, or died.
-    Failed { reason: String },
+    Connected(Live),
+    /// We are stopping the backend ourselves, so its death is expected and
+    /// not a crash. Not a status of its own: it shows as the status it is
+    /// leaving (`from`) until the stop ends.
+    Stopping { from: ConnectorStatus },
+    /// Started but failed, or died; `restart` is the automatic restart
+    /// waiting for its backoff, cancelled when this state is left.
+    Failed {
+        reason: String,
+        restart: Option<Abandon>,
+    },
+}
+
+/// A connected backend and what only a running backend has.
+#[derive(Debug)]
+pub struct Live {
+    /// Tells this start's events from an older one's.
+    pub generation: u64,
+    pub running: Running,
+    /// Its tools, refreshed on `list_changed`.
+    pub tools: Vec<Tool>,
+    /// What it was started with, to tell when its configuration changed.
+    pub applied: Applied,
+}
+
+/// Work owned by a state (a start, a planned restart): cancelled when the
+/// state is dropped, or on request.
+#[derive(Debug, Default)]
+pub struct Abandon(CancellationToken);
+
+impl Abandon {
+    /// The token the work listens to.
+    pub fn token(&self) -> CancellationToken {
+        self.0.clone()
+    }
+}
+
+impl Drop for Abandon {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
 }
 
 impl ConnectorState {
@@ -39,7 +77,8 @@ impl ConnectorState {
             ConnectorState::Starting { .. } | ConnectorState::NeedsConfig { .. } => {
                 ConnectorStatus::Configuring
             }
-            ConnectorState::Connected { .. } => ConnectorStatus::Connected,
+            ConnectorState::Connected(_) => ConnectorStatus::Connected,
+            ConnectorState::Stopping { from } => *from,
             ConnectorState::Failed { .. } => ConnectorStatus::Error,
         }
     }
@@ -54,7 +93,11 @@ impl ConnectorState {
             ConnectorState::Starting { .. } => "starting",
             ConnectorState::NeedsConfig { missing, .. } if missing.is_empty() => "needs-sign-in",
             ConnectorState::NeedsConfig { .. } => "needs-config",
-            ConnectorState::Connected { .. } => "running",
+            ConnectorState::Connected(_) => "running",
+            ConnectorState::Stopping { .. } => "stopping",
+            ConnectorState::Failed {
+                restart: Some(_), ..
+            } => "restarting",
             ConnectorState::Failed { .. } => "failed",
         }
     }
@@ -69,20 +112,73 @@ impl ConnectorState {
         }
     }
 
-    /// The running backend, when connected.
-    pub fn running(&self) -> Option<&dyn Backend> {
+    /// The running backend and its data, when connected.
+    pub fn live(&self) -> Option<&Live> {
         match self {
-            ConnectorState::Connected { running, .. } => Some(running.as_ref()),
+            ConnectorState::Connected(live) => Some(live),
             _ => None,
         }
     }
 
+    /// The running backend, when connected.
+    pub fn running(&self) -> Option<&dyn Backend> {
+        self.live().map(|live| live.running.as_ref())
+    }
+
     /// The running server, when connected.
     pub fn server(&self) -> Option<&RunningServer> {
-        match self {
-            ConnectorState::Connected { running, .. } => running.server(),
-            _ => None,
+        self.running().and_then(|running| running.server())
+    }
+
+    /// The connected backend's tools (none when not connected).
+    pub fn tools(&self) -> &[Tool] {
+        self.live().map(|live| live.tools.as_slice()).unwrap_or(&[])
+    }
+
+    /// Whether an automatic restart waits for its backoff.
+    pub fn restart_pending(&self) -> bool {
+        matches!(
+            self,
+            ConnectorState::Failed {
+                restart: Some(_),
+                ..
+            }
+        )
+    }
+
+    /// Cancels an automatic restart waiting for its backoff, if any: a
+    /// person's connect, disconnect or restart wins over it.
+    pub fn cancel_restart(&mut self) {
+        if let ConnectorState::Failed { restart, .. } = self {
+            restart.take();
         }
+    }
+
+    /// Abandons a start under way, if any (the start resets the state).
+    pub fn cancel_start(&self) {
+        if let ConnectorState::Starting { cancel, .. } = self {
+            cancel.0.cancel();
+        }
+    }
+
+    /// Begins our own stop of a running backend: the state becomes
+    /// `Stopping` (so its death is not taken for a crash) and the returned
+    /// future stops it and resolves once it is gone. `None` when nothing runs.
+    pub fn begin_stop(&mut self) -> Option<futures::future::BoxFuture<'static, ()>> {
+        let ConnectorState::Connected(_) = self else {
+            return None;
+        };
+        let from = self.status();
+        let ConnectorState::Connected(live) =
+            std::mem::replace(self, ConnectorState::Stopping { from })
+        else {
+            return None;
+        };
+        let stopping = live.running.stopping();
+        Some(Box::pin(async move {
+            stopping.await;
+            drop(live);
+        }))
     }
 }
 

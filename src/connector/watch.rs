@@ -1,9 +1,9 @@
 //! Following the settings file while the service runs: an edit by hand
-//! (or by an editor saving with temp + rename) is reconciled like any
-//! other change — a custom connector added or removed, a status set to
-//! `connected` or `disconnected` — through the same connect and
-//! disconnect paths. Our own writes reconcile to nothing, because what we
-//! write already matches what we hold.
+//! (or by an editor saving with temp + rename) updates the custom
+//! connectors held (added, removed, broken, repaired, edited), then goes
+//! through the one reconcile (`reconcile.rs`) that start-up sync uses too.
+//! Our own writes reconcile to nothing, because what we write already
+//! matches what we hold.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -12,9 +12,7 @@ use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 use super::{custom_connectors, CustomEntry};
-use super::{ConnectorService, Entry, STATES_KEY};
-use crate::mcp::FieldValues;
-use crate::status::ConnectorStatus;
+use super::{ConnectorService, Entry};
 
 /// Events closer together than this are one edit (an editor's save is
 /// several file operations).
@@ -109,6 +107,7 @@ impl ConnectorService {
             let _ = self.disconnect(&name).await;
             let failed = super::state::ConnectorState::Failed {
                 reason: reason.clone(),
+                restart: None,
             };
             if self.with_entry(&name, |e| e.invalid = Some(reason)).is_ok() {
                 let _ = self.transition(&name, failed, false).await;
@@ -118,45 +117,9 @@ impl ConnectorService {
             .into_iter()
             .filter_map(|(name, entry)| entry.ok().map(|custom| (name, custom)))
             .collect();
-        // Definitions and values edited by hand restart what runs.
-        self.apply_hand_edits(&snapshot, &customs).await;
-        // Statuses set by hand.
-        let names: Vec<String> = self.registry().keys().cloned().collect();
-        for name in names {
-            let wanted = snapshot
-                .get(&[STATES_KEY, name.as_str()])
-                .and_then(|v| v.as_str())
-                .and_then(ConnectorStatus::parse);
-            let (current, busy) = match self.with_entry(&name, |e| {
-                (
-                    e.state.status(),
-                    e.ops.try_lock().is_err() || e.stopping || e.pending_restart.is_some(),
-                )
-            }) {
-                Ok(found) => found,
-                Err(_) => continue,
-            };
-            if busy {
-                continue;
-            }
-            match (wanted, current) {
-                (Some(ConnectorStatus::Connected), ConnectorStatus::Disconnected) => {
-                    tracing::info!(connector = %name, "set to connected in the settings file");
-                    let service = self.clone();
-                    tokio::spawn(async move {
-                        let _ = service.connect(&name, FieldValues::new(), None).await;
-                    });
-                }
-                (
-                    Some(ConnectorStatus::Disconnected),
-                    ConnectorStatus::Connected | ConnectorStatus::Error,
-                ) => {
-                    tracing::info!(connector = %name, "set to disconnected in the settings file");
-                    let _ = self.disconnect(&name).await;
-                }
-                _ => {}
-            }
-        }
+        self.take_edited_definitions(&customs);
+        // Statuses set by hand, and definitions and values edited by hand.
+        self.reconcile(&snapshot);
     }
 }
 
@@ -187,6 +150,7 @@ impl ConnectorService {
                     held.invalid = Some(reason.clone());
                     held.state = super::state::ConnectorState::Failed {
                         reason: reason.clone(),
+                        restart: None,
                     };
                 }
                 (Some(_), Err(reason)) => broken.push((name.clone(), reason.clone())),
