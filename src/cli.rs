@@ -100,44 +100,7 @@ pub(crate) enum Command {
         out: Output,
     },
     /// Add a custom connector backed by a command or an image.
-    #[command(group(clap::ArgGroup::new("backend").args(["command", "image", "url"])))]
-    Add {
-        /// The new connector's name (lowercase letters, digits, `-`, `_`).
-        name: String,
-        /// The program to run (its arguments follow).
-        #[arg(long, value_name = "CMD")]
-        command: Option<String>,
-        /// The container image to run with `docker run -i --rm` (its arguments follow).
-        #[arg(long, value_name = "IMAGE")]
-        image: Option<String>,
-        /// A remote MCP server's URL (SSE or Streamable HTTP).
-        #[arg(long, value_name = "URL")]
-        url: Option<String>,
-        /// The remote transport, when the URL does not say (`/sse` or `/mcp`).
-        #[arg(long, value_enum, requires = "url")]
-        transport: Option<switchboard::catalog::RemoteTransport>,
-        /// An HTTP header for a remote server, `NAME=VALUE` (repeatable); secret values are never written to settings.
-        #[arg(long = "header", value_name = "NAME=VALUE", requires = "url")]
-        headers: Vec<String>,
-        /// `KEY=VALUE` to set, or `KEY` to pass through from the environment of `connect` (repeatable; put it before --command).
-        #[arg(long = "env", value_name = "KEY[=VALUE]")]
-        env: Vec<String>,
-        /// The directory the command runs in (default: the directory `add` runs in).
-        #[arg(long, value_name = "DIR", requires = "command")]
-        cwd: Option<PathBuf>,
-        #[command(flatten)]
-        oauth: OAuthClientFlags,
-        /// Print JSON for scripts; with a value, the whole definition instead of the flags, in the shape of a `codebuddy.mcp.servers` entry: '{"command":"npx","args":["-y","pkg"],"env":{…}}' or '{"type":"http","url":"…","headers":{…}}'.
-        #[arg(long, value_name = "DEFINITION", num_args = 0..=1, default_missing_value = "")]
-        json: Option<String>,
-        /// Arguments for the command or image.
-        #[arg(
-            trailing_var_arg = true,
-            allow_hyphen_values = true,
-            value_name = "ARGS"
-        )]
-        args: Vec<String>,
-    },
+    Add(AddArgs),
     /// Remove a custom connector (disconnecting it first).
     #[command(visible_alias = "rm")]
     Remove {
@@ -145,26 +108,7 @@ pub(crate) enum Command {
         name: String,
     },
     /// Start a connector's server and wait until it answers.
-    Connect {
-        #[arg(add = ArgValueCandidates::new(completion::connector_names))]
-        name: String,
-        /// Where it runs: `docker` (or `mcp`) for its server image, `remote` for the service's hosted server, `skill` for the built-in skill; the choice is kept.
-        #[arg(long, value_enum)]
-        backend: Option<Backend>,
-        #[command(flatten)]
-        oauth: OAuthClientFlags,
-        /// Store a field's value, `FIELD=VALUE` (repeatable); secret fields go to the secret store.
-        #[arg(long = "set", value_name = "FIELD=VALUE")]
-        sets: Vec<String>,
-        /// Store a secret from this environment variable, `NAME` or `FIELD=VARIABLE` (repeatable).
-        #[arg(long = "secret-from-env", value_name = "NAME")]
-        secrets_from_env: Vec<String>,
-        /// Seconds the server may take to start and answer MCP initialize.
-        #[arg(long, value_name = "SECS")]
-        timeout: Option<u64>,
-        #[command(flatten)]
-        out: Output,
-    },
+    Connect(ConnectArgs),
     /// Show a connector's fields: which are required, secret, and set (secrets show only "set").
     Config {
         #[arg(add = ArgValueCandidates::new(completion::connector_names))]
@@ -190,39 +134,9 @@ pub(crate) enum Command {
         out: Output,
     },
     /// List a connected connector's tools, or enable/disable some for the gateway.
-    Tools {
-        #[arg(add = ArgValueCandidates::new(completion::connector_names))]
-        name: String,
-        /// Show this one tool: its description, hints and arguments.
-        #[arg(add = ArgValueCandidates::new(completion::tool_names))]
-        tool: Option<String>,
-        /// Hide these tools from the gateway and refuse calls to them (repeatable).
-        #[arg(long, value_name = "TOOL")]
-        disable: Vec<String>,
-        /// Offer these tools again (repeatable).
-        #[arg(long, value_name = "TOOL")]
-        enable: Vec<String>,
-        #[command(flatten)]
-        out: Output,
-    },
+    Tools(ToolsArgs),
     /// Call a tool with JSON arguments.
-    Call {
-        #[arg(add = ArgValueCandidates::new(completion::connector_names))]
-        name: String,
-        #[arg(add = ArgValueCandidates::new(completion::tool_names))]
-        tool: String,
-        /// The arguments as a JSON object, e.g. '{"message":"hi"}'; `-` reads them from stdin.
-        #[arg(conflicts_with = "args_file")]
-        arguments: Option<String>,
-        /// Read the arguments (a JSON object) from this file, for ones too long for a command line.
-        #[arg(long, value_name = "PATH")]
-        args_file: Option<std::path::PathBuf>,
-        /// Save images, audio and other binary content of the result to files in this directory.
-        #[arg(long, value_name = "DIR")]
-        out_dir: Option<std::path::PathBuf>,
-        #[command(flatten)]
-        out: Output,
-    },
+    Call(CallArgs),
     /// Sign in to a remote connector's server (OAuth), again or with other scopes.
     Login {
         #[arg(add = ArgValueCandidates::new(completion::connector_names))]
@@ -258,23 +172,7 @@ pub(crate) enum Command {
         out: Output,
     },
     /// Run the service in the foreground (the CLI starts it in the background when needed).
-    Serve {
-        /// Seconds a server may take to start, unless `connect --timeout` says otherwise.
-        #[arg(long, value_name = "SECS")]
-        start_timeout: Option<u64>,
-        /// The HTTP port (dashboard, API, gateway at /mcp); default `codebuddy.http.port`, else any free port.
-        #[arg(long, value_name = "N")]
-        port: Option<u16>,
-        /// The address to listen on; anything but loopback needs --allow-remote.
-        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
-        bind: std::net::IpAddr,
-        /// Allow --bind to a non-loopback address (the token still guards every request).
-        #[arg(long)]
-        allow_remote: bool,
-        /// Started by the CLI in the background: print no dashboard link.
-        #[arg(long, hide = true)]
-        background: bool,
-    },
+    Serve(ServeArgs),
     /// Open the dashboard in the default browser, with its token.
     Open,
     /// Stop the background service and every server it started.
@@ -308,17 +206,137 @@ pub(crate) enum Command {
         shell: clap_complete::Shell,
     },
     /// Show a connector's log: its server's stderr and lifecycle events, newest last.
-    Logs {
-        #[arg(add = ArgValueCandidates::new(completion::connector_names))]
-        name: String,
-        /// How many of the last lines to show.
-        #[arg(short = 'n', long, default_value_t = 50)]
-        lines: usize,
-        /// Keep printing lines as they are written.
-        #[arg(short, long)]
-        follow: bool,
-        /// One JSON object per line: `source` (`switchboard` or `server`), `time` (ours), `text`.
-        #[arg(long)]
-        json: bool,
-    },
+    Logs(LogsArgs),
+}
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("backend").args(["command", "image", "url"])))]
+pub(crate) struct AddArgs {
+    /// The new connector's name (lowercase letters, digits, `-`, `_`).
+    pub(crate) name: String,
+    /// The program to run (its arguments follow).
+    #[arg(long, value_name = "CMD")]
+    pub(crate) command: Option<String>,
+    /// The container image to run with `docker run -i --rm` (its arguments follow).
+    #[arg(long, value_name = "IMAGE")]
+    pub(crate) image: Option<String>,
+    /// A remote MCP server's URL (SSE or Streamable HTTP).
+    #[arg(long, value_name = "URL")]
+    pub(crate) url: Option<String>,
+    /// The remote transport, when the URL does not say (`/sse` or `/mcp`).
+    #[arg(long, value_enum, requires = "url")]
+    pub(crate) transport: Option<switchboard::catalog::RemoteTransport>,
+    /// An HTTP header for a remote server, `NAME=VALUE` (repeatable); secret values are never written to settings.
+    #[arg(long = "header", value_name = "NAME=VALUE", requires = "url")]
+    pub(crate) headers: Vec<String>,
+    /// `KEY=VALUE` to set, or `KEY` to pass through from the environment of `connect` (repeatable; put it before --command).
+    #[arg(long = "env", value_name = "KEY[=VALUE]")]
+    pub(crate) env: Vec<String>,
+    /// The directory the command runs in (default: the directory `add` runs in).
+    #[arg(long, value_name = "DIR", requires = "command")]
+    pub(crate) cwd: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) oauth: OAuthClientFlags,
+    /// Print JSON for scripts; with a value, the whole definition instead of the flags, in the shape of a `codebuddy.mcp.servers` entry: '{"command":"npx","args":["-y","pkg"],"env":{…}}' or '{"type":"http","url":"…","headers":{…}}'.
+    #[arg(long, value_name = "DEFINITION", num_args = 0..=1, default_missing_value = "")]
+    pub(crate) json: Option<String>,
+    /// Arguments for the command or image.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub(crate) args: Vec<String>,
+}
+
+#[derive(Args)]
+pub(crate) struct ConnectArgs {
+    #[arg(add = ArgValueCandidates::new(completion::connector_names))]
+    pub(crate) name: String,
+    /// Where it runs: `docker` (or `mcp`) for its server image, `remote` for the service's hosted server, `skill` for the built-in skill; the choice is kept.
+    #[arg(long, value_enum)]
+    pub(crate) backend: Option<Backend>,
+    #[command(flatten)]
+    pub(crate) oauth: OAuthClientFlags,
+    /// Store a field's value, `FIELD=VALUE` (repeatable); secret fields go to the secret store.
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub(crate) sets: Vec<String>,
+    /// Store a secret from this environment variable, `NAME` or `FIELD=VARIABLE` (repeatable).
+    #[arg(long = "secret-from-env", value_name = "NAME")]
+    pub(crate) secrets_from_env: Vec<String>,
+    /// Seconds the server may take to start and answer MCP initialize.
+    #[arg(long, value_name = "SECS")]
+    pub(crate) timeout: Option<u64>,
+    #[command(flatten)]
+    pub(crate) out: Output,
+}
+
+#[derive(Args)]
+pub(crate) struct ToolsArgs {
+    #[arg(add = ArgValueCandidates::new(completion::connector_names))]
+    pub(crate) name: String,
+    /// Show this one tool: its description, hints and arguments.
+    #[arg(add = ArgValueCandidates::new(completion::tool_names))]
+    pub(crate) tool: Option<String>,
+    /// Hide these tools from the gateway and refuse calls to them (repeatable).
+    #[arg(long, value_name = "TOOL")]
+    pub(crate) disable: Vec<String>,
+    /// Offer these tools again (repeatable).
+    #[arg(long, value_name = "TOOL")]
+    pub(crate) enable: Vec<String>,
+    #[command(flatten)]
+    pub(crate) out: Output,
+}
+
+#[derive(Args)]
+pub(crate) struct CallArgs {
+    #[arg(add = ArgValueCandidates::new(completion::connector_names))]
+    pub(crate) name: String,
+    #[arg(add = ArgValueCandidates::new(completion::tool_names))]
+    pub(crate) tool: String,
+    /// The arguments as a JSON object, e.g. '{"message":"hi"}'; `-` reads them from stdin.
+    #[arg(conflicts_with = "args_file")]
+    pub(crate) arguments: Option<String>,
+    /// Read the arguments (a JSON object) from this file, for ones too long for a command line.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) args_file: Option<std::path::PathBuf>,
+    /// Save images, audio and other binary content of the result to files in this directory.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out_dir: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub(crate) out: Output,
+}
+
+#[derive(Args)]
+pub(crate) struct LogsArgs {
+    #[arg(add = ArgValueCandidates::new(completion::connector_names))]
+    pub(crate) name: String,
+    /// How many of the last lines to show.
+    #[arg(short = 'n', long, default_value_t = 50)]
+    pub(crate) lines: usize,
+    /// Keep printing lines as they are written.
+    #[arg(short, long)]
+    pub(crate) follow: bool,
+    /// One JSON object per line: `source` (`switchboard` or `server`), `time` (ours), `text`.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct ServeArgs {
+    /// Seconds a server may take to start, unless `connect --timeout` says otherwise.
+    #[arg(long, value_name = "SECS")]
+    pub(crate) start_timeout: Option<u64>,
+    /// The HTTP port (dashboard, API, gateway at /mcp); default `codebuddy.http.port`, else any free port.
+    #[arg(long, value_name = "N")]
+    pub(crate) port: Option<u16>,
+    /// The address to listen on; anything but loopback needs --allow-remote.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    pub(crate) bind: std::net::IpAddr,
+    /// Allow --bind to a non-loopback address (the token still guards every request).
+    #[arg(long)]
+    pub(crate) allow_remote: bool,
+    /// Started by the CLI in the background: print no dashboard link.
+    #[arg(long, hide = true)]
+    pub(crate) background: bool,
 }

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 
+mod requests;
+
 use crate::error::Error;
 use crate::ipc::{Hello, Request, Response, MAX_MESSAGE_BYTES};
 use crate::paths::{Paths, HOME_ENV};
@@ -29,18 +31,30 @@ pub type ClientResult<T> = std::result::Result<T, Error>;
 #[derive(Debug, Clone)]
 pub struct Client {
     paths: Paths,
+    /// The service's hello, once checked: a command's further requests
+    /// are one round trip each, not two.
+    checked: std::sync::Arc<tokio::sync::OnceCell<Hello>>,
 }
 
 impl Client {
     /// A client for the service of `paths`.
     pub fn new(paths: Paths) -> Client {
-        Client { paths }
+        Client {
+            paths,
+            checked: Default::default(),
+        }
     }
 
     /// Sends a request to the running service (starting one if needed) and
     /// returns its result, or the service's error as [`Error::Remote`].
     pub async fn call(&self, request: &Request) -> ClientResult<serde_json::Value> {
-        self.ensure_running().await?;
+        // Not `get_or_try_init`: it would hold the cell across the hello, and
+        // a second request of the same command (the progress line's status)
+        // polled meanwhile would wait on a future nobody polls.
+        if self.checked.get().is_none() {
+            let hello = self.ensure_running().await?;
+            let _ = self.checked.set(hello);
+        }
         self.send(request).await
     }
 

@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use switchboard::clients::{
     GatewayEndpoint, ImportedServer, McpClient, SecretSource, DEFAULT_SERVER_NAME,
 };
-use switchboard::ipc::Request;
 use switchboard::{Client, CustomConnector, Error, ErrorCode, Paths};
 
 /// The stdio endpoint: this binary, with the data dir and settings spelled
@@ -92,12 +91,7 @@ pub async fn import(
                 continue;
             }
         };
-        let request = Request::Add {
-            name: server.name.clone(),
-            connector: Box::new(connector),
-            secrets,
-        };
-        match service.call(&request).await {
+        match service.add(&server.name, connector, secrets).await {
             Ok(_) => lines.push(format!(
                 "imported {} as {}",
                 server.original_name, server.name

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 
 use switchboard::connector::FieldStatus;
-use switchboard::ipc::Request;
 use switchboard::{Client, Error};
 
 /// Parses `--set FIELD=VALUE` items. Their values are checked by the
@@ -24,29 +23,6 @@ pub fn parse_sets(items: &[String]) -> Result<BTreeMap<String, String>, Error> {
             ))),
         })
         .collect()
-}
-
-/// Asks the service to check values before anything is stored: each fits
-/// its field's kind (for `backend`, when the command also switches it), no
-/// secret field is among `on_command_line`, and relative paths are taken
-/// from this command's directory. Returns the values to store.
-pub async fn check(
-    client: &Client,
-    name: &str,
-    backend: Option<switchboard::ConnectorType>,
-    values: BTreeMap<String, String>,
-    on_command_line: Vec<String>,
-) -> Result<BTreeMap<String, String>, Error> {
-    let request = Request::CheckConfig {
-        name: name.to_string(),
-        backend,
-        values,
-        on_command_line,
-        cwd: std::env::current_dir().ok(),
-    };
-    let answer = client.call(&request).await?;
-    serde_json::from_value(answer)
-        .map_err(|e| Error::Internal(format!("unexpected answer from the service: {e}")))
 }
 
 /// The directory a command-backed connector runs in: `--cwd DIR` (made
@@ -108,13 +84,7 @@ pub fn interactive() -> bool {
 /// (secrets go to the secret store through the service). Returns whether
 /// anything was stored.
 pub async fn prompt_missing(client: &Client, name: &str) -> Result<bool, Error> {
-    let value = client
-        .call(&Request::Config {
-            name: name.to_string(),
-        })
-        .await?;
-    let fields: Vec<FieldStatus> = serde_json::from_value(value)
-        .map_err(|e| Error::Internal(format!("unexpected answer from the service: {e}")))?;
+    let fields: Vec<FieldStatus> = client.config(name).await?;
     let mut answers = BTreeMap::new();
     for field in fields.iter().filter(|f| f.required && !f.set) {
         let question = format!("{name} needs {} ({}): ", field.name, field.description);
@@ -141,13 +111,8 @@ pub async fn prompt_missing(client: &Client, name: &str) -> Result<bool, Error> 
     if answers.is_empty() {
         return Ok(false);
     }
-    let values = check(client, name, None, answers, Vec::new()).await?;
-    client
-        .call(&Request::SetConfig {
-            name: name.to_string(),
-            values,
-        })
-        .await?;
+    let values = client.check_config(name, None, answers, Vec::new()).await?;
+    client.set_config(name, values).await?;
     Ok(true)
 }
 

@@ -37,11 +37,12 @@ use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject, Tool};
 use tokio::sync::{broadcast, mpsc, OnceCell};
 use tokio_util::sync::CancellationToken;
 
-pub use config::{backend_name, FieldStatus, StoredSecret, BACKEND_KEY, CONFIG_KEY};
+pub use config::{backend_name, field_names, FieldStatus, StoredSecret, BACKEND_KEY, CONFIG_KEY};
 pub use custom::{header_field, query_field, CustomConnector};
 pub use info::ConnectorInfo;
 pub use policy::{Supervision, SUPERVISION_KEY};
 pub use signin::LogoutOutcome;
+pub use start::ConnectRequest;
 pub use state::transition_allowed;
 
 use crate::catalog::{validate_name, Catalog, ConnectorDefinition};

@@ -186,14 +186,7 @@ async fn dispatch(
             .await
             .and_then(to_value),
         Request::Remove { name } => service.remove(&name).await.and_then(|()| to_value(name)),
-        Request::Connect {
-            name,
-            values,
-            timeout_secs,
-        } => service
-            .connect_signing_in(&name, values, timeout_secs.map(Duration::from_secs))
-            .await
-            .and_then(to_value),
+        Request::Connect(request) => service.connect_as_asked(request).await.and_then(to_value),
         Request::Login {
             name,
             scopes,

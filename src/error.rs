@@ -245,6 +245,14 @@ pub enum Error {
     #[error("{message}")]
     Remote { code: ErrorCode, message: String },
 
+    /// The service answered with something this command cannot read: a
+    /// service of another version still runs.
+    #[error("the running service answered `{request}` in a form this command does not know ({message}): it is likely of another version; run `switchboard shutdown` so that the next command starts this version's")]
+    UnexpectedAnswer {
+        request: &'static str,
+        message: String,
+    },
+
     /// The HTTP server's port is taken; the message says how to choose another.
     #[error("{message}")]
     PortInUse { port: u16, message: String },
@@ -288,9 +296,9 @@ impl Error {
             Error::SignInFailed { .. } => ErrorCode::SignInFailed,
             Error::Catalog(_) => ErrorCode::Internal,
             Error::Settings(_) | Error::InvalidDefinition { .. } => ErrorCode::Settings,
-            Error::ServiceUnavailable { .. } | Error::ServiceEnvironment { .. } => {
-                ErrorCode::ServiceUnavailable
-            }
+            Error::ServiceUnavailable { .. }
+            | Error::ServiceEnvironment { .. }
+            | Error::UnexpectedAnswer { .. } => ErrorCode::ServiceUnavailable,
             Error::Remote { code, .. } => *code,
             Error::PortInUse { .. } => ErrorCode::PortInUse,
             Error::Internal(_) => ErrorCode::Internal,

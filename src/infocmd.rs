@@ -6,7 +6,6 @@
 
 use serde::Serialize;
 use switchboard::connector::FieldStatus;
-use switchboard::ipc::Request;
 use switchboard::{Client, ConnectorInfo, Error, Paths};
 
 /// What `info` shows, and its `--json`.
@@ -30,20 +29,14 @@ pub struct ToolLine {
 /// Asks the service for the parts.
 pub async fn gather(client: &Client, paths: &Paths, name: &str) -> Result<Report, Error> {
     let name = name.to_string();
-    let connector: ConnectorInfo =
-        decode(client.call(&Request::Status { name: name.clone() }).await?)?;
-    let config: Vec<FieldStatus> =
-        decode(client.call(&Request::Config { name: name.clone() }).await?)?;
+    let connector: ConnectorInfo = client.status(&name).await?;
+    let config: Vec<FieldStatus> = client.config(&name).await?;
     let tools: Vec<rmcp::model::Tool> = if connector.tools.is_some() {
-        decode(client.call(&Request::Tools { name: name.clone() }).await?)?
+        client.tools(&name).await?
     } else {
         Vec::new()
     };
-    let disabled_tools: Vec<String> = decode(
-        client
-            .call(&Request::DisabledTools { name: name.clone() })
-            .await?,
-    )?;
+    let disabled_tools: Vec<String> = client.disabled_tools(&name).await?;
     Ok(Report {
         tool_list: tools
             .iter()
@@ -62,11 +55,6 @@ pub async fn gather(client: &Client, paths: &Paths, name: &str) -> Result<Report
         config,
         disabled_tools,
     })
-}
-
-fn decode<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
-    serde_json::from_value(value)
-        .map_err(|e| Error::Internal(format!("unexpected answer from the service: {e}")))
 }
 
 /// The human form.

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::connector::ConnectRequest;
 use crate::connector::CustomConnector;
 use crate::error::ErrorCode;
 
@@ -36,14 +37,9 @@ pub enum Request {
     },
     /// Remove a custom connector.
     Remove { name: String },
-    /// Connect; `values` are field values from the caller's environment.
-    Connect {
-        name: String,
-        #[serde(default)]
-        values: BTreeMap<String, String>,
-        #[serde(default)]
-        timeout_secs: Option<u64>,
-    },
+    /// Connect, with everything the command gave (backend, values to
+    /// store, an OAuth client) in the same request.
+    Connect(ConnectRequest),
     /// A connector's fields and which are set (secrets never shown).
     Config { name: String },
     /// Store field values (secrets go to the secret store).
@@ -131,6 +127,39 @@ pub enum Request {
     },
     /// What `switchboard doctor` reports, as the service sees it.
     Doctor,
+}
+
+impl Request {
+    /// The request's name on the wire (`op`), for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::Hello => "hello",
+            Request::List => "list",
+            Request::Status { .. } => "status",
+            Request::Add { .. } => "add",
+            Request::Remove { .. } => "remove",
+            Request::Connect(_) => "connect",
+            Request::Config { .. } => "config",
+            Request::SetConfig { .. } => "set_config",
+            Request::UnsetConfig { .. } => "unset_config",
+            Request::SetBackend { .. } => "set_backend",
+            Request::SecretStore => "secret_store",
+            Request::SecretList { .. } => "secret_list",
+            Request::Disconnect { .. } => "disconnect",
+            Request::Restart { .. } => "restart",
+            Request::Tools { .. } => "tools",
+            Request::DisabledTools { .. } => "disabled_tools",
+            Request::SetToolsEnabled { .. } => "set_tools_enabled",
+            Request::Call { .. } => "call",
+            Request::Login { .. } => "login",
+            Request::WaitSignIn { .. } => "wait_sign_in",
+            Request::Logout { .. } => "logout",
+            Request::SetOAuthClient { .. } => "set_o_auth_client",
+            Request::Shutdown => "shutdown",
+            Request::CheckConfig { .. } => "check_config",
+            Request::Doctor => "doctor",
+        }
+    }
 }
 
 /// The service's answer.

@@ -6,29 +6,7 @@
 //! service ([`daemon`]) over a local socket ([`client`], [`ipc`]).
 //! See ARCHITECTURE.md for the map.
 
-mod atomic_file;
-pub mod catalog;
-pub mod client;
-pub mod clients;
-pub mod connector;
-pub mod credentials;
-pub mod daemon;
-pub mod doctor;
-mod error;
-pub mod gateway;
-pub mod http;
-pub mod ipc;
-mod jsonc;
-pub mod logview;
-pub mod mcp;
-pub mod output;
-pub mod paths;
-pub mod secrets;
-pub mod settings;
-pub mod skills;
-mod status;
-pub mod suggest;
-
+// The core and its types, at the crate root.
 pub use catalog::{Catalog, ConnectorDefinition, ConnectorType};
 pub use client::Client;
 pub use connector::{ConnectorInfo, ConnectorService, CustomConnector, ServiceOptions};
@@ -36,3 +14,36 @@ pub use error::{Error, ErrorCode, Result};
 pub use paths::Paths;
 pub use settings::SettingsStore;
 pub use status::{ConnectorEvent, ConnectorStatus};
+pub use suggest::did_you_mean;
+
+// The faces over the core: the local socket (`client`, `daemon`, `ipc`),
+// the gateway, the HTTP API and dashboard, and `doctor`'s report.
+pub mod client;
+pub mod daemon;
+pub mod doctor;
+pub mod gateway;
+pub mod http;
+pub mod ipc;
+pub mod logview;
+
+// What the faces and the tests name inside the core: definitions, the
+// connector core's own types, MCP clients' config files, servers and
+// their transports, skills, secrets and the settings file.
+pub mod catalog;
+pub mod clients;
+pub mod connector;
+pub mod mcp;
+pub mod secrets;
+pub mod settings;
+pub mod skills;
+
+// The house's own mechanics.
+mod atomic_file;
+mod credentials;
+mod error;
+mod jsonc;
+#[doc(hidden)]
+pub mod output;
+mod paths;
+mod status;
+mod suggest;

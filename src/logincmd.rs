@@ -1,5 +1,5 @@
-//! `switchboard login` and `logout`, and the OAuth client flags of `add`
-//! and `connect`: the CLI's part of signing in to remote servers. The
+//! `switchboard login` and `logout`, and the OAuth client secret flag of
+//! `add` and `connect`: the CLI's part of signing in to remote servers. The
 //! sign-in itself runs in the service (its loopback listener receives the
 //! browser's return); this side shows the page or lets the service open it,
 //! and waits.
@@ -7,43 +7,25 @@
 use std::io::IsTerminal;
 
 use switchboard::connector::LogoutOutcome;
-use switchboard::ipc::Request;
 use switchboard::mcp::auth::Started;
 use switchboard::{Client, ConnectorInfo, Error};
 
-/// `--client-id` / `--client-secret-from-env`: a pre-registered client for
-/// `name`'s sign-ins. The secret is read from this process's environment
-/// and travels to the service's secret store over its socket, never argv.
-pub async fn set_client(
-    client: &Client,
-    name: &str,
-    client_id: Option<String>,
-    secret_env: Option<String>,
-) -> Result<(), Error> {
-    if client_id.is_none() && secret_env.is_none() {
-        return Ok(());
-    }
-    let client_secret = match secret_env {
-        Some(var) => Some(
-            std::env::var(&var)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| {
-                    Error::InvalidInput(format!(
-                        "`--client-secret-from-env {var}`: the variable `{var}` is not set (or empty)"
-                    ))
-                })?,
-        ),
-        None => None,
+/// `--client-secret-from-env VAR`: the pre-registered client's secret,
+/// read from this process's environment; it travels to the service's
+/// secret store over its socket, never argv.
+pub fn client_secret(secret_env: Option<String>) -> Result<Option<String>, Error> {
+    let Some(var) = secret_env else {
+        return Ok(None);
     };
-    client
-        .call(&Request::SetOAuthClient {
-            name: name.to_string(),
-            client_id,
-            client_secret,
+    std::env::var(&var)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(Some)
+        .ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "`--client-secret-from-env {var}`: the variable `{var}` is not set (or empty)"
+            ))
         })
-        .await?;
-    Ok(())
 }
 
 /// `switchboard login NAME`: starts a sign-in and waits for it. With
@@ -55,15 +37,7 @@ pub async fn login(
     scopes: Vec<String>,
     no_browser: bool,
 ) -> Result<ConnectorInfo, Error> {
-    let started: Started = decode(
-        client
-            .call(&Request::Login {
-                name: name.to_string(),
-                scopes,
-                open_browser: !no_browser,
-            })
-            .await?,
-    )?;
+    let started: Started = client.login(name, scopes, !no_browser).await?;
     if started.opened {
         switchboard::errln!("Sign in to {name} in the browser that opened; waiting…");
     } else {
@@ -73,25 +47,12 @@ pub async fn login(
             switchboard::errln!("waiting for the sign-in…");
         }
     }
-    decode(
-        client
-            .call(&Request::WaitSignIn {
-                name: name.to_string(),
-                timeout_secs: None,
-            })
-            .await?,
-    )
+    client.wait_sign_in(name).await
 }
 
 /// `switchboard logout NAME`.
 pub async fn logout(client: &Client, name: &str) -> Result<LogoutOutcome, Error> {
-    decode(
-        client
-            .call(&Request::Logout {
-                name: name.to_string(),
-            })
-            .await?,
-    )
+    client.logout(name).await
 }
 
 /// What `logout` says to a person.
@@ -106,9 +67,4 @@ pub fn describe_logout(name: &str, outcome: &LogoutOutcome) -> String {
             "{name}: signed out (deleted here; the server did not accept the revocation)"
         ),
     }
-}
-
-fn decode<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
-    serde_json::from_value(value)
-        .map_err(|e| Error::Internal(format!("unexpected answer from the service: {e}")))
 }

@@ -7,23 +7,21 @@ mod cli;
 mod clientcmd;
 mod completion;
 mod configure;
+mod connectcmd;
 mod infocmd;
 mod logincmd;
 mod progress;
 mod render;
 mod term;
+mod toolscmd;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{CommandFactory, Parser};
-use cli::{Cli, Command, Output, SecretCommand};
-use rmcp::model::{CallToolResult, Tool};
-use switchboard::ipc::Request;
-use switchboard::{
-    Client, ConnectorInfo, CustomConnector, Error, ErrorCode, Paths, ServiceOptions, SettingsStore,
-};
+use cli::{Cli, Command, LogsArgs, Output, SecretCommand, ServeArgs};
+use switchboard::{Client, ConnectorInfo, Error, ErrorCode, Paths, ServiceOptions, SettingsStore};
 
 fn main() -> ExitCode {
     // `COMPLETE=bash switchboard -- WORDS…` (what `completions` scripts run
@@ -81,293 +79,41 @@ fn init_tracing(serving: bool) {
 
 async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
     let client = Client::new(paths.clone());
-    if !matches!(command, Command::Shutdown | Command::Doctor(_)) {
-        // Report a broken settings file here, with its line and column,
-        // rather than as a service that failed to start.
-        SettingsStore::new(paths.settings.clone()).load()?;
-    }
+    // Report a broken settings file here, with its line and column,
+    // rather than as a service that failed to start.
+    let snapshot = match command {
+        Command::Shutdown | Command::Doctor(_) => None,
+        _ => Some(SettingsStore::new(paths.settings.clone()).load()?),
+    };
     match command {
         Command::List { wide, out } => {
-            let list: Vec<ConnectorInfo> = decode(client.call(&Request::List).await?)?;
+            let list = client.list().await?;
             print(out, &list, || {
                 render::list(&list, &term::Term::stdout(wide))
             });
         }
-        Command::Add {
-            name,
-            command,
-            image,
-            url,
-            transport,
-            headers,
-            env,
-            oauth,
-            cwd,
-            json,
-            args,
-        } => {
-            let out = Output {
-                json: json.is_some(),
-            };
-            let definition = json.filter(|text| !text.is_empty());
-            let remote = url.is_some()
-                || definition
-                    .as_deref()
-                    .is_some_and(|text| text.contains("\"url\""));
-            let (connector, secrets) = match (definition, url) {
-                (Some(text), None) if command.is_none() && image.is_none() && args.is_empty() => {
-                    clientcmd::connector_from_json(&name, &text)?
-                }
-                (Some(_), _) => {
-                    return Err(Error::InvalidInput(
-                        "give the definition either as `--json '{…}'` or with --command/--image/--url, not both".into(),
-                    ))
-                }
-                (None, None) if command.is_none() && image.is_none() => {
-                    // A usage error (exit 2), as clap's own would be.
-                    Cli::command()
-                        .error(
-                            clap::error::ErrorKind::MissingRequiredArgument,
-                            "say what runs it: --command CMD, --image IMAGE, --url URL, or the whole definition with --json '{…}'",
-                        )
-                        .exit()
-                }
-                (None, url) => match url {
-                Some(url) => CustomConnector::remote(url, transport, &headers)?,
-                None => {
-                    let mut connector = CustomConnector::from_flags(command, image, args, &env)?;
-                    if connector.command.is_some() {
-                        connector.cwd = Some(configure::working_dir(cwd)?);
-                    }
-                    (connector, BTreeMap::new())
-                }
-                },
-            };
-            if !remote && oauth.client_id.is_some() {
-                return Err(Error::InvalidInput(
-                    "`--client-id` is for remote servers (`--url`)".into(),
-                ));
-            }
-            let request = Request::Add {
-                name: name.clone(),
-                connector: Box::new(connector),
-                secrets,
-            };
-            let info: ConnectorInfo = decode(client.call(&request).await?)?;
-            logincmd::set_client(
-                &client,
-                &name,
-                oauth.client_id,
-                oauth.client_secret_from_env,
-            )
-            .await?;
-            print(out, &info, || {
-                format!("added {} ({})", info.name, info.backend)
-            });
-        }
+        Command::Add(args) => connectcmd::add(&client, args).await?,
         Command::Remove { name } => {
-            client.call(&Request::Remove { name: name.clone() }).await?;
+            client.remove(&name).await?;
             switchboard::outln!("removed {name}");
         }
-        Command::Connect {
-            name,
-            backend,
-            oauth,
-            sets,
-            secrets_from_env,
-            timeout,
-            out,
-        } => {
-            let backend = backend.map(switchboard::ConnectorType::from);
-            let mut stored = configure::parse_sets(&sets)?;
-            let on_command_line: Vec<String> = stored.keys().cloned().collect();
-            stored.extend(configure::secrets_from_env(&secrets_from_env)?);
-            // Checked, every value, before anything (the backend included)
-            // is stored.
-            if !stored.is_empty() {
-                stored = configure::check(&client, &name, backend.clone(), stored, on_command_line)
-                    .await?;
-            }
-            if let Some(backend) = backend {
-                let request = Request::SetBackend {
-                    name: name.clone(),
-                    backend,
-                };
-                note_restart(&decode(client.call(&request).await?)?);
-            }
-            logincmd::set_client(
-                &client,
-                &name,
-                oauth.client_id,
-                oauth.client_secret_from_env,
-            )
-            .await?;
-            if !stored.is_empty() {
-                let request = Request::SetConfig {
-                    name: name.clone(),
-                    values: stored,
-                };
-                note_restart(&decode(client.call(&request).await?)?);
-            }
-            let request = Request::Connect {
-                name: name.clone(),
-                values: values_from_env(&client, &name).await?,
-                timeout_secs: timeout,
-            };
-            let connect = || progress::connecting(&client, &name, out.json, client.call(&request));
-            let answer = match connect().await {
-                Err(Error::Remote {
-                    code: ErrorCode::NeedsConfiguration,
-                    message,
-                }) if configure::interactive() => {
-                    switchboard::errln!("configuring: {message}");
-                    configure::prompt_missing(&client, &name).await?;
-                    connect().await?
-                }
-                other => other?,
-            };
-            let info: ConnectorInfo = decode(answer)?;
-            print(out, &info, || info.status.to_string());
-            // On stderr, so `connect`'s output stays the one status word.
-            note_restart(&info);
-            for warning in &info.warnings {
-                switchboard::errln!("warning: {warning}");
-            }
+        Command::Connect(args) => {
+            let snapshot = snapshot.unwrap_or_default();
+            connectcmd::connect(&client, &snapshot, args).await?
         }
-        Command::Config { name, out } => {
-            let fields: Vec<switchboard::connector::FieldStatus> =
-                decode(client.call(&Request::Config { name: name.clone() }).await?)?;
-            // `config --json` stays the field list; a connected skill's
-            // warnings follow the human form, and go to stderr with --json.
-            let warnings = client
-                .call(&Request::Status { name })
-                .await
-                .ok()
-                .and_then(|info| serde_json::from_value::<ConnectorInfo>(info).ok())
-                .map(|info| info.warnings)
-                .unwrap_or_default();
-            print(out, &fields, || render::config(&fields, &warnings));
-            if out.json {
-                for warning in &warnings {
-                    switchboard::errln!("warning: {warning}");
-                }
-            }
-        }
-        Command::Secret(SecretCommand::Set { name, field }) => {
-            let value = configure::read_secret_from_stdin()?;
-            let request = Request::SetConfig {
-                name: name.clone(),
-                values: BTreeMap::from([(field.clone(), value)]),
-            };
-            let info: ConnectorInfo = decode(client.call(&request).await?)?;
-            switchboard::outln!("stored {name} {field}");
-            note_restart(&info);
-        }
-        Command::Secret(SecretCommand::Ls { name, out }) => {
-            let stored: Vec<switchboard::connector::StoredSecret> =
-                decode(client.call(&Request::SecretList { name }).await?)?;
-            print(out, &stored, || {
-                stored
-                    .iter()
-                    .map(|s| format!("{:<16} {}", s.connector, s.field))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            });
-        }
-        Command::Secret(SecretCommand::Rm { name, field }) => {
-            let request = Request::UnsetConfig {
-                name: name.clone(),
-                field: field.clone(),
-            };
-            let removed: bool = decode(client.call(&request).await?)?;
-            if removed {
-                switchboard::outln!("removed {name} {field}");
-            } else {
-                switchboard::outln!("{name} {field} was not set");
-            }
-        }
+        Command::Config { name, out } => config(&client, name, out).await?,
+        Command::Secret(command) => secret(&client, command).await?,
         Command::Disconnect { name, out } => {
-            let info: ConnectorInfo = decode(client.call(&Request::Disconnect { name }).await?)?;
+            let info = client.disconnect(&name).await?;
             print(out, &info, || info.status.to_string());
         }
         Command::Restart { name, out } => {
-            let info: ConnectorInfo = decode(client.call(&Request::Restart { name }).await?)?;
+            let info = client.restart(&name).await?;
             print(out, &info, || info.status.to_string());
             note_restart(&info);
         }
-        Command::Tools {
-            name,
-            tool,
-            disable,
-            enable,
-            out,
-        } => {
-            if !disable.is_empty() || !enable.is_empty() {
-                let request = Request::SetToolsEnabled {
-                    name: name.clone(),
-                    disable,
-                    enable,
-                };
-                client.call(&request).await?;
-            }
-            let tools: Vec<Tool> =
-                decode(client.call(&Request::Tools { name: name.clone() }).await?)?;
-            let disabled: Vec<String> = decode(
-                client
-                    .call(&Request::DisabledTools { name: name.clone() })
-                    .await?,
-            )?;
-            match tool {
-                Some(wanted) => {
-                    let Some(found) = tools.iter().find(|t| t.name == wanted.as_str()) else {
-                        let suggestion = switchboard::suggest::did_you_mean(
-                            &wanted,
-                            tools.iter().map(|t| t.name.as_ref()),
-                        );
-                        return Err(Error::UnknownTool {
-                            name,
-                            tool: wanted,
-                            suggestion,
-                        });
-                    };
-                    let off = disabled.contains(&wanted);
-                    print(out, found, || render::tool(found, off));
-                }
-                None => print(out, &tools, || render::tools(&tools, &disabled)),
-            }
-        }
-        Command::Call {
-            name,
-            tool,
-            arguments,
-            args_file,
-            out_dir,
-            out,
-        } => {
-            let text = arguments_text(arguments, args_file)?;
-            let arguments = parse_arguments(text.as_deref())?;
-            let request = Request::Call {
-                name,
-                tool: tool.clone(),
-                arguments,
-            };
-            let result: CallToolResult = decode(client.call(&request).await?)?;
-            let failed = result.is_error == Some(true);
-            if out.json {
-                print(out, &result, String::new);
-            } else if failed {
-                switchboard::errln!(
-                    "the tool reported an error: {}",
-                    callout::render(&result, &tool, None)?
-                );
-            } else {
-                let text = callout::render(&result, &tool, out_dir.as_deref())?;
-                switchboard::outln!("{text}");
-            }
-            if failed {
-                return Ok(exit(ErrorCode::ToolFailed));
-            }
-        }
+        Command::Tools(args) => toolscmd::tools(&client, args).await?,
+        Command::Call(args) => return toolscmd::call(&client, args).await,
         Command::Login {
             name,
             no_browser,
@@ -388,45 +134,13 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             print(out, &report, || infocmd::render(&report));
         }
         Command::Status { name, out } => {
-            let info: ConnectorInfo = decode(client.call(&Request::Status { name }).await?)?;
+            let info = client.status(&name).await?;
             print(out, &info, || {
                 render::status(&info, &term::Term::stdout(false))
             });
         }
-        Command::Serve {
-            start_timeout,
-            port,
-            bind,
-            allow_remote,
-            background,
-        } => {
-            let mut options = ServiceOptions::default();
-            if let Some(secs) = start_timeout {
-                options.start_timeout = Duration::from_secs(secs);
-            }
-            let http = switchboard::http::HttpOptions {
-                port,
-                bind,
-                allow_remote,
-                announce: !background,
-            };
-            switchboard::daemon::serve_with_http(paths, options, http).await?;
-        }
-        Command::Open => {
-            client.ensure_running().await?;
-            let Some((url, token)) = switchboard::http::read_endpoint(&paths) else {
-                return Err(Error::ServiceUnavailable {
-                    socket: paths.socket(),
-                    reason:
-                        "the service runs but has not published its dashboard address (http.json); \
-                             see `switchboard logs` or the service log"
-                            .into(),
-                });
-            };
-            let link = switchboard::http::dashboard_url(&url, &token);
-            switchboard::http::open_in_browser(&link)?;
-            switchboard::outln!("opened {url}");
-        }
+        Command::Serve(args) => serve(paths, args).await?,
+        Command::Open => open(&client, &paths).await?,
         Command::Shutdown => {
             if client.shutdown().await? {
                 switchboard::outln!("stopped");
@@ -434,34 +148,7 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
                 switchboard::outln!("no service was running");
             }
         }
-        Command::Logs {
-            name,
-            lines,
-            follow,
-            json,
-        } => {
-            // Asking the service first gives an unknown name its own error.
-            client.call(&Request::Status { name: name.clone() }).await?;
-            let path = paths.connector_log(&name);
-            let io =
-                |e: std::io::Error| Error::Internal(format!("cannot read {}: {e}", path.display()));
-            let show = |line: &str| {
-                if json {
-                    switchboard::outln!("{}", switchboard::logview::as_json(line));
-                } else {
-                    switchboard::outln!("{line}");
-                }
-            };
-            let (tail, offset) = switchboard::logview::tail(&path, lines).map_err(io)?;
-            for line in tail {
-                show(&line);
-            }
-            if follow {
-                switchboard::logview::follow(&path, offset, |line| show(line))
-                    .await
-                    .map_err(io)?;
-            }
-        }
+        Command::Logs(args) => logs(&client, &paths, args).await?,
         Command::ClientConfig {
             client: mcp_client,
             install,
@@ -497,6 +184,118 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `switchboard config NAME`: the fields, and a connected skill's warnings
+/// after them (on stderr with `--json`, which stays the field list).
+async fn config(client: &Client, name: String, out: Output) -> Result<(), Error> {
+    let fields = client.config(&name).await?;
+    let warnings = client
+        .status(&name)
+        .await
+        .map(|info| info.warnings)
+        .unwrap_or_default();
+    print(out, &fields, || render::config(&fields, &warnings));
+    if out.json {
+        for warning in &warnings {
+            switchboard::errln!("warning: {warning}");
+        }
+    }
+    Ok(())
+}
+
+/// `switchboard secret set|ls|rm`.
+async fn secret(client: &Client, command: SecretCommand) -> Result<(), Error> {
+    match command {
+        SecretCommand::Set { name, field } => {
+            let value = configure::read_secret_from_stdin()?;
+            let values = BTreeMap::from([(field.clone(), value)]);
+            let info = client.set_config(&name, values).await?;
+            switchboard::outln!("stored {name} {field}");
+            note_restart(&info);
+        }
+        SecretCommand::Ls { name, out } => {
+            let stored = client.secret_list(name).await?;
+            print(out, &stored, || {
+                stored
+                    .iter()
+                    .map(|s| format!("{:<16} {}", s.connector, s.field))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        SecretCommand::Rm { name, field } => {
+            if client.unset_config(&name, &field).await? {
+                switchboard::outln!("removed {name} {field}");
+            } else {
+                switchboard::outln!("{name} {field} was not set");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `switchboard serve`: the service in the foreground.
+async fn serve(paths: Paths, args: ServeArgs) -> Result<(), Error> {
+    let mut options = ServiceOptions::default();
+    if let Some(secs) = args.start_timeout {
+        options.start_timeout = Duration::from_secs(secs);
+    }
+    let http = switchboard::http::HttpOptions {
+        port: args.port,
+        bind: args.bind,
+        allow_remote: args.allow_remote,
+        announce: !args.background,
+    };
+    switchboard::daemon::serve_with_http(paths, options, http).await
+}
+
+/// `switchboard open`: the dashboard in a browser.
+async fn open(client: &Client, paths: &Paths) -> Result<(), Error> {
+    client.ensure_running().await?;
+    let Some((url, token)) = switchboard::http::read_endpoint(paths) else {
+        return Err(Error::ServiceUnavailable {
+            socket: paths.socket(),
+            reason: "the service runs but has not published its dashboard address (http.json); \
+                     see `switchboard logs` or the service log"
+                .into(),
+        });
+    };
+    let link = switchboard::http::dashboard_url(&url, &token);
+    switchboard::http::open_in_browser(&link)?;
+    switchboard::outln!("opened {url}");
+    Ok(())
+}
+
+/// `switchboard logs NAME [--lines N] [--follow] [--json]`.
+async fn logs(client: &Client, paths: &Paths, args: LogsArgs) -> Result<(), Error> {
+    let LogsArgs {
+        name,
+        lines,
+        follow,
+        json,
+    } = args;
+    // Asking the service first gives an unknown name its own error.
+    client.status(&name).await?;
+    let path = paths.connector_log(&name);
+    let io = |e: std::io::Error| Error::Internal(format!("cannot read {}: {e}", path.display()));
+    let show = |line: &str| {
+        if json {
+            switchboard::outln!("{}", switchboard::logview::as_json(line));
+        } else {
+            switchboard::outln!("{line}");
+        }
+    };
+    let (tail, offset) = switchboard::logview::tail(&path, lines).map_err(io)?;
+    for line in tail {
+        show(&line);
+    }
+    if follow {
+        switchboard::logview::follow(&path, offset, |line| show(line))
+            .await
+            .map_err(io)?;
+    }
+    Ok(())
+}
+
 /// The running service's report (it is what starts servers), with where
 /// this command's environment or settings differ from it; this command's
 /// own when no service runs.
@@ -507,8 +306,7 @@ async fn doctor(
     let Ok(hello) = client.hello().await else {
         return Ok(switchboard::doctor::run(paths).await);
     };
-    let mut report: switchboard::doctor::DoctorReport =
-        decode(client.ask(&Request::Doctor).await?)?;
+    let mut report = client.doctor().await?;
     report.problems = switchboard::client::environment_mismatches(&hello)
         .iter()
         .map(ToString::to_string)
@@ -541,71 +339,9 @@ fn print<T: serde::Serialize>(out: Output, value: &T, human: impl FnOnce() -> St
     }
 }
 
-fn decode<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
-    serde_json::from_value(value)
-        .map_err(|e| Error::Internal(format!("unexpected answer from the service: {e}")))
-}
-
-/// Values for the connector's config fields found in this command's
-/// environment; they travel to the service in memory only.
 /// Says on stderr that a change restarted the connector to take effect.
 fn note_restart(info: &ConnectorInfo) {
     if let Some(note) = &info.restarted {
         switchboard::errln!("{note}");
-    }
-}
-
-async fn values_from_env(client: &Client, name: &str) -> Result<BTreeMap<String, String>, Error> {
-    let info: ConnectorInfo = decode(
-        client
-            .call(&Request::Status {
-                name: name.to_string(),
-            })
-            .await?,
-    )?;
-    Ok(info
-        .fields
-        .iter()
-        .filter_map(|field| {
-            std::env::var(field)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .map(|v| (field.clone(), v))
-        })
-        .collect())
-}
-
-/// The arguments' text: given, `-` for stdin, or `--args-file PATH`.
-fn arguments_text(
-    given: Option<String>,
-    file: Option<std::path::PathBuf>,
-) -> Result<Option<String>, Error> {
-    if let Some(path) = file {
-        return std::fs::read_to_string(&path).map(Some).map_err(|e| {
-            Error::InvalidInput(format!(
-                "cannot read the arguments from {}: {e}",
-                path.display()
-            ))
-        });
-    }
-    if given.as_deref() != Some("-") {
-        return Ok(given);
-    }
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
-        .map_err(|e| Error::InvalidInput(format!("cannot read the arguments from stdin: {e}")))?;
-    Ok(Some(text))
-}
-
-fn parse_arguments(text: Option<&str>) -> Result<Option<serde_json::Value>, Error> {
-    let Some(text) = text else { return Ok(None) };
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(value @ serde_json::Value::Object(_)) => Ok(Some(value)),
-        Ok(other) => Err(Error::InvalidInput(format!(
-            "tool arguments must be a JSON object such as '{{\"message\":\"hi\"}}', not {other}"
-        ))),
-        Err(err) => Err(Error::InvalidInput(format!(
-            "tool arguments are not valid JSON ({err}): give an object such as '{{\"message\":\"hi\"}}', quoted for the shell"
-        ))),
     }
 }

@@ -12,7 +12,6 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use switchboard::ipc::Request;
 use switchboard::{Client, ConnectorInfo};
 
 /// How often the phase is asked for.
@@ -33,7 +32,8 @@ pub async fn connecting<T>(
     let started = Instant::now();
     let spinner = std::io::stderr().is_terminal().then(|| spinner(name));
     let mut said = String::new();
-    let mut tick = tokio::time::interval(POLL);
+    // The first look after one interval: a quick connect asks nothing more.
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + POLL, POLL);
     tokio::pin!(work);
     loop {
         tokio::select! {
@@ -71,14 +71,10 @@ fn spinner(name: &str) -> ProgressBar {
 /// "github: starting its container (docker mcp/github)", from the
 /// connector's phase; `None` when the service does not answer quickly.
 async fn what_happens(client: &Client, name: &str) -> Option<String> {
-    let request = Request::Status {
-        name: name.to_string(),
-    };
-    let answer = tokio::time::timeout(POLL * 4, client.call(&request))
+    let info: ConnectorInfo = tokio::time::timeout(POLL * 4, client.status(name))
         .await
         .ok()?
         .ok()?;
-    let info: ConnectorInfo = serde_json::from_value(answer).ok()?;
     Some(format!("{name}: {}", describe(&info)))
 }
 

@@ -388,3 +388,31 @@ pub(super) fn plain_values(
     }
     values
 }
+
+/// The fields `connect NAME` may take from the caller's environment, read
+/// without the service: a custom connector's from the settings file, a
+/// built-in one's on every backend it has (the backend may change in the
+/// same command). Unknown names have none; the service reports them.
+pub fn field_names(snapshot: &crate::settings::SettingsSnapshot, name: &str) -> Vec<String> {
+    let custom = snapshot
+        .get(&[super::CUSTOM_KEY, name])
+        .and_then(|v| serde_json::from_value::<super::CustomConnector>(v.clone()).ok());
+    let definitions: Vec<ConnectorDefinition> = match custom {
+        Some(custom) => vec![custom.to_definition(name)],
+        None => crate::catalog::Catalog::builtin()
+            .ok()
+            .and_then(|catalog| catalog.get(name).cloned())
+            .map(|def| {
+                def.backends()
+                    .iter()
+                    .filter_map(|backend| def.for_backend(backend))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    let names: BTreeSet<String> = definitions
+        .into_iter()
+        .flat_map(|def| def.fields.into_iter().map(|field| field.name))
+        .collect();
+    names.into_iter().collect()
+}

@@ -3,6 +3,7 @@
 //! MCP server launched from a plan (native, container, remote) — and its
 //! tools, ending in `connected` or in `error` with a reason.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -19,6 +20,37 @@ use crate::mcp::{
     plan_launch, start_server, ContainerEngine, FieldValues, LaunchKind, LaunchPlan, RunningServer,
     Spawned, StartOptions,
 };
+
+/// Everything one `switchboard connect` asks, as one request: the service
+/// checks and stores what is given, switches the backend, then starts.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct ConnectRequest {
+    pub name: String,
+    /// Field values from the caller's environment (kept in memory only).
+    #[serde(default)]
+    pub values: BTreeMap<String, String>,
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+    /// The backend to switch to first (`--backend`).
+    #[serde(default)]
+    pub backend: Option<crate::catalog::ConnectorType>,
+    /// Values to check and store before the start (`--set`,
+    /// `--secret-from-env`); secrets go to the secret store.
+    #[serde(default)]
+    pub store: BTreeMap<String, String>,
+    /// Which of `store` were given on the command line, where a secret
+    /// must not be.
+    #[serde(default)]
+    pub on_command_line: Vec<String>,
+    /// The caller's directory, against which relative paths are read.
+    #[serde(default)]
+    pub cwd: Option<std::path::PathBuf>,
+    /// A pre-registered OAuth client (`--client-id`), and its secret.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub client_secret: Option<String>,
+}
 
 /// One start of a connector: what every step of it needs to know.
 struct Start<'a> {
@@ -50,6 +82,39 @@ impl ConnectorService {
         })?;
         self.start_connector(name, values, timeout, Trigger::User)
             .await
+    }
+
+    /// A connect as a person asks it, in one request: the values to store
+    /// are checked (all of them, for the backend asked for) before
+    /// anything is stored, then the backend, the OAuth client and the
+    /// values are set, and the connector starts, waiting for a sign-in
+    /// when one opens. The answer says when a running connector restarted.
+    pub async fn connect_as_asked(&self, asked: ConnectRequest) -> Result<ConnectorInfo> {
+        let name = asked.name.as_str();
+        let timeout = asked.timeout_secs.map(Duration::from_secs);
+        check_start_timeout(timeout)?;
+        let store = if asked.store.is_empty() {
+            FieldValues::new()
+        } else {
+            let (backend, cwd) = (asked.backend.as_ref(), asked.cwd.as_deref());
+            let on_command_line = &asked.on_command_line;
+            self.check_config(name, backend, asked.store, on_command_line, cwd)
+                .await?
+        };
+        let mut restarted = None;
+        if let Some(backend) = asked.backend {
+            restarted = self.set_backend(name, backend).await?.restarted;
+        }
+        if asked.client_id.is_some() || asked.client_secret.is_some() {
+            self.set_oauth_client(name, asked.client_id, asked.client_secret)
+                .await?;
+        }
+        if !store.is_empty() {
+            restarted = self.set_config(name, store).await?.restarted.or(restarted);
+        }
+        let mut info = self.connect_signing_in(name, asked.values, timeout).await?;
+        info.restarted = info.restarted.or(restarted);
+        Ok(info)
     }
 
     /// Connect's body, shared by a user's connect, a restart and an
