@@ -80,7 +80,8 @@ async fn run(args: &Args) -> anyhow::Result<Value> {
 
     let mut values = BTreeMap::new();
     values.insert("url".to_string(), args.url.clone());
-    let skill = switchboard::skills::open("postgres", &values).await?;
+    let skill =
+        switchboard::skills::open(switchboard::skills::SkillKind::Postgres, &values).await?;
     let arguments = match json!({"sql": "select 1"}) {
         Value::Object(map) => map,
         _ => unreachable!(),

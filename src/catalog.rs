@@ -46,8 +46,55 @@ const BUILTIN_TOML: &str = include_str!("../catalog/connectors.toml");
 
 /// The skills built into this program (`src/skills/`), by the name a
 /// definition's `[connector.skill]` gives. Kept here, with the data that
-/// names them, so the skills depend on the catalog and not the other way.
-pub const SKILLS: &[&str] = &["postgres", "mysql", "redis", "sqlite"];
+/// names them, so the skills depend on the catalog and not the other way;
+/// a name that is none of them is refused where the catalog is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SkillKind {
+    Postgres,
+    Mysql,
+    Redis,
+    Sqlite,
+}
+
+impl SkillKind {
+    /// Every built-in skill.
+    pub const ALL: [SkillKind; 4] = [
+        SkillKind::Postgres,
+        SkillKind::Mysql,
+        SkillKind::Redis,
+        SkillKind::Sqlite,
+    ];
+
+    /// The name a definition gives it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkillKind::Postgres => "postgres",
+            SkillKind::Mysql => "mysql",
+            SkillKind::Redis => "redis",
+            SkillKind::Sqlite => "sqlite",
+        }
+    }
+}
+
+impl std::fmt::Display for SkillKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for SkillKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        SkillKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == s)
+            .ok_or_else(|| {
+                format!("there is no built-in skill named `{s}`; the skills are postgres, mysql, redis and sqlite")
+            })
+    }
+}
 
 /// Longest allowed connector name, in bytes.
 const MAX_NAME_LEN: usize = 64;
@@ -247,8 +294,8 @@ pub enum Registration {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SkillBackend {
-    /// The skill's name, one of [`SKILLS`].
-    pub name: String,
+    /// Which built-in skill.
+    pub name: SkillKind,
     /// What the skill does, when it differs from the server's description
     /// (the connector shows this one while the skill serves it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -537,7 +584,31 @@ pub fn placeholders(arg: &str) -> Vec<&str> {
     found
 }
 
+/// Where an MCP connector's server comes from: exactly one of a
+/// definition's `image`, `command` and `url` (which stay three fields, the
+/// shape the catalog and the settings file are written in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source<'a> {
+    /// A container image.
+    Image(&'a str),
+    /// A program on this machine.
+    Command(&'a str),
+    /// A remote server's URL.
+    Url(&'a str),
+}
+
 impl ConnectorDefinition {
+    /// The definition's server source; `None` when it sets none of
+    /// `image`, `command` and `url`, or more than one (validation refuses both).
+    pub fn source(&self) -> Option<Source<'_>> {
+        match (&self.image, &self.command, &self.url) {
+            (Some(image), None, None) => Some(Source::Image(image)),
+            (None, Some(command), None) => Some(Source::Command(command)),
+            (None, None, Some(url)) => Some(Source::Url(url)),
+            _ => None,
+        }
+    }
+
     /// Required fields (in order).
     pub fn required_fields(&self) -> impl Iterator<Item = &ConfigField> {
         self.fields.iter().filter(|f| f.required)

@@ -168,13 +168,7 @@ async fn dispatch(
     stop: &CancellationToken,
 ) -> Response {
     let result = match request {
-        Request::Hello => to_value(Hello {
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            pid: std::process::id(),
-            settings: service.paths().settings.clone(),
-            home: service.paths().home.clone(),
-            env: crate::ipc::service_env(),
-        }),
+        Request::Hello => to_value(hello(service)),
         Request::List => to_value(service.list()),
         Request::Status { name } => service.info(&name).and_then(to_value),
         Request::Add {
@@ -187,32 +181,10 @@ async fn dispatch(
             .and_then(to_value),
         Request::Remove { name } => service.remove(&name).await.and_then(|()| to_value(name)),
         Request::Connect(request) => service.connect_as_asked(request).await.and_then(to_value),
-        Request::Login {
-            name,
-            scopes,
-            open_browser,
-        } => service
-            .login(&name, scopes, open_browser)
-            .await
-            .and_then(to_value),
-        Request::WaitSignIn { name, timeout_secs } => service
-            .wait_sign_in(
-                &name,
-                timeout_secs
-                    .map(Duration::from_secs)
-                    .unwrap_or(switchboard_auth_timeout()),
-            )
-            .await
-            .and_then(to_value),
-        Request::Logout { name } => service.logout(&name).await.and_then(to_value),
-        Request::SetOAuthClient {
-            name,
-            client_id,
-            client_secret,
-        } => service
-            .set_oauth_client(&name, client_id, client_secret)
-            .await
-            .and_then(to_value),
+        request @ (Request::Login { .. }
+        | Request::WaitSignIn { .. }
+        | Request::Logout { .. }
+        | Request::SetOAuthClient { .. }) => sign_in(request, service).await,
         Request::Config { name } => service.config(&name).await.and_then(to_value),
         Request::SetConfig { name, values } => {
             service.set_config(&name, values).await.and_then(to_value)
@@ -277,6 +249,53 @@ async fn dispatch(
             code: err.code(),
             message: err.to_string(),
         },
+    }
+}
+
+/// Who this service is, for `Hello`.
+fn hello(service: &ConnectorService) -> Hello {
+    Hello {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        pid: std::process::id(),
+        settings: service.paths().settings.clone(),
+        home: service.paths().home.clone(),
+        env: crate::ipc::service_env(),
+    }
+}
+
+/// The sign-in requests of a remote connector.
+async fn sign_in(request: Request, service: &ConnectorService) -> Result<serde_json::Value> {
+    match request {
+        Request::Login {
+            name,
+            scopes,
+            open_browser,
+        } => service
+            .login(&name, scopes, open_browser)
+            .await
+            .and_then(to_value),
+        Request::WaitSignIn { name, timeout_secs } => {
+            let timeout = timeout_secs
+                .map(Duration::from_secs)
+                .unwrap_or(switchboard_auth_timeout());
+            service
+                .wait_sign_in(&name, timeout)
+                .await
+                .and_then(to_value)
+        }
+        Request::Logout { name } => service.logout(&name).await.and_then(to_value),
+        Request::SetOAuthClient {
+            name,
+            client_id,
+            client_secret,
+        } => service
+            .set_oauth_client(&name, client_id, client_secret)
+            .await
+            .and_then(to_value),
+        other => Err(Error::Internal(format!(
+            "`{}` is not a sign-in request",
+            other.name()
+        ))),
     }
 }
 

@@ -212,27 +212,7 @@ pub async fn serve(
     };
     let app = router(state, gateway, guard, &stop)?;
 
-    let server_stop = stop.clone();
-    let task = tokio::spawn(async move {
-        // A `Router` served as is is rebuilt (`with_state`, every route)
-        // for each connection; `into_make_service` shares the built one.
-        // rmcp's client opens a connection per call, so this was per call.
-        // Without TCP_NODELAY the last small write of a response (the
-        // chunk that ends an SSE body) waits for the client's delayed ACK:
-        // ~40 ms per call for a client that keeps its connection and reads
-        // each response to its end. hyper does not set it; node does.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(err) = tcp.set_nodelay(true) {
-                tracing::debug!("cannot set TCP_NODELAY on an accepted connection: {err}");
-            }
-        });
-        let served = axum::serve(listener, app.into_make_service())
-            .with_graceful_shutdown(server_stop.cancelled_owned())
-            .await;
-        if let Err(err) = served {
-            tracing::warn!("HTTP server failed: {err}");
-        }
-    });
+    let task = tokio::spawn(serve_app(listener, app, stop.clone()));
     endpoint::write_endpoint(
         &home,
         &endpoint::EndpointFile {
@@ -258,6 +238,28 @@ pub async fn serve(
         home,
         task,
     })
+}
+
+/// Serves `app` on `listener` until `stop`.
+async fn serve_app(listener: tokio::net::TcpListener, app: axum::Router, stop: CancellationToken) {
+    // A `Router` served as is is rebuilt (`with_state`, every route)
+    // for each connection; `into_make_service` shares the built one.
+    // rmcp's client opens a connection per call, so this was per call.
+    // Without TCP_NODELAY the last small write of a response (the
+    // chunk that ends an SSE body) waits for the client's delayed ACK:
+    // ~40 ms per call for a client that keeps its connection and reads
+    // each response to its end. hyper does not set it; node does.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY on an accepted connection: {err}");
+        }
+    });
+    let served = axum::serve(listener, app.into_make_service())
+        .with_graceful_shutdown(stop.cancelled_owned())
+        .await;
+    if let Err(err) = served {
+        tracing::warn!("HTTP server failed: {err}");
+    }
 }
 
 /// The OpenAPI document, as served at `/api/v1/openapi.json`.

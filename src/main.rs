@@ -142,11 +142,15 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
         Command::Serve(args) => serve(paths, args).await?,
         Command::Open => open(&client, &paths).await?,
         Command::Shutdown => {
-            if client.shutdown().await? {
-                switchboard::outln!("stopped");
-            } else {
-                switchboard::outln!("no service was running");
-            }
+            let stopped = client.shutdown().await?;
+            switchboard::outln!(
+                "{}",
+                if stopped {
+                    "stopped"
+                } else {
+                    "no service was running"
+                }
+            );
         }
         Command::Logs(args) => logs(&client, &paths, args).await?,
         Command::ClientConfig {
@@ -167,13 +171,7 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
                 switchboard::outln!("{line}");
             }
         }
-        Command::Gateway => {
-            let hello = client.ensure_running().await?;
-            // A service of another version may not take handed-over
-            // stdio; bytes copied through the socket work with any.
-            let handoff = hello.version == env!("CARGO_PKG_VERSION");
-            switchboard::gateway::bridge_stdio(&client, &paths.home, handoff).await?;
-        }
+        Command::Gateway => gateway(&client, &paths).await?,
         // Answered in `main`, before any service or settings.
         Command::Completions { .. } => {}
         Command::Doctor(out) => {
@@ -231,6 +229,15 @@ async fn secret(client: &Client, command: SecretCommand) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// `switchboard gateway`: this command's stdio served as an MCP session.
+async fn gateway(client: &Client, paths: &Paths) -> Result<(), Error> {
+    let hello = client.ensure_running().await?;
+    // A service of another version may not take handed-over stdio; bytes
+    // copied through the socket work with any.
+    let handoff = hello.version == env!("CARGO_PKG_VERSION");
+    switchboard::gateway::bridge_stdio(client, &paths.home, handoff).await
 }
 
 /// `switchboard serve`: the service in the foreground.

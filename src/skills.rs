@@ -67,31 +67,24 @@ pub trait Skill: Send + Sync {
     }
 }
 
-/// The skills this build has: "postgres", "mysql", "redis", "sqlite".
-pub use crate::catalog::SKILLS;
+/// The skills this build has.
+pub use crate::catalog::SkillKind;
 pub(crate) use config::SkillConfig;
 
 /// Opens a skill by name with its config field values (field name -> value),
 /// read through the catalog's definition of the skill's fields (defaults,
 /// kinds, ranges). Connects and performs check() before returning.
 pub async fn open(
-    skill: &str,
+    skill: SkillKind,
     values: &BTreeMap<String, String>,
 ) -> Result<Box<dyn Skill>, SkillError> {
     let config = SkillConfig::for_skill(skill, values)?;
-    match skill {
-        "postgres" => Ok(Box::new(SqlSkill(
-            postgres::PostgresDriver::open(&config).await?,
-        ))),
-        "mysql" => Ok(Box::new(SqlSkill(mysql::MysqlDriver::open(&config).await?))),
-        "redis" => Ok(Box::new(redis::RedisSkill::open(&config).await?)),
-        "sqlite" => Ok(Box::new(SqlSkill(
-            sqlite::SqliteDriver::open(&config).await?,
-        ))),
-        other => Err(SkillError::UnknownSkill {
-            name: other.to_string(),
-        }),
-    }
+    Ok(match skill {
+        SkillKind::Postgres => Box::new(SqlSkill(postgres::PostgresDriver::open(&config).await?)),
+        SkillKind::Mysql => Box::new(SqlSkill(mysql::MysqlDriver::open(&config).await?)),
+        SkillKind::Redis => Box::new(redis::RedisSkill::open(&config).await?),
+        SkillKind::Sqlite => Box::new(SqlSkill(sqlite::SqliteDriver::open(&config).await?)),
+    })
 }
 
 /// Why a skill could not open, or could not reach its service.

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use mysql_async::prelude::Queryable;
 use rmcp::model::{CallToolResult, JsonObject};
 use serde_json::{json, Value};
+use switchboard::skills::SkillKind;
 use switchboard::skills::{self, Skill, SkillError};
 
 fn admin_url() -> String {
@@ -86,7 +87,7 @@ impl TestDb {
         for (k, v) in extra {
             values.insert(k.to_string(), v.to_string());
         }
-        skills::open("mysql", &values).await.unwrap()
+        skills::open(SkillKind::Mysql, &values).await.unwrap()
     }
 }
 
@@ -399,7 +400,7 @@ async fn wrong_password_is_auth_failed_without_echoing_it() {
     .await;
     let url = |pw: &str| format!("mysql://{}:{pw}@127.0.0.1:3306/", user.name);
     let wrong = BTreeMap::from([("url".to_string(), url("staple-wrong"))]);
-    let err = skills::open("mysql", &wrong).await.err().unwrap();
+    let err = skills::open(SkillKind::Mysql, &wrong).await.err().unwrap();
     match &err {
         SkillError::AuthFailed { message } => {
             assert!(
@@ -411,7 +412,7 @@ async fn wrong_password_is_auth_failed_without_echoing_it() {
     }
     assert!(!format!("{err} {err:?}").contains("staple-wrong"));
     let right = BTreeMap::from([("url".to_string(), url("right-horse"))]);
-    let skill = skills::open("mysql", &right).await.unwrap();
+    let skill = skills::open(SkillKind::Mysql, &right).await.unwrap();
     skill.close().await;
 }
 
@@ -421,7 +422,7 @@ async fn unreachable_port_is_reported_without_the_password() {
         "url".to_string(),
         "mysql://root:s3cretpw@127.0.0.1:1/test".to_string(),
     )]);
-    let err = skills::open("mysql", &values).await.err().unwrap();
+    let err = skills::open(SkillKind::Mysql, &values).await.err().unwrap();
     match &err {
         SkillError::Unreachable { target, .. } => {
             assert_eq!(target, "mysql://root:***@127.0.0.1:1/test")
@@ -430,7 +431,7 @@ async fn unreachable_port_is_reported_without_the_password() {
     }
     assert!(!format!("{err} {err:?}").contains("s3cretpw"));
     let bad = BTreeMap::from([("url".to_string(), "postgres://nope".to_string())]);
-    let err = skills::open("mysql", &bad).await.err().unwrap();
+    let err = skills::open(SkillKind::Mysql, &bad).await.err().unwrap();
     assert!(
         matches!(err, SkillError::BadConfig { ref field, .. } if field == "url"),
         "{err:?}"

@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use mysql_async::prelude::Queryable;
 use serde_json::{json, Value};
 use skills_support::{call, ok, random_suffix, refused, SharedDir};
+use switchboard::skills::SkillKind;
 use switchboard::skills::{self, Skill};
 
 fn admin_url() -> String {
@@ -106,7 +107,7 @@ async fn open_url(url: String, extra: &[(&str, &str)]) -> Box<dyn Skill> {
     for (k, v) in extra {
         values.insert(k.to_string(), v.to_string());
     }
-    skills::open("mysql", &values).await.unwrap()
+    skills::open(SkillKind::Mysql, &values).await.unwrap()
 }
 
 async fn rows(skill: &dyn Skill, sql: &str) -> Value {

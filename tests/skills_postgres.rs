@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use rmcp::model::{CallToolResult, JsonObject};
 use serde_json::{json, Value};
+use switchboard::skills::SkillKind;
 use switchboard::skills::{self, Skill, SkillError};
 
 fn base_url() -> String {
@@ -89,7 +90,7 @@ async fn open(extra: &[(&str, &str)]) -> Box<dyn Skill> {
     for (k, v) in extra {
         values.insert(k.to_string(), v.to_string());
     }
-    skills::open("postgres", &values).await.unwrap()
+    skills::open(SkillKind::Postgres, &values).await.unwrap()
 }
 
 fn args(value: Value) -> JsonObject {
@@ -445,7 +446,7 @@ async fn explain_shows_the_plan_and_errors_are_tool_results() {
 
 #[tokio::test]
 async fn bad_configuration_and_closed_skills_fail_clearly() {
-    let missing = skills::open("postgres", &BTreeMap::new())
+    let missing = skills::open(SkillKind::Postgres, &BTreeMap::new())
         .await
         .err()
         .unwrap();
@@ -457,13 +458,16 @@ async fn bad_configuration_and_closed_skills_fail_clearly() {
         ("url".to_string(), base_url()),
         ("row_limit".to_string(), "lots".to_string()),
     ]);
-    let bad = skills::open("postgres", &values).await.err().unwrap();
+    let bad = skills::open(SkillKind::Postgres, &values)
+        .await
+        .err()
+        .unwrap();
     assert!(
         matches!(bad, SkillError::BadConfig { ref field, .. } if field == "row_limit"),
         "{bad:?}"
     );
-    let unknown = skills::open("oracle", &values).await.err().unwrap();
-    assert!(matches!(unknown, SkillError::UnknownSkill { .. }));
+    let unknown = "oracle".parse::<SkillKind>().unwrap_err();
+    assert!(unknown.contains("the skills are"), "{unknown}");
 
     let skill = open(&[]).await;
     skill.close().await;
@@ -477,7 +481,10 @@ async fn unreachable_port_is_reported_without_the_password() {
         "postgres://postgres:s3cretpw@127.0.0.1:1/test".to_string(),
     )]);
     let started = Instant::now();
-    let err = skills::open("postgres", &values).await.err().unwrap();
+    let err = skills::open(SkillKind::Postgres, &values)
+        .await
+        .err()
+        .unwrap();
     assert!(started.elapsed() < Duration::from_secs(5));
     match &err {
         SkillError::Unreachable { target, .. } => {
@@ -621,7 +628,10 @@ async fn wrong_password_is_auth_failed() {
         )
     };
     let wrong = BTreeMap::from([("url".to_string(), url("staple-wrong"))]);
-    let err = skills::open("postgres", &wrong).await.err().unwrap();
+    let err = skills::open(SkillKind::Postgres, &wrong)
+        .await
+        .err()
+        .unwrap();
     match &err {
         SkillError::AuthFailed { message } => {
             assert!(
@@ -634,6 +644,6 @@ async fn wrong_password_is_auth_failed() {
     assert!(!format!("{err} {err:?}").contains("staple-wrong"));
     // The right password works, so the failure above was the password's.
     let right = BTreeMap::from([("url".to_string(), url("right-horse-battery"))]);
-    let skill = skills::open("postgres", &right).await.unwrap();
+    let skill = skills::open(SkillKind::Postgres, &right).await.unwrap();
     skill.close().await;
 }

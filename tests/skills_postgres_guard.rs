@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 use skills_support::{call, ok, random_suffix, refused, SharedDir};
+use switchboard::skills::SkillKind;
 use switchboard::skills::{self, Skill};
 
 fn base_url() -> String {
@@ -103,7 +104,7 @@ async fn open_url(url: String, extra: &[(&str, &str)]) -> Box<dyn Skill> {
     for (k, v) in extra {
         values.insert(k.to_string(), v.to_string());
     }
-    skills::open("postgres", &values).await.unwrap()
+    skills::open(SkillKind::Postgres, &values).await.unwrap()
 }
 
 async fn open(extra: &[(&str, &str)]) -> Box<dyn Skill> {

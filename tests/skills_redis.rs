@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use rmcp::model::{CallToolResult, JsonObject};
 use serde_json::{json, Value};
+use switchboard::skills::SkillKind;
 use switchboard::skills::{self, Skill, SkillError};
 
 fn server_url() -> String {
@@ -101,7 +102,7 @@ async fn open(extra: &[(&str, &str)]) -> Box<dyn Skill> {
     for (k, v) in extra {
         values.insert(k.to_string(), v.to_string());
     }
-    skills::open("redis", &values).await.unwrap()
+    skills::open(SkillKind::Redis, &values).await.unwrap()
 }
 
 async fn call(skill: &dyn Skill, tool: &str, arguments: Value) -> CallToolResult {
@@ -442,7 +443,7 @@ async fn wrong_password_is_auth_failed_without_echoing_it() {
         .unwrap();
     let url = |pw: &str| format!("redis://{}:{pw}@127.0.0.1:6379/0", user.name);
     let err = skills::open(
-        "redis",
+        SkillKind::Redis,
         &BTreeMap::from([("url".to_string(), url("staple-wrong"))]),
     )
     .await
@@ -454,7 +455,7 @@ async fn wrong_password_is_auth_failed_without_echoing_it() {
     }
     assert!(!format!("{err} {err:?}").contains("staple-wrong"));
     let skill = skills::open(
-        "redis",
+        SkillKind::Redis,
         &BTreeMap::from([("url".to_string(), url("right-horse"))]),
     )
     .await
@@ -464,7 +465,7 @@ async fn wrong_password_is_auth_failed_without_echoing_it() {
 
     // A password for a server whose default user has none is refused too.
     let err = skills::open(
-        "redis",
+        SkillKind::Redis,
         &BTreeMap::from([(
             "url".to_string(),
             "redis://:staple-wrong@127.0.0.1:6379".to_string(),
@@ -483,7 +484,7 @@ async fn unreachable_port_is_reported_without_the_password() {
         "url".to_string(),
         "redis://:s3cretpw@127.0.0.1:1/0".to_string(),
     )]);
-    let err = skills::open("redis", &values).await.err().unwrap();
+    let err = skills::open(SkillKind::Redis, &values).await.err().unwrap();
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "took {:?}",
@@ -496,7 +497,7 @@ async fn unreachable_port_is_reported_without_the_password() {
     assert!(!format!("{err} {err:?}").contains("s3cretpw"));
     let bad = BTreeMap::from([("url".to_string(), "http://nope".to_string())]);
     assert!(matches!(
-        skills::open("redis", &bad).await.err().unwrap(),
+        skills::open(SkillKind::Redis, &bad).await.err().unwrap(),
         SkillError::BadConfig { .. }
     ));
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use rmcp::model::{CallToolResult, JsonObject};
 use serde_json::{json, Value};
+use switchboard::skills::SkillKind;
 use switchboard::skills::{self, Skill, SkillError};
 
 async fn open(path: &str, extra: &[(&str, &str)]) -> Result<Box<dyn Skill>, SkillError> {
@@ -16,7 +17,7 @@ async fn open(path: &str, extra: &[(&str, &str)]) -> Result<Box<dyn Skill>, Skil
     for (k, v) in extra {
         values.insert(k.to_string(), v.to_string());
     }
-    skills::open("sqlite", &values).await
+    skills::open(SkillKind::Sqlite, &values).await
 }
 
 async fn call(skill: &dyn Skill, tool: &str, arguments: Value) -> CallToolResult {
@@ -293,7 +294,7 @@ async fn row_limit_truncates_and_timeout_interrupts() {
 
 #[tokio::test]
 async fn configuration_is_checked() {
-    let err = skills::open("sqlite", &BTreeMap::new())
+    let err = skills::open(SkillKind::Sqlite, &BTreeMap::new())
         .await
         .err()
         .unwrap();

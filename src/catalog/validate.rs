@@ -228,13 +228,6 @@ impl ConnectorDefinition {
     /// Checks the skill and the vendor's hosted server.
     fn check_other_backends(&self) -> Result<(), String> {
         if let Some(skill) = &self.skill {
-            if !super::SKILLS.contains(&skill.name.as_str()) {
-                return Err(format!(
-                    "skill {:?} is not built in; the skills are {}",
-                    skill.name,
-                    super::SKILLS.join(", ")
-                ));
-            }
             let mut names = HashSet::new();
             for field in &skill.fields {
                 let ok = field

@@ -129,40 +129,9 @@ fn fill(client: McpClient, server: &mut ImportedServer, entry: &Value) -> Result
     }
     let remote = server.transport.is_some() || kind.is_none() && server.command.is_none();
     if remote {
-        server.command = None;
-        server.args.clear();
-        let url = server
-            .url
-            .clone()
-            .ok_or("it has neither a `command` nor a `url`")?;
-        check_plain(client, "its URL", &url)?;
-        // The credential must not travel on, not even in a skipped entry.
-        server.url = None;
-        let split =
-            split_url(&url).map_err(|reason| format!("its URL cannot be used: {reason}"))?;
-        server.url = Some(split.url);
-        if let Some(authorization) = split.authorization {
-            server.secret_header_sources.insert(
-                "Authorization".into(),
-                SecretSource::Literal(Secret::new(authorization)),
-            );
-        }
-        for (param, value) in split.query {
-            server
-                .secret_query_sources
-                .insert(param, SecretSource::Literal(Secret::new(value)));
-        }
+        fill_remote(client, server)?;
     } else {
-        let command = server.command.clone().ok_or("it has no `command` to run")?;
-        server.url = None;
-        check_plain(client, "its command", &command)?;
-        for arg in &server.args {
-            check_plain(client, "its arguments", arg)?;
-        }
-        if let Err(reason) = check_args(&server.args) {
-            server.args.clear();
-            return Err(reason);
-        }
+        fill_command(client, server)?;
     }
     check_one_authorization(server, entry, client)?;
     for key in ["cwd", "envFile"] {
@@ -202,6 +171,49 @@ fn fill(client: McpClient, server: &mut ImportedServer, entry: &Value) -> Result
     }
     if client == McpClient::Codex {
         codex_references(entry, server)?;
+    }
+    Ok(())
+}
+
+/// A remote entry: its URL checked, and any credential in it (user info,
+/// query parameters) moved out to secret sources.
+fn fill_remote(client: McpClient, server: &mut ImportedServer) -> Result<(), String> {
+    server.command = None;
+    server.args.clear();
+    let url = server
+        .url
+        .clone()
+        .ok_or("it has neither a `command` nor a `url`")?;
+    check_plain(client, "its URL", &url)?;
+    // The credential must not travel on, not even in a skipped entry.
+    server.url = None;
+    let split = split_url(&url).map_err(|reason| format!("its URL cannot be used: {reason}"))?;
+    server.url = Some(split.url);
+    if let Some(authorization) = split.authorization {
+        server.secret_header_sources.insert(
+            "Authorization".into(),
+            SecretSource::Literal(Secret::new(authorization)),
+        );
+    }
+    for (param, value) in split.query {
+        server
+            .secret_query_sources
+            .insert(param, SecretSource::Literal(Secret::new(value)));
+    }
+    Ok(())
+}
+
+/// A stdio entry: its command and arguments checked.
+fn fill_command(client: McpClient, server: &mut ImportedServer) -> Result<(), String> {
+    let command = server.command.clone().ok_or("it has no `command` to run")?;
+    server.url = None;
+    check_plain(client, "its command", &command)?;
+    for arg in &server.args {
+        check_plain(client, "its arguments", arg)?;
+    }
+    if let Err(reason) = check_args(&server.args) {
+        server.args.clear();
+        return Err(reason);
     }
     Ok(())
 }

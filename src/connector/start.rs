@@ -356,7 +356,7 @@ impl ConnectorService {
         values: &FieldValues,
     ) -> Result<ConnectorInfo> {
         let (name, trigger) = (start.name, start.trigger);
-        let Some(skill_name) = definition.skill.as_ref().map(|s| s.name.clone()) else {
+        let Some(skill_name) = definition.skill.as_ref().map(|s| s.name) else {
             let err = Error::Internal(format!("`{name}` has no skill"));
             return self.fail(name, err, trigger).await;
         };
@@ -369,7 +369,7 @@ impl ConnectorService {
         self.transition(name, starting, false).await?;
         let deadline = start.timeout.unwrap_or(self.inner.options.start_timeout);
         let opened = tokio::select! {
-            opened = tokio::time::timeout(deadline, crate::skills::open(&skill_name, values)) => opened,
+            opened = tokio::time::timeout(deadline, crate::skills::open(skill_name, values)) => opened,
             _ = cancel.cancelled() => return self.info(name),
         };
         let skill = match opened {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::remote::RemoteTransport;
-use crate::catalog::{ConnectorDefinition, FieldTarget};
+use crate::catalog::{ConnectorDefinition, FieldTarget, Source};
 use crate::error::{Error, Result};
 
 /// Resolved values of a connector's config fields, by field name.
@@ -159,158 +159,200 @@ pub fn plan_launch(
     values: &FieldValues,
     reference: &dyn Fn(&str) -> String,
 ) -> Result<LaunchPlan> {
-    let declared: Vec<&str> = def.fields.iter().map(|f| f.name.as_str()).collect();
-    let secrets: Vec<String> = def
-        .fields
-        .iter()
-        .filter(|f| f.secret)
-        .filter_map(|f| values.get(&f.name))
-        .filter(|v| !v.is_empty())
-        .cloned()
-        .collect();
-    let args = substitute_args(&def.args, &declared, values);
-    // The config shows secrets as references, in arguments as in env.
-    let shown_values: FieldValues = values
-        .iter()
-        .map(|(name, value)| {
-            let secret = def.fields.iter().any(|f| &f.name == name && f.secret);
-            let shown = if secret {
-                reference(name)
-            } else {
-                value.clone()
-            };
-            (name.clone(), shown)
-        })
-        .collect();
-    let config_args = substitute_args(&def.args, &declared, &shown_values);
-    let mut config_env = def.env.clone();
-    let mut env = def.env.clone();
-    for field in &def.fields {
-        if field.target != FieldTarget::Env {
-            continue;
-        }
-        let Some(value) = values.get(&field.name) else {
-            continue;
-        };
-        let shown = if field.secret {
-            reference(&field.name)
-        } else {
-            value.clone()
-        };
-        config_env.insert(field.name.clone(), shown);
-        env.insert(field.name.clone(), value.clone());
-    }
-    match (&def.image, &def.command, &def.url) {
-        (None, None, Some(url)) => {
-            let transport = def
-                .transport
-                .or_else(|| RemoteTransport::guess(&url::Url::parse(url).ok()?))
-                .ok_or_else(|| {
-                    Error::InvalidInput(format!(
-                    "cannot tell whether `{url}` speaks SSE or Streamable HTTP: set its transport"
-                ))
-                })?;
-            let mut headers = def.headers.clone();
-            let mut shown_headers = def.headers.clone();
-            for field in &def.fields {
-                let (Some(header), Some(value)) = (&field.header, values.get(&field.name)) else {
-                    continue;
-                };
-                if field.target != FieldTarget::Header {
-                    continue;
-                }
-                headers.insert(header.clone(), value.clone());
-                let shown = if field.secret {
-                    reference(&field.name)
-                } else {
-                    value.clone()
-                };
-                shown_headers.insert(header.clone(), shown);
-            }
-            let (real_url, shown_url) = with_query_fields(def, url, values, reference)?;
-            Ok(LaunchPlan {
-                config: ServerConfig {
-                    transport: transport.as_str().to_string(),
-                    command: None,
-                    args: Vec::new(),
-                    env: BTreeMap::new(),
-                    url: Some(shown_url),
-                    headers: shown_headers,
-                    cwd: None,
-                },
-                kind: LaunchKind::Remote {
-                    url: real_url,
-                    transport,
-                    headers,
-                },
-                args: Vec::new(),
-                env: BTreeMap::new(),
-                cwd: None,
-                secrets,
-            })
-        }
-        (Some(image), None, None) => {
-            let mounts = container_mounts(def, values, &mut env, &mut config_env)?;
-            // `-e NAME` without a value: the engine copies the value from
-            // its own environment, so it never appears in `ps` output.
-            let mut docker_args = vec!["run".to_string(), "-i".into(), "--rm".into()];
-            for mount in &mounts {
-                docker_args.push("--mount".into());
-                docker_args.push(mount.clone());
-            }
-            for name in env.keys() {
-                docker_args.push("-e".into());
-                docker_args.push(name.clone());
-            }
-            docker_args.push(image.clone());
-            docker_args.extend(config_args.iter().cloned());
-            Ok(LaunchPlan {
-                config: ServerConfig {
-                    transport: "stdio".into(),
-                    command: Some("docker".into()),
-                    args: docker_args,
-                    env: config_env,
-                    url: None,
-                    headers: BTreeMap::new(),
-                    cwd: None,
-                },
-                kind: LaunchKind::Container {
-                    image: image.clone(),
-                    mounts,
-                },
-                args,
-                env,
-                cwd: None,
-                secrets,
-            })
-        }
-        (None, Some(command), None) => {
-            let cwd = def
-                .cwd
-                .as_ref()
-                .map(std::path::PathBuf::from)
-                .unwrap_or_else(super::default_cwd);
-            Ok(LaunchPlan {
-                config: ServerConfig {
-                    transport: "stdio".into(),
-                    command: Some(command.clone()),
-                    args: config_args,
-                    env: config_env,
-                    url: None,
-                    headers: BTreeMap::new(),
-                    cwd: Some(cwd.display().to_string()),
-                },
-                kind: LaunchKind::Native,
-                args,
-                env,
-                cwd: Some(cwd),
-                secrets,
-            })
-        }
-        _ => Err(Error::InvalidInput(format!(
+    let parts = Parts::of(def, values, reference);
+    match def.source() {
+        Some(Source::Url(url)) => remote_plan(def, url, values, reference, parts.secrets),
+        Some(Source::Image(image)) => container_plan(def, image, values, parts),
+        Some(Source::Command(command)) => Ok(native_plan(def, command, parts)),
+        None => Err(Error::InvalidInput(format!(
             "connector `{}` needs exactly one of an image, a command or a URL",
             def.name
         ))),
+    }
+}
+
+/// What every plan is made of: the arguments and environment with real
+/// values (for the launch) and as the written config shows them (secrets
+/// as references), and the secret values to scrub from what it prints.
+struct Parts {
+    args: Vec<String>,
+    config_args: Vec<String>,
+    env: BTreeMap<String, String>,
+    config_env: BTreeMap<String, String>,
+    secrets: Vec<String>,
+}
+
+impl Parts {
+    fn of(
+        def: &ConnectorDefinition,
+        values: &FieldValues,
+        reference: &dyn Fn(&str) -> String,
+    ) -> Parts {
+        let declared: Vec<&str> = def.fields.iter().map(|f| f.name.as_str()).collect();
+        let secrets = def
+            .fields
+            .iter()
+            .filter(|f| f.secret)
+            .filter_map(|f| values.get(&f.name))
+            .filter(|v| !v.is_empty())
+            .cloned()
+            .collect();
+        // The config shows secrets as references, in arguments as in env.
+        let shown_values: FieldValues = values
+            .iter()
+            .map(|(name, value)| {
+                let secret = def.fields.iter().any(|f| &f.name == name && f.secret);
+                (name.clone(), shown(secret, name, value, reference))
+            })
+            .collect();
+        let mut parts = Parts {
+            args: substitute_args(&def.args, &declared, values),
+            config_args: substitute_args(&def.args, &declared, &shown_values),
+            env: def.env.clone(),
+            config_env: def.env.clone(),
+            secrets,
+        };
+        for field in def.fields.iter().filter(|f| f.target == FieldTarget::Env) {
+            let Some(value) = values.get(&field.name) else {
+                continue;
+            };
+            let name = &field.name;
+            let config_value = shown(field.secret, name, value, reference);
+            parts.config_env.insert(name.clone(), config_value);
+            parts.env.insert(name.clone(), value.clone());
+        }
+        parts
+    }
+}
+
+/// A field's value as the written config shows it: a secret by reference.
+fn shown(secret: bool, field: &str, value: &str, reference: &dyn Fn(&str) -> String) -> String {
+    if secret {
+        reference(field)
+    } else {
+        value.to_string()
+    }
+}
+
+/// A server reached at `url`: its transport (given, or told by the path),
+/// its headers and query fields.
+fn remote_plan(
+    def: &ConnectorDefinition,
+    url: &str,
+    values: &FieldValues,
+    reference: &dyn Fn(&str) -> String,
+    secrets: Vec<String>,
+) -> Result<LaunchPlan> {
+    let transport = def
+        .transport
+        .or_else(|| RemoteTransport::guess(&url::Url::parse(url).ok()?))
+        .ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "cannot tell whether `{url}` speaks SSE or Streamable HTTP: set its transport"
+            ))
+        })?;
+    let mut headers = def.headers.clone();
+    let mut shown_headers = def.headers.clone();
+    for field in def
+        .fields
+        .iter()
+        .filter(|f| f.target == FieldTarget::Header)
+    {
+        let (Some(header), Some(value)) = (&field.header, values.get(&field.name)) else {
+            continue;
+        };
+        headers.insert(header.clone(), value.clone());
+        let config_value = shown(field.secret, &field.name, value, reference);
+        shown_headers.insert(header.clone(), config_value);
+    }
+    let (real_url, shown_url) = with_query_fields(def, url, values, reference)?;
+    Ok(LaunchPlan {
+        config: ServerConfig {
+            transport: transport.as_str().to_string(),
+            command: None,
+            args: Vec::new(),
+            env: BTreeMap::new(),
+            url: Some(shown_url),
+            headers: shown_headers,
+            cwd: None,
+        },
+        kind: LaunchKind::Remote {
+            url: real_url,
+            transport,
+            headers,
+        },
+        args: Vec::new(),
+        env: BTreeMap::new(),
+        cwd: None,
+        secrets,
+    })
+}
+
+/// A server in a container of `image`, with its mounts; the config shows
+/// the `docker run` a person would type.
+fn container_plan(
+    def: &ConnectorDefinition,
+    image: &str,
+    values: &FieldValues,
+    mut parts: Parts,
+) -> Result<LaunchPlan> {
+    let mounts = container_mounts(def, values, &mut parts.env, &mut parts.config_env)?;
+    // `-e NAME` without a value: the engine copies the value from its own
+    // environment, so it never appears in `ps` output.
+    let mut docker_args = vec!["run".to_string(), "-i".into(), "--rm".into()];
+    for mount in &mounts {
+        docker_args.push("--mount".into());
+        docker_args.push(mount.clone());
+    }
+    for name in parts.env.keys() {
+        docker_args.push("-e".into());
+        docker_args.push(name.clone());
+    }
+    docker_args.push(image.to_string());
+    docker_args.extend(parts.config_args);
+    Ok(LaunchPlan {
+        config: ServerConfig {
+            transport: "stdio".into(),
+            command: Some("docker".into()),
+            args: docker_args,
+            env: parts.config_env,
+            url: None,
+            headers: BTreeMap::new(),
+            cwd: None,
+        },
+        kind: LaunchKind::Container {
+            image: image.to_string(),
+            mounts,
+        },
+        args: parts.args,
+        env: parts.env,
+        cwd: None,
+        secrets: parts.secrets,
+    })
+}
+
+/// A program on this machine, in its directory.
+fn native_plan(def: &ConnectorDefinition, command: &str, parts: Parts) -> LaunchPlan {
+    let cwd = def
+        .cwd
+        .as_ref()
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(super::default_cwd);
+    LaunchPlan {
+        config: ServerConfig {
+            transport: "stdio".into(),
+            command: Some(command.to_string()),
+            args: parts.config_args,
+            env: parts.config_env,
+            url: None,
+            headers: BTreeMap::new(),
+            cwd: Some(cwd.display().to_string()),
+        },
+        kind: LaunchKind::Native,
+        args: parts.args,
+        env: parts.env,
+        cwd: Some(cwd),
+        secrets: parts.secrets,
     }
 }
 

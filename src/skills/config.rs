@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use super::SkillError;
-use crate::catalog::{Catalog, ConfigField};
+use crate::catalog::{Catalog, ConfigField, SkillKind};
 
 /// One skill's field definitions and the values it was opened with.
 pub(crate) struct SkillConfig<'a> {
@@ -19,7 +19,7 @@ impl<'a> SkillConfig<'a> {
     /// The definition of `skill`'s fields in the built-in catalog, with
     /// `values` (field name → value).
     pub(crate) fn for_skill(
-        skill: &str,
+        skill: SkillKind,
         values: &'a BTreeMap<String, String>,
     ) -> Result<SkillConfig<'a>, SkillError> {
         let catalog = Catalog::builtin().map_err(|e| SkillError::Backend {
@@ -106,7 +106,7 @@ mod tests {
     #[test]
     fn values_are_read_through_the_catalog_with_its_defaults_and_ranges() {
         let mut values = BTreeMap::new();
-        let config = SkillConfig::for_skill("postgres", &values).expect("postgres");
+        let config = SkillConfig::for_skill(SkillKind::Postgres, &values).expect("postgres");
         assert!(!config.flag("allow_writes").expect("default"));
         assert_eq!(config.number("row_limit").expect("default"), 1000);
         assert!(matches!(
@@ -119,14 +119,14 @@ mod tests {
         ));
         values.insert("allow_writes".to_string(), "TRUE".to_string());
         values.insert("row_limit".to_string(), "0".to_string());
-        let config = SkillConfig::for_skill("postgres", &values).expect("postgres");
+        let config = SkillConfig::for_skill(SkillKind::Postgres, &values).expect("postgres");
         assert!(config.flag("allow_writes").expect("true"));
         assert!(matches!(
             config.number("row_limit"),
             Err(SkillError::BadConfig { problem, .. }) if problem.contains("from 1 to 1000000")
         ));
         values.insert("allow_writes".to_string(), "maybe".to_string());
-        let config = SkillConfig::for_skill("postgres", &values).expect("postgres");
+        let config = SkillConfig::for_skill(SkillKind::Postgres, &values).expect("postgres");
         assert!(matches!(
             config.flag("allow_writes"),
             Err(SkillError::BadConfig { .. })

@@ -259,59 +259,9 @@ impl RedisSkill {
                 members.truncate(cap);
                 (len, Value::Array(members.into_iter().map(bytes_value).collect()))
             }
-            "hash" => {
-                let len: i64 = redis::cmd("HLEN").arg(&key).query_async(conn).await?;
-                let flat = self.scan_collection(conn, "HSCAN", &key, cap * 2).await?;
-                let mut fields = Map::new();
-                for pair in flat.chunks(2) {
-                    if let [field, value] = pair {
-                        if fields.len() < cap {
-                            fields.insert(text_key(field), bytes_value(value.clone()));
-                        }
-                    }
-                }
-                (len, Value::Object(fields))
-            }
-            "zset" => {
-                let len: i64 = redis::cmd("ZCARD").arg(&key).query_async(conn).await?;
-                let pairs: Vec<(Vec<u8>, String)> = redis::cmd("ZRANGE")
-                    .arg(&key)
-                    .arg(0)
-                    .arg(last)
-                    .arg("WITHSCORES")
-                    .query_async(conn)
-                    .await?;
-                let members = pairs
-                    .into_iter()
-                    .map(|(member, score)| json!({"member": bytes_value(member), "score": score_json(&score)}))
-                    .collect();
-                (len, Value::Array(members))
-            }
-            "stream" => {
-                let len: i64 = redis::cmd("XLEN").arg(&key).query_async(conn).await?;
-                let entries: Vec<(String, Vec<Vec<u8>>)> = redis::cmd("XRANGE")
-                    .arg(&key)
-                    .arg("-")
-                    .arg("+")
-                    .arg("COUNT")
-                    .arg(cap)
-                    .query_async(conn)
-                    .await?;
-                let entries = entries
-                    .into_iter()
-                    .map(|(id, flat)| {
-                        let fields: Map<String, Value> = flat
-                            .chunks(2)
-                            .filter_map(|pair| match pair {
-                                [field, value] => Some((text_key(field), bytes_value(value.clone()))),
-                                _ => None,
-                            })
-                            .collect();
-                        json!({"id": id, "fields": fields})
-                    })
-                    .collect();
-                (len, Value::Array(entries))
-            }
+            "hash" => self.read_hash(conn, &key, cap).await?,
+            "zset" => read_zset(conn, &key, last).await?,
+            "stream" => read_stream(conn, &key, cap).await?,
             other => {
                 return Ok(tool_error(format!(
                     "`{key}` holds a `{other}` value, which `read` does not know; try `get`, or a module-specific client"
@@ -333,6 +283,26 @@ impl RedisSkill {
             "value": value,
             "truncated": returned < length,
         })))
+    }
+
+    /// A hash's fields, at most `cap` of them (scanned, never `HGETALL`).
+    async fn read_hash(
+        &self,
+        conn: &mut ConnectionManager,
+        key: &str,
+        cap: usize,
+    ) -> Result<(i64, Value), Failure> {
+        let len: i64 = redis::cmd("HLEN").arg(key).query_async(conn).await?;
+        let flat = self.scan_collection(conn, "HSCAN", key, cap * 2).await?;
+        let mut fields = Map::new();
+        for pair in flat.chunks(2) {
+            if let [field, value] = pair {
+                if fields.len() < cap {
+                    fields.insert(text_key(field), bytes_value(value.clone()));
+                }
+            }
+        }
+        Ok((len, Value::Object(fields)))
     }
 
     /// Walks `SSCAN`/`HSCAN` until done or `cap` items are collected.
@@ -570,4 +540,56 @@ impl Skill for RedisSkill {
             drop(taken);
         })
     }
+}
+
+/// A sorted set's first members with their scores.
+async fn read_zset(
+    conn: &mut ConnectionManager,
+    key: &str,
+    last: i64,
+) -> Result<(i64, Value), Failure> {
+    let len: i64 = redis::cmd("ZCARD").arg(key).query_async(conn).await?;
+    let pairs: Vec<(Vec<u8>, String)> = redis::cmd("ZRANGE")
+        .arg(key)
+        .arg(0)
+        .arg(last)
+        .arg("WITHSCORES")
+        .query_async(conn)
+        .await?;
+    let members = pairs
+        .into_iter()
+        .map(|(member, score)| json!({"member": bytes_value(member), "score": score_json(&score)}))
+        .collect();
+    Ok((len, Value::Array(members)))
+}
+
+/// A stream's first `cap` entries.
+async fn read_stream(
+    conn: &mut ConnectionManager,
+    key: &str,
+    cap: usize,
+) -> Result<(i64, Value), Failure> {
+    let len: i64 = redis::cmd("XLEN").arg(key).query_async(conn).await?;
+    let entries: Vec<(String, Vec<Vec<u8>>)> = redis::cmd("XRANGE")
+        .arg(key)
+        .arg("-")
+        .arg("+")
+        .arg("COUNT")
+        .arg(cap)
+        .query_async(conn)
+        .await?;
+    let entries = entries
+        .into_iter()
+        .map(|(id, flat)| {
+            let fields: Map<String, Value> = flat
+                .chunks(2)
+                .filter_map(|pair| match pair {
+                    [field, value] => Some((text_key(field), bytes_value(value.clone()))),
+                    _ => None,
+                })
+                .collect();
+            json!({"id": id, "fields": fields})
+        })
+        .collect();
+    Ok((len, Value::Array(entries)))
 }
