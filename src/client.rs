@@ -170,9 +170,9 @@ impl Client {
     /// Starts `switchboard serve` detached from this terminal, with its
     /// output in the service log, and waits until it answers.
     async fn spawn_service(&self) -> ClientResult<Hello> {
-        self.paths.ensure_home().map_err(|e| {
-            Error::Internal(format!("cannot create {}: {e}", self.paths.home.display()))
-        })?;
+        self.paths
+            .ensure_home()
+            .map_err(|e| Error::file("create", self.paths.home.clone(), e))?;
         let exe = std::env::current_exe()
             .map_err(|e| Error::Internal(format!("cannot find our own executable: {e}")))?;
         let log_path = self.paths.service_log();
@@ -180,10 +180,10 @@ impl Client {
             .create(true)
             .append(true)
             .open(&log_path)
-            .map_err(|e| Error::Internal(format!("cannot open {}: {e}", log_path.display())))?;
+            .map_err(|e| Error::file("open", log_path.clone(), e))?;
         let log_err = log
             .try_clone()
-            .map_err(|e| Error::Internal(format!("cannot open {}: {e}", log_path.display())))?;
+            .map_err(|e| Error::file("open", log_path.clone(), e))?;
         let mut cmd = tokio::process::Command::new(exe);
         cmd.arg("--settings")
             .arg(&self.paths.settings)

@@ -217,7 +217,7 @@ impl ConnectorService {
     pub async fn start(paths: Paths, options: ServiceOptions) -> Result<ConnectorService> {
         paths
             .ensure_home()
-            .map_err(|e| Error::Internal(format!("cannot create {}: {e}", paths.home.display())))?;
+            .map_err(|e| Error::file("create", paths.home.clone(), e))?;
         let catalog = Catalog::builtin()?;
         let settings = SettingsStore::new(paths.settings.clone());
         let paths_home = paths.home.clone();

@@ -43,11 +43,11 @@ pub async fn serve_with_http(
 ) -> Result<()> {
     paths
         .ensure_home()
-        .map_err(|e| Error::Internal(format!("cannot create {}: {e}", paths.home.display())))?;
+        .map_err(|e| Error::file("create", paths.home.clone(), e))?;
     // The service outlives the shell that started it: it must not keep
     // that shell's directory busy, nor resolve anything against it.
     std::env::set_current_dir(&paths.home)
-        .map_err(|e| Error::Internal(format!("cannot enter {}: {e}", paths.home.display())))?;
+        .map_err(|e| Error::file("enter", paths.home.clone(), e))?;
     let lock = acquire_lock(&paths)?;
     let socket = paths.socket();
     // We hold the lock, so a socket file left here is from a dead service.
@@ -57,7 +57,7 @@ pub async fn serve_with_http(
         reason: format!("cannot listen: {e}"),
     })?;
     std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| Error::Internal(format!("cannot protect {}: {e}", socket.display())))?;
+        .map_err(|e| Error::file("protect", socket.clone(), e))?;
 
     let service = ConnectorService::start(paths.clone(), options).await?;
     let stop = CancellationToken::new();
@@ -124,7 +124,7 @@ fn acquire_lock(paths: &Paths) -> Result<File> {
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|e| Error::Internal(format!("cannot open {}: {e}", path.display())))?;
+        .map_err(|e| Error::file("open", path.clone(), e))?;
     match fs4::FileExt::try_lock(&file) {
         Ok(()) => Ok(file),
         Err(_) => Err(Error::ServiceUnavailable {

@@ -49,6 +49,9 @@ pub enum ErrorCode {
     SignInFailed,
     /// The remote server wants a sign-in; the connector waits in `configuring`.
     SignInRequired,
+    /// A file or directory of ours (the data dir, the socket, a log) could
+    /// not be created, read or written.
+    Files,
 }
 
 impl ErrorCode {
@@ -71,6 +74,7 @@ impl ErrorCode {
             ErrorCode::PortInUse => 15,
             ErrorCode::SignInFailed => 16,
             ErrorCode::SignInRequired => 17,
+            ErrorCode::Files => 18,
         }
     }
 }
@@ -245,6 +249,14 @@ pub enum Error {
     #[error("{message}")]
     Remote { code: ErrorCode, message: String },
 
+    /// A file or directory of ours could not be used; says which and why.
+    #[error("cannot {action} {}: {source}; check that it is yours and its disk has room, or use another data dir with --home", path.display())]
+    File {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
     /// The service answered with something this command cannot read: a
     /// service of another version still runs.
     #[error("the running service answered `{request}` in a form this command does not know ({message}): it is likely of another version; run `switchboard shutdown` so that the next command starts this version's")]
@@ -262,6 +274,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// A failed `action` ("create", "open", "write", …) on one of our files.
+    pub fn file(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::File {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+
     /// The stable class of this error.
     pub fn code(&self) -> ErrorCode {
         match self {
@@ -301,6 +322,7 @@ impl Error {
             | Error::UnexpectedAnswer { .. } => ErrorCode::ServiceUnavailable,
             Error::Remote { code, .. } => *code,
             Error::PortInUse { .. } => ErrorCode::PortInUse,
+            Error::File { .. } => ErrorCode::Files,
             Error::Internal(_) => ErrorCode::Internal,
         }
     }

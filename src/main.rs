@@ -283,7 +283,7 @@ async fn logs(client: &Client, paths: &Paths, args: LogsArgs) -> Result<(), Erro
     // Asking the service first gives an unknown name its own error.
     client.status(&name).await?;
     let path = paths.connector_log(&name);
-    let io = |e: std::io::Error| Error::Internal(format!("cannot read {}: {e}", path.display()));
+    let io = |e: std::io::Error| Error::file("read", path.clone(), e);
     let show = |line: &str| {
         if json {
             switchboard::outln!("{}", switchboard::logview::as_json(line));

@@ -198,3 +198,20 @@ fn a_read_only_settings_directory_is_a_clear_error() {
     assert_eq!(temp_files(&mount.path), Vec::<String>::new());
     assert_consistent(sb, &["calm", "extra"]);
 }
+
+/// A data dir that cannot be made (its parent is a file) is its own error:
+/// exit 18, naming the directory and the cause, instead of "internal".
+#[test]
+fn a_data_dir_that_cannot_be_made_is_a_file_error_naming_it() {
+    let sb = common::Sandbox::new();
+    let blocker = sb.dir.path().join("not-a-dir");
+    std::fs::write(&blocker, "a file where the data dir's parent should be").unwrap();
+    let home = blocker.join("home");
+    let out = sb.run_env(&["list"], &[("SWITCHBOARD_HOME", home.to_str().unwrap())]);
+    assert_eq!(code(&out), 18, "{out:?}");
+    let err = stderr(&out);
+    assert!(
+        err.contains("cannot create") && err.contains(&home.display().to_string()),
+        "{err}"
+    );
+}

@@ -32,7 +32,7 @@ pub async fn serve_unix(gateway: Gateway, home: &Path, stop: CancellationToken) 
         reason: format!("cannot listen: {e}"),
     })?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| Error::Internal(format!("cannot protect {}: {e}", path.display())))?;
+        .map_err(|e| Error::file("protect", path.clone(), e))?;
     tokio::spawn(async move {
         loop {
             tokio::select! {

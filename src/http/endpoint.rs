@@ -39,7 +39,7 @@ pub(crate) fn write_endpoint(home: &Path, endpoint: &EndpointFile) -> Result<()>
         .map_err(|e| Error::Internal(format!("cannot encode {ENDPOINT_FILE}: {e}")))?;
     bytes.push(b'\n');
     crate::atomic_file::replace(&path, &bytes, Some(0o600))
-        .map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display())))
+        .map_err(|e| Error::file("write", path.clone(), e))
 }
 
 /// Removes `http.json` if it is still ours (a newer service may have

@@ -24,7 +24,7 @@ use crate::error::{Error, ErrorCode};
 /// matches on [`ErrorCode`] without a wildcard, so a new code fails to
 /// compile there until it is given a status; add it here at the same time
 /// (a test checks that every code here round-trips through serde).
-const SERVICE_CODES: [ErrorCode; 16] = [
+const SERVICE_CODES: [ErrorCode; 17] = [
     ErrorCode::Internal,
     ErrorCode::UnknownConnector,
     ErrorCode::AlreadyExists,
@@ -41,6 +41,7 @@ const SERVICE_CODES: [ErrorCode; 16] = [
     ErrorCode::PortInUse,
     ErrorCode::SignInFailed,
     ErrorCode::SignInRequired,
+    ErrorCode::Files,
 ];
 
 /// Codes only the HTTP face produces.
@@ -57,7 +58,9 @@ const HTTP_CODES: [&str; 7] = [
 /// The HTTP status for a library error code.
 pub(crate) fn service_status(code: ErrorCode) -> StatusCode {
     match code {
-        ErrorCode::Internal | ErrorCode::Settings => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::Internal | ErrorCode::Settings | ErrorCode::Files => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
         ErrorCode::UnknownConnector | ErrorCode::UnknownTool => StatusCode::NOT_FOUND,
         ErrorCode::AlreadyExists
         | ErrorCode::NotConnected

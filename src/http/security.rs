@@ -55,7 +55,7 @@ pub(crate) fn load_or_create_token(home: &Path) -> Result<String> {
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     // Written beside and renamed, so a reader never sees half a token.
     crate::atomic_file::replace(&path, format!("{token}\n").as_bytes(), Some(0o600))
-        .map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display())))?;
+        .map_err(|e| Error::file("write", path.clone(), e))?;
     Ok(token)
 }
 
