@@ -92,7 +92,7 @@ pub enum GatewayEndpoint {
 /// Secret values never land in [`env`](Self::env) or [`headers`](Self::headers): their names go
 /// to `secret_env` / `secret_headers`, and where the value came from to the matching
 /// `*_sources` map, so the caller can make them pass-through variables or secret-store entries.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportedServer {
     /// A valid connector name: `original_name` lowercased, other characters turned into `-`
     /// (see [`sanitize_name`]).
@@ -358,19 +358,8 @@ impl McpClient {
         found.pop().unwrap_or_else(|| ImportedServer {
             name: name.to_string(),
             original_name: name.to_string(),
-            command: None,
-            args: Vec::new(),
-            url: None,
-            transport: None,
-            env: BTreeMap::new(),
-            secret_env: Vec::new(),
-            secret_env_sources: BTreeMap::new(),
-            headers: BTreeMap::new(),
-            secret_headers: Vec::new(),
-            secret_header_sources: BTreeMap::new(),
-            secret_query: Vec::new(),
-            secret_query_sources: BTreeMap::new(),
             skipped: Some("nothing to read in it".into()),
+            ..ImportedServer::default()
         })
     }
 

@@ -212,6 +212,19 @@ pub enum SecretError {
     UnknownStore { value: String },
 }
 
+/// Checks what a store is asked to keep: both names, and a value that is
+/// not empty (refused by every store alike, so they accept the same values).
+pub fn check_entry(connector: &str, field: &str, value: &Secret) -> Result<(), SecretError> {
+    check_names(connector, field)?;
+    if value.expose().is_empty() {
+        return Err(SecretError::EmptyValue {
+            connector: connector.to_string(),
+            field: field.to_string(),
+        });
+    }
+    Ok(())
+}
+
 /// Checks both names of a secret, so they can be stored and referenced.
 pub fn check_names(connector: &str, field: &str) -> Result<(), SecretError> {
     if !valid_connector(connector) {

@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 
 use super::crypto::{self, OpenError, KEY_LEN};
 use super::fsutil;
-use super::{check_connector, check_names, Secret, SecretError, SecretStore};
+use super::{check_connector, check_entry, check_names, Secret, SecretError, SecretStore};
 
 /// The encrypted secrets, in the data directory.
 pub const SECRETS_FILE: &str = "secrets.json.enc";
@@ -197,14 +197,7 @@ impl SecretStore for FileStore {
     }
 
     fn set(&self, connector: &str, field: &str, value: Secret) -> Result<(), SecretError> {
-        check_names(connector, field)?;
-        // Refused here too, so both stores accept exactly the same values.
-        if value.expose().is_empty() {
-            return Err(SecretError::EmptyValue {
-                connector: connector.to_string(),
-                field: field.to_string(),
-            });
-        }
+        check_entry(connector, field, &value)?;
         self.update(|contents| {
             contents
                 .entry(connector.to_string())

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::file::LOCK_FILE;
 use super::fsutil;
 use super::items::Items;
-use super::{check_connector, check_names, Secret, SecretError, SecretStore};
+use super::{check_connector, check_entry, check_names, Secret, SecretError, SecretStore};
 
 /// Names of the fields stored in the keyring for this data directory.
 pub const INDEX_FILE: &str = "keyring-index.json";
@@ -129,13 +129,7 @@ impl SecretStore for KeyringStore {
     }
 
     fn set(&self, connector: &str, field: &str, value: Secret) -> Result<(), SecretError> {
-        check_names(connector, field)?;
-        if value.expose().is_empty() {
-            return Err(SecretError::EmptyValue {
-                connector: connector.to_string(),
-                field: field.to_string(),
-            });
-        }
+        check_entry(connector, field, &value)?;
         fsutil::ensure_dir(&self.dir)?;
         let _lock = fsutil::lock(&self.lock_path)?;
         self.items
