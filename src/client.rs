@@ -92,7 +92,10 @@ impl Client {
     /// Asks the running service who it is, without starting one.
     pub async fn hello(&self) -> ClientResult<Hello> {
         let value = self.send(&Request::Hello).await?;
-        serde_json::from_value(value).map_err(|e| Error::Internal(format!("bad hello: {e}")))
+        serde_json::from_value(value).map_err(|e| Error::UnexpectedAnswer {
+            request: "hello",
+            message: e.to_string(),
+        })
     }
 
     /// Stops the running service, and waits until it and every server it

@@ -145,10 +145,11 @@ pub(crate) async fn logs(
     }
     let info = state.service.info(&name)?;
     let path = state.service.paths().connector_log(&info.name);
-    let lines = tokio::task::spawn_blocking(move || logview::tail(&path, n))
+    let read = path.clone();
+    let lines = tokio::task::spawn_blocking(move || logview::tail(&read, n))
         .await
         .map_err(|e| Error::Internal(format!("log reader failed: {e}")))?
-        .map_err(|e| Error::Internal(format!("cannot read the log: {e}")))?
+        .map_err(|e| Error::file("read", path, e))?
         .0;
     Ok(Json(LogLines {
         connector: info.name,
