@@ -35,10 +35,12 @@ use std::collections::{BTreeMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 mod kind;
+mod policy;
 mod transport;
 mod validate;
 
 pub use kind::FieldKind;
+pub use policy::{memory_bytes, Network, Policy, DEFAULT_PIDS};
 pub use transport::RemoteTransport;
 
 /// The text of `catalog/connectors.toml`, compiled in.
@@ -254,6 +256,10 @@ pub struct ConnectorDefinition {
     /// instead of its image (`--backend remote`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote: Option<RemoteBackend>,
+    /// What its server may reach and use, when it differs from the
+    /// default; the person's override in settings goes over it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Policy>,
 }
 
 /// A vendor's hosted MCP server behind a connector, as its documentation

@@ -207,6 +207,8 @@ pub(crate) enum Command {
     },
     /// Show a connector's log: its server's stderr and lifecycle events, newest last.
     Logs(LogsArgs),
+    /// Show or change what a connector's server may reach and use: network, paths, memory, CPUs.
+    Policy(PolicyArgs),
 }
 
 #[derive(Args)]
@@ -339,4 +341,27 @@ pub(crate) struct ServeArgs {
     /// Started by the CLI in the background: print no dashboard link.
     #[arg(long, hide = true)]
     pub(crate) background: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct PolicyArgs {
+    #[arg(add = ArgValueCandidates::new(completion::connector_names))]
+    pub(crate) name: String,
+    /// `open`, `none` or `loopback`.
+    #[arg(long, value_name = "open|none|loopback")]
+    pub(crate) network: Option<String>,
+    /// A path it may read (repeatable; containers only for now).
+    #[arg(long = "read", value_name = "PATH")]
+    pub(crate) read: Vec<PathBuf>,
+    /// A path it may read and write (repeatable; containers only for now).
+    #[arg(long = "write", value_name = "PATH")]
+    pub(crate) write: Vec<PathBuf>,
+    /// Its memory limit, such as 512m or 1g.
+    #[arg(long, value_name = "SIZE")]
+    pub(crate) memory: Option<String>,
+    /// How many CPUs it may use, such as 0.5 or 2.
+    #[arg(long, value_name = "N")]
+    pub(crate) cpus: Option<f64>,
+    #[command(flatten)]
+    pub(crate) out: Output,
 }

@@ -24,6 +24,7 @@ mod signin;
 mod start;
 mod state;
 mod stop;
+mod supervision;
 mod watch;
 mod writer;
 
@@ -40,10 +41,11 @@ use tokio_util::sync::CancellationToken;
 pub use config::{backend_name, field_names, FieldStatus, StoredSecret, BACKEND_KEY, CONFIG_KEY};
 pub use custom::{header_field, query_field, CustomConnector};
 pub use info::ConnectorInfo;
-pub use policy::{Supervision, SUPERVISION_KEY};
+pub use policy::{PolicyInfo, POLICY_KEY};
 pub use signin::LogoutOutcome;
 pub use start::ConnectRequest;
 pub use state::transition_allowed;
+pub use supervision::{Supervision, SUPERVISION_KEY};
 
 use crate::catalog::{validate_name, Catalog, ConnectorDefinition};
 use crate::error::{Error, Result};
@@ -146,6 +148,8 @@ struct Entry {
     /// Why a hand-written custom definition cannot be used; it then shows
     /// as `error` with this reason and refuses to start.
     invalid: Option<String>,
+    /// The person's policy override (`codebuddy.connectors.policy`).
+    policy: Option<crate::catalog::Policy>,
 }
 
 impl Entry {
@@ -179,6 +183,7 @@ impl Entry {
             last_error: None,
             disabled_tools: Default::default(),
             invalid: None,
+            policy: None,
             backend: definition
                 .backends()
                 .first()
@@ -203,9 +208,14 @@ impl Entry {
 
     /// The definition as it runs on the chosen backend.
     fn active(&self) -> ConnectorDefinition {
-        self.definition
+        let mut active = self
+            .definition
             .for_backend(&self.backend)
-            .unwrap_or_else(|| self.definition.clone())
+            .unwrap_or_else(|| self.definition.clone());
+        if let Some(over) = &self.policy {
+            active.policy = Some(active.policy.unwrap_or_default().overlaid(over));
+        }
+        active
     }
 }
 
@@ -244,6 +254,7 @@ impl ConnectorService {
             if let Some(backend) = chosen.filter(|b| entry.definition.backends().contains(b)) {
                 entry.backend = backend;
             }
+            entry.policy = policy::stored(&snapshot, name);
             if let Some(serde_json::Value::Array(tools)) = snapshot.get(&[DISABLED_TOOLS_KEY, name])
             {
                 entry.disabled_tools = tools

@@ -237,6 +237,7 @@ async fn dispatch(
             .await
             .and_then(to_value),
         Request::Doctor => to_value(crate::doctor::run_in_service(service).await),
+        Request::Policy { name, change } => service.policy(&name, change).await.and_then(to_value),
         Request::Shutdown => {
             crate::gateway::note_shutdown_asked();
             stop.cancel();

@@ -63,6 +63,7 @@ pub fn render(report: &Report) -> String {
     let mut lines = vec![
         format!("{} ({}) — {}", c.name, c.display_name, c.description),
         format!("backend: {}", c.backend),
+        format!("policy: {}", c.policy),
     ];
     if c.backends.len() > 1 {
         lines.push(format!("backends offered: {}", c.backends.join(", ")));

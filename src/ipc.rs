@@ -127,6 +127,12 @@ pub enum Request {
     },
     /// What `switchboard doctor` reports, as the service sees it.
     Doctor,
+    /// A connector's policy; with `change`, the override is changed first.
+    Policy {
+        name: String,
+        #[serde(default)]
+        change: Option<crate::catalog::Policy>,
+    },
 }
 
 impl Request {
@@ -158,6 +164,7 @@ impl Request {
             Request::Shutdown => "shutdown",
             Request::CheckConfig { .. } => "check_config",
             Request::Doctor => "doctor",
+            Request::Policy { .. } => "policy",
         }
     }
 }

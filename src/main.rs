@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{CommandFactory, Parser};
-use cli::{Cli, Command, LogsArgs, Output, SecretCommand, ServeArgs};
+use cli::{Cli, Command, LogsArgs, Output, PolicyArgs, SecretCommand, ServeArgs};
 use switchboard::{Client, ConnectorInfo, Error, ErrorCode, Paths, ServiceOptions, SettingsStore};
 
 fn main() -> ExitCode {
@@ -153,6 +153,7 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             );
         }
         Command::Logs(args) => logs(&client, &paths, args).await?,
+        Command::Policy(args) => policy(&client, args).await?,
         Command::ClientConfig {
             client: mcp_client,
             install,
@@ -269,6 +270,56 @@ async fn open(client: &Client, paths: &Paths) -> Result<(), Error> {
     let link = switchboard::http::dashboard_url(&url, &token);
     switchboard::http::open_in_browser(&link)?;
     switchboard::outln!("opened {url}");
+    Ok(())
+}
+
+/// `switchboard policy NAME [--network …] [--read P]… [--write P]…
+/// [--memory SIZE] [--cpus N]`: shows the policy, after changing it when
+/// any flag is given (paths are taken from this command's directory).
+async fn policy(client: &Client, args: PolicyArgs) -> Result<(), Error> {
+    let PolicyArgs {
+        name,
+        network,
+        read,
+        write,
+        memory,
+        cpus,
+        out,
+    } = args;
+    let absolute = |paths: Vec<std::path::PathBuf>| -> Result<Vec<String>, Error> {
+        let here = std::env::current_dir().unwrap_or_default();
+        paths
+            .into_iter()
+            .map(|p| {
+                let path = here.join(p);
+                path.to_str().map(str::to_string).ok_or_else(|| {
+                    Error::InvalidInput(format!("{} is not valid UTF-8", path.display()))
+                })
+            })
+            .collect()
+    };
+    let network = match network {
+        Some(text) => Some(text.parse().map_err(Error::InvalidInput)?),
+        None => None,
+    };
+    let change = switchboard::catalog::Policy {
+        network,
+        read: absolute(read)?,
+        write: absolute(write)?,
+        memory,
+        cpus,
+    };
+    let changed = change != switchboard::catalog::Policy::default();
+    let info = client.policy(&name, changed.then_some(change)).await?;
+    print(out, &info, || {
+        format!(
+            "{}: {}\nenforced: {}",
+            info.connector, info.described, info.enforced
+        )
+    });
+    if let Some(note) = &info.restarted {
+        switchboard::errln!("{note}");
+    }
     Ok(())
 }
 

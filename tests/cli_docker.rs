@@ -510,3 +510,74 @@ fn a_container_gets_only_the_variables_its_connector_names() {
     );
     assert!(!env.contains_key("SWITCHBOARD_OWNER"), "{env:?}");
 }
+
+/// A container runs under its policy: no capabilities, a read-only root,
+/// process, memory and CPU limits; `switchboard policy` changes them, the
+/// connected connector restarts with them, and `--network none` leaves it
+/// no network. Checked with the engine's own `inspect`.
+#[test]
+fn a_container_runs_under_its_policy_and_a_change_restarts_it() {
+    require_image();
+    let sb = Sandbox::new();
+    sb.ok(&[
+        "add",
+        "boxed",
+        "--image",
+        "localhost/switchboard-test/everything",
+        "stdio",
+    ]);
+    let shown = sb.ok(&["policy", "boxed"]);
+    assert!(shown.contains("memory 512 MB, 1 CPU"), "{shown}");
+    assert_eq!(sb.ok(&["connect", "boxed"]).trim(), "connected");
+    let inspect = |container: &str| -> serde_json::Value {
+        let text = docker(&["inspect", container]);
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()[0]["HostConfig"].clone()
+    };
+    let first = sb.json(&["status", "boxed"])["container"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let host = inspect(&first);
+    assert_eq!(host["Memory"], json!(512 * 1024 * 1024), "{host}");
+    assert_eq!(host["NanoCpus"], json!(1_000_000_000u64), "{host}");
+    assert_eq!(host["PidsLimit"], json!(256), "{host}");
+    assert_eq!(host["ReadonlyRootfs"], json!(true), "{host}");
+    // Podman lists what `--cap-drop ALL` took from its default set.
+    let dropped = host["CapDrop"].to_string();
+    for cap in ["NET_RAW", "SETUID", "SYS_CHROOT", "DAC_OVERRIDE"] {
+        assert!(dropped.contains(cap), "{cap} kept: {host}");
+    }
+
+    let out = sb.run(&[
+        "policy",
+        "boxed",
+        "--memory",
+        "256m",
+        "--cpus",
+        "0.5",
+        "--network",
+        "none",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("restarted boxed"), "{}", stderr(&out));
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["policy"]["memory"], "256m", "{info}");
+    let second = sb.json(&["status", "boxed"])["container"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(second, first, "a new container runs the new policy");
+    let host = inspect(&second);
+    assert_eq!(host["Memory"], json!(256 * 1024 * 1024), "{host}");
+    assert_eq!(host["NanoCpus"], json!(500_000_000u64), "{host}");
+    assert_eq!(host["NetworkMode"], "none", "{host}");
+    // The tools still answer inside the limits.
+    let echo = sb.ok(&["call", "boxed", "echo", r#"{"message":"limited"}"#]);
+    assert!(echo.contains("limited"), "{echo}");
+
+    // What cannot be enforced yet is refused, not pretended.
+    let out = sb.run(&["policy", "boxed", "--network", "api.github.com"]);
+    assert_eq!(code(&out), 5, "{out:?}");
+    assert!(stderr(&out).contains("egress proxy"), "{}", stderr(&out));
+}

@@ -211,7 +211,7 @@ fn edit_settings(path: &std::path::Path, edit: impl FnOnce(&mut serde_json::Valu
 }
 
 /// The one reconcile, seen from outside: a definition edited by hand
-/// restarts the connector, a status set to `disconnected` by hand stops it
+/// (or policy) restarts the connector, a status set to `disconnected` by hand stops it
 /// and one set back to `connected` starts it, each as exactly these events.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hand_edits_reconcile_as_exactly_these_events() {
@@ -244,6 +244,14 @@ async fn hand_edits_reconcile_as_exactly_these_events() {
         restarted.pid, first.pid,
         "a new server runs the edited definition"
     );
+
+    // A policy edited by hand restarts it too.
+    edit_settings(&paths.settings, |s| {
+        s["codebuddy.connectors.policy"] = serde_json::json!({"ev": {"memory": "256m"}});
+    });
+    assert_eq!(next_status(&mut rx).await, (Connected, Configuring, None));
+    assert_eq!(next_status(&mut rx).await, (Configuring, Connected, None));
+    assert!(service.info("ev").unwrap().policy.contains("memory 256 MB"));
 
     edit_settings(&paths.settings, |s| {
         s["codebuddy.connectors.states"]["ev"] = "disconnected".into();

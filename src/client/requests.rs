@@ -216,6 +216,16 @@ impl Client {
         self.ask_as(request).await
     }
 
+    /// A connector's policy; with `change`, the override is changed first.
+    pub async fn policy(
+        &self,
+        name: &str,
+        change: Option<crate::catalog::Policy>,
+    ) -> ClientResult<crate::connector::PolicyInfo> {
+        let name = name.to_string();
+        self.ask_as(Request::Policy { name, change }).await
+    }
+
     /// What `doctor` reports, as the running service sees it (no service
     /// is started for it).
     pub async fn doctor(&self) -> ClientResult<DoctorReport> {

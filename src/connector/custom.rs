@@ -223,6 +223,7 @@ impl CustomConnector {
             cwd: self.cwd.clone(),
             skill: None,
             remote: None,
+            policy: None,
             fields: self
                 .pass_env
                 .iter()

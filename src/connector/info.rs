@@ -101,6 +101,9 @@ pub struct ConnectorInfo {
     /// at most 64 KiB); links to elsewhere are not followed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_icon: Option<String>,
+    /// What its server may reach and use, in words (`switchboard policy`).
+    #[serde(default)]
+    pub policy: String,
 }
 
 impl super::Entry {
@@ -156,6 +159,7 @@ impl super::Entry {
             category: def.category.clone(),
             icon: def.icon.clone(),
             server_icon: server.and_then(server_icon),
+            policy: def.policy.clone().unwrap_or_default().describe(),
         }
     }
 }

@@ -1,104 +1,117 @@
-//! Supervision settings (`codebuddy.connectors.supervision`): how often
-//! servers are pinged, and how dead servers are restarted — exponential
-//! backoff with jitter, up to a cap.
+//! A connector's policy as the core holds it: the person's override,
+//! read from `codebuddy.connectors.policy.NAME` at start and on every hand
+//! edit, put over the catalog's in `Entry::active`, so a changed policy
+//! changes the running connector's digest and restarts it like any other
+//! configuration change. `switchboard policy` shows and changes it.
 
-use std::time::Duration;
+use serde::{Deserialize, Serialize};
 
-use serde::Deserialize;
-
-use crate::mcp::HealthPolicy;
+use super::{ConnectorInfo, ConnectorService};
+use crate::catalog::{Policy, Source};
+use crate::error::{Error, Result};
 use crate::settings::SettingsSnapshot;
 
-/// The settings key holding these values.
-pub const SUPERVISION_KEY: &str = "codebuddy.connectors.supervision";
+/// The settings key holding the people's policy overrides, by connector.
+pub const POLICY_KEY: &str = "codebuddy.connectors.policy";
 
-/// Supervision settings; every field is optional in the file.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Supervision {
-    /// Time between two health pings.
-    pub ping_interval_ms: u64,
-    /// How long a ping may take.
-    pub ping_timeout_ms: u64,
-    /// Delay before the first restart; doubles with each further one.
-    pub restart_backoff_ms: u64,
-    /// The longest delay between two restarts.
-    pub restart_backoff_max_ms: u64,
-    /// Restarts in a row before the connector is left in `error`.
-    pub max_restarts: u32,
+/// A connector's policy, as `switchboard policy` and the API show it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PolicyInfo {
+    pub connector: String,
+    /// The policy in effect (defaults, the catalog's, the override).
+    pub policy: Policy,
+    /// The person's override alone, as stored in settings.
+    pub overridden: Option<Policy>,
+    /// The policy in words.
+    pub described: String,
+    /// Where it is enforced, or why it is not.
+    pub enforced: String,
+    /// Set when the change restarted the connector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restarted: Option<String>,
 }
 
-impl Default for Supervision {
-    fn default() -> Self {
-        Supervision {
-            ping_interval_ms: 15_000,
-            ping_timeout_ms: 5_000,
-            restart_backoff_ms: 500,
-            restart_backoff_max_ms: 30_000,
-            max_restarts: 5,
+/// The override stored for `name`; one that does not read is ignored
+/// (and the connector runs with the catalog's policy).
+pub(super) fn stored(snapshot: &SettingsSnapshot, name: &str) -> Option<Policy> {
+    let value = snapshot.get(&[POLICY_KEY, name])?;
+    match serde_json::from_value::<Policy>(value.clone()) {
+        Ok(policy) => Some(policy),
+        Err(err) => {
+            tracing::warn!(
+                connector = name,
+                "its policy in the settings file is ignored: {err}"
+            );
+            None
         }
     }
 }
 
-impl Supervision {
-    /// Reads the settings, falling back to defaults (with a warning) when
-    /// the value is malformed.
-    pub fn from_snapshot(snapshot: &SettingsSnapshot) -> Supervision {
-        match snapshot.get(&[SUPERVISION_KEY]) {
-            None => Supervision::default(),
-            Some(value) => serde_json::from_value(value.clone()).unwrap_or_else(|err| {
-                tracing::warn!("{SUPERVISION_KEY} is malformed ({err}); using defaults");
-                Supervision::default()
-            }),
+/// Where the policy of a definition takes effect.
+fn enforcement(source: Option<Source<'_>>) -> &'static str {
+    match source {
+        Some(Source::Image(_)) => {
+            "in its container: no capabilities, a read-only root with a private /tmp, \
+             and these limits"
         }
-    }
-
-    /// The ping policy for supervisors.
-    pub fn health(&self) -> HealthPolicy {
-        HealthPolicy {
-            ping_interval: Duration::from_millis(self.ping_interval_ms.max(10)),
-            ping_timeout: Duration::from_millis(self.ping_timeout_ms.max(10)),
+        Some(Source::Command(_)) => {
+            "not yet: a program on this machine runs as you, with your files and network \
+             (the bubblewrap sandbox is still to come); run it as a container to limit it"
         }
-    }
-
-    /// The delay before restart number `attempt` (1-based): the backoff
-    /// doubled per attempt, capped, with ±20% jitter so that many servers
-    /// failing together do not restart in lockstep.
-    pub fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
-        let doublings = attempt.saturating_sub(1).min(20);
-        let base = self
-            .restart_backoff_ms
-            .saturating_mul(1u64 << doublings)
-            .min(self.restart_backoff_max_ms);
-        let factor = 0.8 + 0.4 * jitter.clamp(0.0, 1.0);
-        Duration::from_millis((base as f64 * factor) as u64)
+        Some(Source::Url(_)) => "not here: a remote server runs elsewhere",
+        None => "not here: a built-in skill runs inside the service",
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_is_capped_and_jittered() {
-        let s = Supervision {
-            restart_backoff_ms: 100,
-            restart_backoff_max_ms: 1000,
-            ..Supervision::default()
-        };
-        let mid: Vec<u64> = (1..=6)
-            .map(|a| s.backoff(a, 0.5).as_millis() as u64)
-            .collect();
-        assert_eq!(mid, vec![100, 200, 400, 800, 1000, 1000]);
-        assert_eq!(s.backoff(1, 0.0), Duration::from_millis(80));
-        assert_eq!(s.backoff(1, 1.0), Duration::from_millis(120));
-        assert_eq!(s.backoff(u32::MAX, 0.5), Duration::from_millis(1000));
+impl ConnectorService {
+    /// `switchboard policy NAME`: the policy in effect; with `change`, the
+    /// override is changed first (what it sets replaces what was set),
+    /// checked, stored, and a connected connector restarted with it.
+    pub async fn policy(&self, name: &str, change: Option<Policy>) -> Result<PolicyInfo> {
+        let mut restarted = None;
+        if let Some(change) = change {
+            let (current, source_kind) = self.with_entry(name, |e| {
+                let active = e.active();
+                let kind = matches!(active.source(), Some(Source::Image(_)));
+                (e.policy.clone().unwrap_or_default(), kind)
+            })?;
+            let merged = current.overlaid(&change);
+            merged.check().map_err(Error::InvalidInput)?;
+            let files = !merged.read.is_empty() || !merged.write.is_empty();
+            if files && !source_kind {
+                return Err(Error::InvalidInput(format!(
+                    "`{name}` does not run in a container, so it cannot be given paths yet: \
+                     its program runs as you and sees your files"
+                )));
+            }
+            let value = serde_json::to_value(&merged)
+                .map_err(|e| Error::Internal(format!("cannot encode a policy: {e}")))?;
+            let key = name.to_string();
+            self.edit_settings(move |ed| ed.set(&[POLICY_KEY, &key], value))
+                .await?;
+            self.with_entry(name, |e| e.policy = Some(merged))?;
+            let info: ConnectorInfo = self.apply_changes(name).await?;
+            restarted = info.restarted;
+        }
+        self.with_entry(name, |e| {
+            let active = e.active();
+            let policy = active.policy.clone().unwrap_or_default();
+            PolicyInfo {
+                connector: name.to_string(),
+                described: policy.describe(),
+                enforced: enforcement(active.source()).to_string(),
+                policy,
+                overridden: e.policy.clone(),
+                restarted,
+            }
+        })
     }
 
-    #[test]
-    fn partial_settings_keep_the_other_defaults() {
-        let s: Supervision = serde_json::from_value(serde_json::json!({"maxRestarts": 2})).unwrap();
-        assert_eq!(s.max_restarts, 2);
-        assert_eq!(s.ping_interval_ms, Supervision::default().ping_interval_ms);
+    /// From the settings watch: overrides edited by hand replace the ones
+    /// held; the reconcile that follows restarts what runs with the old one.
+    pub(super) fn take_policies(&self, snapshot: &SettingsSnapshot) {
+        for (name, entry) in self.registry().iter_mut() {
+            entry.policy = stored(snapshot, name);
+        }
     }
 }

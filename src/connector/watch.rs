@@ -118,6 +118,7 @@ impl ConnectorService {
             .filter_map(|(name, entry)| entry.ok().map(|custom| (name, custom)))
             .collect();
         self.take_edited_definitions(&customs);
+        self.take_policies(&snapshot);
         // Statuses set by hand, and definitions and values edited by hand.
         self.reconcile(&snapshot);
     }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::remote::RemoteTransport;
-use crate::catalog::{ConnectorDefinition, FieldTarget, Source};
+use crate::catalog::{ConnectorDefinition, FieldTarget, Policy, Source};
 use crate::error::{Error, Result};
 
 /// Resolved values of a connector's config fields, by field name.
@@ -86,6 +86,8 @@ pub struct LaunchPlan {
     /// The secret values given to this server, so whatever it prints can
     /// be scrubbed of them before it reaches a log or an error message.
     pub secrets: Vec<String>,
+    /// What the server may reach and use (limits a container runs under).
+    pub policy: Policy,
 }
 
 impl std::fmt::Debug for LaunchPlan {
@@ -285,6 +287,7 @@ fn remote_plan(
         env: BTreeMap::new(),
         cwd: None,
         secrets,
+        policy: Policy::default(),
     })
 }
 
@@ -328,6 +331,7 @@ fn container_plan(
         env: parts.env,
         cwd: None,
         secrets: parts.secrets,
+        policy: def.policy.clone().unwrap_or_default(),
     })
 }
 
@@ -353,6 +357,7 @@ fn native_plan(def: &ConnectorDefinition, command: &str, parts: Parts) -> Launch
         env: parts.env,
         cwd: Some(cwd),
         secrets: parts.secrets,
+        policy: def.policy.clone().unwrap_or_default(),
     }
 }
 

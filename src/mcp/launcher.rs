@@ -11,6 +11,8 @@ use tokio::process::Command;
 use super::config::{LaunchKind, LaunchPlan};
 use super::engine::ContainerEngine;
 use super::orphans::{HOME_LABEL, SERVICE_LABEL};
+use crate::catalog::DEFAULT_PIDS;
+use crate::catalog::{Network, Policy};
 use crate::error::{Error, Result};
 
 /// What identifies a launch: the connector and the data dir it belongs to.
@@ -82,6 +84,39 @@ fn native(plan: &LaunchPlan, ctx: &LaunchContext<'_>) -> Result<Launch> {
     })
 }
 
+/// The `docker run` flags of a policy: no capabilities, a read-only root
+/// with a private `/tmp`, memory, CPU and process limits, and no network
+/// where the policy allows none (a container's loopback is its own).
+fn limits(policy: &Policy) -> Vec<String> {
+    let mut flags: Vec<String> = [
+        "--cap-drop",
+        "ALL",
+        "--read-only",
+        "--tmpfs",
+        "/tmp:rw,nosuid,nodev,size=64m",
+        "--pids-limit",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    flags.push(DEFAULT_PIDS.to_string());
+    flags.extend(["--memory".to_string(), policy.memory().to_string()]);
+    flags.extend(["--cpus".to_string(), policy.cpus().to_string()]);
+    if matches!(policy.network(), Network::None | Network::Loopback) {
+        flags.extend(["--network".to_string(), "none".to_string()]);
+    }
+    for (path, mode) in policy
+        .read
+        .iter()
+        .map(|p| (p, ",readonly"))
+        .chain(policy.write.iter().map(|p| (p, "")))
+    {
+        flags.push("--mount".into());
+        flags.push(format!("type=bind,source={path},target={path}{mode}"));
+    }
+    flags
+}
+
 /// `docker run -i --rm --init IMAGE` (or Podman's), labelled with its
 /// connector, data dir and service so a crashed service's containers can
 /// be found; the container sees only the plan's variables, by name.
@@ -107,7 +142,8 @@ fn container(
             "--label",
             &format!("{SERVICE_LABEL}={}", std::process::id()),
         ])
-        .args(["--security-opt", "no-new-privileges"]);
+        .args(["--security-opt", "no-new-privileges"])
+        .args(limits(&plan.policy));
     for mount in mounts {
         cmd.args(["--mount", mount]);
     }
