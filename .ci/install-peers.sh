@@ -7,7 +7,7 @@
 #   .ci/install-peers.sh STEP...    # only these, in the order given
 #
 # Steps:
-#   apt       Debian packages the rest needs (podman, runc, catatonit, podman-docker,
+#   apt       Debian packages the rest needs (podman, runc, catatonit, podman-docker, bubblewrap,
 #             curl, binutils, python3-venv, and chromium for the dashboard's
 #             browser tests); `apt-get update` only if an install fails
 #             without it.
@@ -50,7 +50,8 @@ die() { printf 'install-peers: ERROR: %s\n' "$*" >&2; exit 1; }
 step_apt() {
   # catatonit: the init process `docker run --init` (our container launcher) needs;
   # it is only a Recommends of podman, which --no-install-recommends skips.
-  local wanted=(podman runc catatonit podman-docker curl binutils chromium) missing=() pkg
+  # bubblewrap: the sandbox of programs on this machine (tests/sandbox.rs).
+  local wanted=(podman runc catatonit podman-docker curl binutils chromium bubblewrap) missing=() pkg
   python3 -c 'import ensurepip, venv' 2>/dev/null || wanted+=(python3-venv)
   for pkg in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

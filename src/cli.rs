@@ -350,10 +350,10 @@ pub(crate) struct PolicyArgs {
     /// `open`, `none` or `loopback`.
     #[arg(long, value_name = "open|none|loopback")]
     pub(crate) network: Option<String>,
-    /// A path it may read (repeatable; containers only for now).
+    /// A path it may read (repeatable; a container, or a sandboxed program).
     #[arg(long = "read", value_name = "PATH")]
     pub(crate) read: Vec<PathBuf>,
-    /// A path it may read and write (repeatable; containers only for now).
+    /// A path it may read and write (repeatable; a container, or a sandboxed program).
     #[arg(long = "write", value_name = "PATH")]
     pub(crate) write: Vec<PathBuf>,
     /// Its memory limit, such as 512m or 1g.
@@ -362,6 +362,9 @@ pub(crate) struct PolicyArgs {
     /// How many CPUs it may use, such as 0.5 or 2.
     #[arg(long, value_name = "N")]
     pub(crate) cpus: Option<f64>,
+    /// Run a program on this machine inside bubblewrap (`on`), or as you (`off`).
+    #[arg(long, value_name = "on|off", value_parser = clap::builder::BoolishValueParser::new())]
+    pub(crate) sandbox: Option<bool>,
     #[command(flatten)]
     pub(crate) out: Output,
 }

@@ -132,6 +132,12 @@ async fn launchers() -> Vec<LauncherCheck> {
             "PyPI-based MCP servers (uvx PACKAGE)",
             "pip install uv",
         ),
+        (
+            "bwrap",
+            "the sandbox of programs on this machine (`policy NAME --sandbox on`)",
+            "install bubblewrap (apt-get install bubblewrap); where unprivileged user \
+             namespaces are off, run the service as root or leave the sandbox off",
+        ),
     ];
     let mut launchers = Vec::new();
     for (name, purpose, hint) in specs {

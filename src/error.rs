@@ -249,6 +249,10 @@ pub enum Error {
     #[error("{message}")]
     Remote { code: ErrorCode, message: String },
 
+    /// The connector is to run in the sandbox and it cannot be had here.
+    #[error("{message}")]
+    SandboxUnavailable { message: String },
+
     /// A file or directory of ours could not be used; says which and why.
     #[error("cannot {action} {}: {source}; check that it is yours and its disk has room, or use another data dir with --home", path.display())]
     File {
@@ -323,6 +327,7 @@ impl Error {
             Error::Remote { code, .. } => *code,
             Error::PortInUse { .. } => ErrorCode::PortInUse,
             Error::File { .. } => ErrorCode::Files,
+            Error::SandboxUnavailable { .. } => ErrorCode::StartFailed,
             Error::Internal(_) => ErrorCode::Internal,
         }
     }

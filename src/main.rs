@@ -284,6 +284,7 @@ async fn policy(client: &Client, args: PolicyArgs) -> Result<(), Error> {
         write,
         memory,
         cpus,
+        sandbox,
         out,
     } = args;
     let absolute = |paths: Vec<std::path::PathBuf>| -> Result<Vec<String>, Error> {
@@ -308,6 +309,7 @@ async fn policy(client: &Client, args: PolicyArgs) -> Result<(), Error> {
         write: absolute(write)?,
         memory,
         cpus,
+        sandbox,
     };
     let changed = change != switchboard::catalog::Policy::default();
     let info = client.policy(&name, changed.then_some(change)).await?;

@@ -343,7 +343,7 @@ fn doctor_names_launchers_and_paths() {
         .iter()
         .filter_map(|l| l["name"].as_str())
         .collect();
-    assert_eq!(names, ["docker", "podman", "node", "npx", "uvx"]);
+    assert_eq!(names, ["docker", "podman", "node", "npx", "uvx", "bwrap"]);
     assert_eq!(report["settings"], sb.settings().display().to_string());
     assert_eq!(report["data_dir"], sb.home().display().to_string());
     let node = &report["launchers"][2];

@@ -119,6 +119,10 @@ pub struct Policy {
     /// How many CPUs it may use.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpus: Option<f64>,
+    /// Whether a program on this machine runs inside bubblewrap (off
+    /// unless asked, for now).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<bool>,
 }
 
 // `cpus` is the only float, and JSON, TOML and the flag parser give no
@@ -142,12 +146,18 @@ impl Policy {
             },
             memory: over.memory.clone().or_else(|| self.memory.clone()),
             cpus: over.cpus.or(self.cpus),
+            sandbox: over.sandbox.or(self.sandbox),
         }
     }
 
     /// The network rule in effect.
     pub fn network(&self) -> &Network {
         self.network.as_ref().unwrap_or(&Network::Open)
+    }
+
+    /// Whether a program on this machine runs in the sandbox.
+    pub fn sandboxed(&self) -> bool {
+        self.sandbox == Some(true)
     }
 
     /// The memory limit in effect.

@@ -48,11 +48,16 @@ pub(super) fn stored(snapshot: &SettingsSnapshot, name: &str) -> Option<Policy> 
 }
 
 /// Where the policy of a definition takes effect.
-fn enforcement(source: Option<Source<'_>>) -> &'static str {
+fn enforcement(source: Option<Source<'_>>, policy: &Policy) -> &'static str {
     match source {
         Some(Source::Image(_)) => {
             "in its container: no capabilities, a read-only root with a private /tmp, \
              and these limits"
+        }
+        Some(Source::Command(_)) if policy.sandboxed() => {
+            "in bubblewrap: the system read only, an empty home, a private /tmp, only the \
+             paths it was given (its directory, program and arguments, and these); memory \
+             and CPU are not limited for a program yet"
         }
         Some(Source::Command(_)) => {
             "not yet: a program on this machine runs as you, with your files and network \
@@ -70,18 +75,33 @@ impl ConnectorService {
     pub async fn policy(&self, name: &str, change: Option<Policy>) -> Result<PolicyInfo> {
         let mut restarted = None;
         if let Some(change) = change {
-            let (current, source_kind) = self.with_entry(name, |e| {
+            let (current, source) = self.with_entry(name, |e| {
                 let active = e.active();
-                let kind = matches!(active.source(), Some(Source::Image(_)));
-                (e.policy.clone().unwrap_or_default(), kind)
+                let source = match active.source() {
+                    Some(Source::Image(_)) => "image",
+                    Some(Source::Command(_)) => "command",
+                    _ => "other",
+                };
+                (e.policy.clone().unwrap_or_default(), source)
             })?;
             let merged = current.overlaid(&change);
             merged.check().map_err(Error::InvalidInput)?;
-            let files = !merged.read.is_empty() || !merged.write.is_empty();
-            if files && !source_kind {
+            if merged.sandboxed() && source != "command" {
                 return Err(Error::InvalidInput(format!(
-                    "`{name}` does not run in a container, so it cannot be given paths yet: \
-                     its program runs as you and sees your files"
+                    "`{name}` does not run a program on this machine, so the sandbox is not \
+                     for it (a container has its own limits)"
+                )));
+            }
+            let files = !merged.read.is_empty() || !merged.write.is_empty();
+            if files && source == "command" && !merged.sandboxed() {
+                return Err(Error::InvalidInput(format!(
+                    "`{name}` runs as you and sees your files: give it paths together with \
+                     `--sandbox on`"
+                )));
+            }
+            if files && source == "other" {
+                return Err(Error::InvalidInput(format!(
+                    "`{name}` runs no container or program here, so it cannot be given paths"
                 )));
             }
             let value = serde_json::to_value(&merged)
@@ -99,7 +119,7 @@ impl ConnectorService {
             PolicyInfo {
                 connector: name.to_string(),
                 described: policy.describe(),
-                enforced: enforcement(active.source()).to_string(),
+                enforced: enforcement(active.source(), &policy).to_string(),
                 policy,
                 overridden: e.policy.clone(),
                 restarted,

@@ -64,8 +64,6 @@ fn native(plan: &LaunchPlan, ctx: &LaunchContext<'_>) -> Result<Launch> {
         .command
         .clone()
         .ok_or_else(|| Error::Internal("a native server has no command to run".into()))?;
-    let mut cmd = Command::new(&program);
-    cmd.env_clear().envs(super::inherit::inherited_env());
     let cwd = plan.cwd.clone().unwrap_or_else(super::default_cwd);
     if !cwd.is_dir() {
         // Else the spawn fails as if the program were missing.
@@ -76,6 +74,13 @@ fn native(plan: &LaunchPlan, ctx: &LaunchContext<'_>) -> Result<Launch> {
             cwd.display()
         )));
     }
+    let mut cmd = if plan.policy.sandboxed() {
+        let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+        super::sandbox::command(ctx.connector, &program, plan, &cwd, home.as_deref())?
+    } else {
+        Command::new(&program)
+    };
+    cmd.env_clear().envs(super::inherit::inherited_env());
     cmd.current_dir(cwd);
     Ok(Launch {
         cmd,

@@ -1,0 +1,109 @@
+//! Programs on this machine in the sandbox (Debian's bubblewrap), for
+//! real: a Python SDK server that tries what a hostile one would cannot
+//! read a file in the home directory, cannot write outside its write
+//! paths, cannot reach a loopback port without network, and still answers
+//! MCP; a policy change lets it reach the port.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{repo, Sandbox};
+
+/// The probe server added as `probe`, sandboxed, with `out` writable.
+fn probe(sb: &Sandbox, out: &std::path::Path) {
+    let python = repo().join("tests/peers/.venv/bin/python");
+    let script = repo().join("tests/peers/probe_server.py");
+    sb.ok(&[
+        "add",
+        "probe",
+        "--command",
+        python.to_str().unwrap(),
+        script.to_str().unwrap(),
+    ]);
+    let shown = sb.ok(&[
+        "policy",
+        "probe",
+        "--sandbox",
+        "on",
+        "--network",
+        "none",
+        "--write",
+        out.to_str().unwrap(),
+    ]);
+    assert!(shown.contains("enforced: in bubblewrap"), "{shown}");
+    assert_eq!(sb.ok(&["connect", "probe"]).trim(), "connected");
+}
+
+fn call(sb: &Sandbox, tool: &str, arguments: serde_json::Value) -> String {
+    sb.ok(&["call", "probe", tool, &arguments.to_string()])
+}
+
+#[test]
+fn a_sandboxed_program_sees_only_what_it_was_given() {
+    let sb = Sandbox::new();
+    let out = sb.dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    probe(&sb, &out);
+
+    // A file in the home directory, outside anything it was given.
+    let home = std::env::var("HOME").expect("HOME");
+    let secret = std::path::Path::new(&home)
+        .join(format!(".switchboard-sandbox-probe-{}", std::process::id()));
+    std::fs::write(&secret, "not for the server").unwrap();
+    let read = call(&sb, "read", serde_json::json!({"path": secret}));
+    std::fs::remove_file(&secret).unwrap();
+    assert!(read.contains("refused"), "read the home directory: {read}");
+
+    // Its write path works, and the file is really there.
+    let inside = out.join("allowed.txt");
+    let wrote = call(&sb, "write", serde_json::json!({"path": inside}));
+    assert_eq!(wrote.trim(), "wrote");
+    assert_eq!(std::fs::read_to_string(&inside).unwrap(), "probe");
+    // Its own directory is read only, and elsewhere is not there.
+    let outside = repo().join(format!("target/sandbox-probe-{}", std::process::id()));
+    let refused = call(&sb, "write", serde_json::json!({"path": outside}));
+    assert!(refused.contains("refused"), "{refused}");
+    assert!(
+        !outside.exists(),
+        "the sandbox let it write {}",
+        outside.display()
+    );
+    // Beside its write path, under /tmp: the write lands in its private
+    // /tmp and never on this machine's.
+    let elsewhere = sb.dir.path().join("not-given.txt");
+    call(&sb, "write", serde_json::json!({"path": elsewhere}));
+    assert!(
+        !elsewhere.exists(),
+        "the sandbox let it write {}",
+        elsewhere.display()
+    );
+
+    // No network: a port listening on this machine is out of reach.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let blocked = call(&sb, "connect", serde_json::json!({"port": port}));
+    assert!(
+        blocked.contains("refused"),
+        "reached port {port}: {blocked}"
+    );
+
+    // Opening the network restarts it, and then the port answers.
+    let out_ = sb.run(&["policy", "probe", "--network", "open"]);
+    assert!(out_.status.success(), "{out_:?}");
+    let reached = call(&sb, "connect", serde_json::json!({"port": port}));
+    assert_eq!(reached.trim(), "connected");
+}
+
+#[test]
+fn the_sandbox_is_refused_where_it_does_not_apply_and_paths_need_it() {
+    let sb = Sandbox::new();
+    let python = repo().join("tests/peers/.venv/bin/python");
+    sb.ok(&["add", "plain", "--command", python.to_str().unwrap(), "-V"]);
+    // Paths for a program that runs as you would be a promise not kept.
+    let out = sb.run(&["policy", "plain", "--read", "/srv"]);
+    assert_eq!(common::code(&out), 5, "{out:?}");
+    assert!(common::stderr(&out).contains("--sandbox on"), "{out:?}");
+    // A skill runs inside the service: no sandbox to turn on.
+    let out = sb.run(&["policy", "sqlite", "--sandbox", "on"]);
+    assert_eq!(common::code(&out), 5, "{out:?}");
+}
