@@ -87,6 +87,7 @@ function buildCard(info) {
       el("span", { class: "restart-badge", hidden: true }),
       el("span", { class: "badge" })),
     el("p", { class: "desc" }),
+    el("p", { class: "policy", title: "What its server may reach and use (switchboard policy)" }),
     auth.line,
     el("p", { class: "missing", hidden: true }),
     el("ul", { class: "warnings", "aria-label": "Warnings", hidden: true }),
@@ -133,6 +134,9 @@ function updateCard(info) {
   restart.hidden = !restartText;
   restart.textContent = restartText || "";
   $(".desc", card).textContent = info.description || "";
+  const policy = $(".policy", card);
+  policy.textContent = info.policy ? `Policy: ${info.policy}` : "";
+  policy.hidden = !info.policy;
   const badge = $(".badge", card);
   badge.dataset.status = info.status;
   badge.textContent = info.status;

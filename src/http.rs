@@ -277,6 +277,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(connectors::connect))
         .routes(routes!(connectors::disconnect))
         .routes(routes!(connectors::restart))
+        .routes(routes!(connectors::policy, connectors::set_policy))
         .routes(routes!(connectors::config, connectors::set_config))
         .routes(routes!(connectors::unset_config))
         .routes(routes!(signin::login))

@@ -250,6 +250,36 @@ async fn connectors_can_be_listed_added_connected_called_and_removed() {
     assert!(info["restarted"].is_string(), "{info}");
     assert_ne!(info["pid"].as_u64(), before, "{info}");
 
+    // policy: shown in words, changed (restarting it), refused where it
+    // cannot be kept
+    let (status, policy) = server.get("/api/v1/connectors/ev/policy").await;
+    assert_eq!(status, StatusCode::OK, "{policy}");
+    assert!(
+        policy["described"]
+            .as_str()
+            .unwrap()
+            .contains("memory 512 MB"),
+        "{policy}"
+    );
+    let change = serde_json::json!({"memory": "1g"});
+    let (status, policy) = server
+        .send(Method::PUT, "/api/v1/connectors/ev/policy", Some(change))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{policy}");
+    assert_eq!(policy["policy"]["memory"], "1g", "{policy}");
+    assert!(policy["restarted"].is_string(), "{policy}");
+    assert_error(
+        &server
+            .send(
+                Method::PUT,
+                "/api/v1/connectors/ev/policy",
+                Some(serde_json::json!({"network": "api.github.com"})),
+            )
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+    );
+
     // disconnect and remove
     let (status, info) = server
         .send(Method::POST, "/api/v1/connectors/ev/disconnect", None)
@@ -416,6 +446,7 @@ async fn the_openapi_document_is_generated_from_the_routes() {
         ("/api/v1/connectors/{name}/connect", &["post"]),
         ("/api/v1/connectors/{name}/disconnect", &["post"]),
         ("/api/v1/connectors/{name}/restart", &["post"]),
+        ("/api/v1/connectors/{name}/policy", &["get", "put"]),
         ("/api/v1/connectors/{name}/config", &["get", "put"]),
         ("/api/v1/connectors/{name}/config/{field}", &["delete"]),
         ("/api/v1/connectors/{name}/tools", &["get"]),
@@ -434,7 +465,7 @@ async fn the_openapi_document_is_generated_from_the_routes() {
             );
         }
     }
-    assert_eq!(paths.len(), 13, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 14, "{:?}", paths.keys().collect::<Vec<_>>());
     let schemas = &document["components"]["schemas"];
     let codes = schemas["ErrorBody"]["properties"]["code"]["enum"]
         .as_array()

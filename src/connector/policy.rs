@@ -15,12 +15,16 @@ use crate::settings::SettingsSnapshot;
 pub const POLICY_KEY: &str = "codebuddy.connectors.policy";
 
 /// A connector's policy, as `switchboard policy` and the API show it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PolicyInfo {
     pub connector: String,
-    /// The policy in effect (defaults, the catalog's, the override).
+    /// The policy in effect (defaults, the catalog's, the override):
+    /// `network` (`open`, `none`, `loopback`), `read`, `write`, `memory`,
+    /// `cpus`, `sandbox`.
+    #[schema(value_type = Object)]
     pub policy: Policy,
     /// The person's override alone, as stored in settings.
+    #[schema(value_type = Option<Object>)]
     pub overridden: Option<Policy>,
     /// The policy in words.
     pub described: String,

@@ -1,4 +1,4 @@
-//! `/api/v1/connectors…`: list, get, add, remove, connect, disconnect, restart and
+//! `/api/v1/connectors…`: list, get, add, remove, connect, disconnect, restart, policy and
 //! config. Each handler is a thin call into [`ConnectorService`]; errors
 //! come back in the API's format (see `error.rs`).
 
@@ -14,7 +14,8 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ApiPath, ApiResult, ErrorBody, JsonBody, OptionalJsonBody};
 use super::AppState;
-use crate::connector::{ConnectorInfo, CustomConnector, FieldStatus};
+use crate::catalog::Policy;
+use crate::connector::{ConnectorInfo, CustomConnector, FieldStatus, PolicyInfo};
 
 /// A new custom connector, in the shape of `switchboard add`'s flags.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -296,6 +297,48 @@ pub(crate) async fn restart(
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<ConnectorInfo>> {
     Ok(Json(state.service.restart(&name).await?))
+}
+
+/// What a connector's server may reach and use, in effect and in words.
+#[utoipa::path(
+    get,
+    path = "/api/v1/connectors/{name}/policy",
+    tag = "connectors",
+    params(("name" = String, Path, description = "The connector's name")),
+    responses(
+        (status = 200, description = "The policy", body = PolicyInfo),
+        (status = 404, description = "No connector has that name", body = ErrorBody),
+    )
+)]
+pub(crate) async fn policy(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<Json<PolicyInfo>> {
+    Ok(Json(state.service.policy(&name, None).await?))
+}
+
+/// Changes a connector's policy override (what the body sets replaces what
+/// was set); a connected connector restarts with it.
+#[utoipa::path(
+    put,
+    path = "/api/v1/connectors/{name}/policy",
+    tag = "connectors",
+    params(("name" = String, Path, description = "The connector's name")),
+    request_body(content = Object, description = "Any of `network` (`open`, `none`, `loopback`), `read` and `write` (absolute paths), `memory` (`512m`), `cpus`, `sandbox`"),
+    responses(
+        (status = 200, description = "The policy now; `restarted` says when it restarted", body = PolicyInfo),
+        (status = 404, description = "No connector has that name", body = ErrorBody),
+        (status = 422, description = "A value that cannot be used (`invalid_input`)", body = ErrorBody),
+    )
+)]
+pub(crate) async fn set_policy(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    JsonBody(body): JsonBody<serde_json::Value>,
+) -> ApiResult<Json<PolicyInfo>> {
+    let change: Policy = serde_json::from_value(body)
+        .map_err(|e| ApiError::invalid(format!("not a policy: {e}")))?;
+    Ok(Json(state.service.policy(&name, Some(change)).await?))
 }
 
 /// A connector's config fields and which have values.
