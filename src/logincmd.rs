@@ -50,6 +50,21 @@ pub async fn login(
     client.wait_sign_in(name).await
 }
 
+/// `switchboard login NAME` as a command: the sign-in, then its outcome.
+pub async fn login_command(
+    client: &Client,
+    name: &str,
+    scopes: Vec<String>,
+    no_browser: bool,
+    out: crate::cli::Output,
+) -> Result<(), Error> {
+    let info = login(client, name, scopes, no_browser).await?;
+    crate::print(out, &info, || {
+        format!("signed in; {} is {}", info.name, info.status)
+    });
+    Ok(())
+}
+
 /// `switchboard logout NAME`.
 pub async fn logout(client: &Client, name: &str) -> Result<LogoutOutcome, Error> {
     client.logout(name).await

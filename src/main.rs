@@ -119,12 +119,7 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             no_browser,
             scopes,
             out,
-        } => {
-            let info = logincmd::login(&client, &name, scopes, no_browser).await?;
-            print(out, &info, || {
-                format!("signed in; {} is {}", info.name, info.status)
-            });
-        }
+        } => logincmd::login_command(&client, &name, scopes, no_browser, out).await?,
         Command::Logout { name, out } => {
             let outcome = logincmd::logout(&client, &name).await?;
             print(out, &outcome, || logincmd::describe_logout(&name, &outcome));
