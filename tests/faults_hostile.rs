@@ -80,12 +80,9 @@ fn a_server_flooding_stdout_leaves_the_service_responsive_and_bounded() {
     }
     assert_rss_bounded(before, peak, "stdout flood");
     // It did flood: the server wrote (and we read) tens of megabytes.
-    let io = std::fs::read_to_string(format!("/proc/{flood_pid}/io")).unwrap();
-    let written: u64 = io
-        .lines()
-        .find_map(|l| l.strip_prefix("wchar: "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap();
+    // The server may run under bubblewrap (the reported pid): count what
+    // every process of its tree wrote.
+    let written = tree_written(flood_pid);
     eprintln!("the flood wrote {written} bytes");
     assert!(written > 20 * 1024 * 1024, "only {written} bytes flooded");
     // The flood is read and dropped: it still answers pings and calls, so
@@ -277,4 +274,23 @@ fn a_chatty_stderr_does_not_grow_the_log_without_bound() {
     );
     sb.ok(&["disconnect", "chatty"]);
     assert_consistent(&sb, &["calm", "chatty"]);
+}
+
+/// Bytes written (`wchar`) by `pid` and all its descendants.
+fn tree_written(pid: u64) -> u64 {
+    let own = std::fs::read_to_string(format!("/proc/{pid}/io"))
+        .ok()
+        .and_then(|io| {
+            io.lines()
+                .find_map(|l| l.strip_prefix("wchar: "))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        })
+        .unwrap_or(0);
+    let children =
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    own + children
+        .split_whitespace()
+        .filter_map(|c| c.parse::<u64>().ok())
+        .map(tree_written)
+        .sum::<u64>()
 }

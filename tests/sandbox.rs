@@ -107,3 +107,41 @@ fn the_sandbox_is_refused_where_it_does_not_apply_and_paths_need_it() {
     let out = sb.run(&["policy", "sqlite", "--sandbox", "on"]);
     assert_eq!(common::code(&out), 5, "{out:?}");
 }
+
+/// What a sandboxed program needs comes with it though its directory is
+/// elsewhere: a node script's package tree (server-everything) and a
+/// virtualenv's console script with its interpreter (mcp-server-time).
+#[test]
+fn sandboxed_servers_bring_their_package_and_interpreter() {
+    let sb = Sandbox::new();
+    let dir = sb.dir.path().to_str().unwrap().to_string();
+    let everything = common::server_everything();
+    sb.ok(&[
+        "add",
+        "ev",
+        "--cwd",
+        &dir,
+        "--command",
+        "node",
+        &everything,
+        "stdio",
+    ]);
+    let time = repo().join("tests/peers/.venv/bin/mcp-server-time");
+    sb.ok(&[
+        "add",
+        "tm",
+        "--cwd",
+        &dir,
+        "--command",
+        time.to_str().unwrap(),
+    ]);
+    for name in ["ev", "tm"] {
+        sb.ok(&["policy", name, "--sandbox", "on"]);
+        assert_eq!(sb.ok(&["connect", name]).trim(), "connected", "{name}");
+    }
+    assert!(sb
+        .ok(&["call", "ev", "echo", r#"{"message":"boxed"}"#])
+        .contains("boxed"));
+    let now = sb.ok(&["call", "tm", "get_current_time", r#"{"timezone":"UTC"}"#]);
+    assert!(now.contains("datetime"), "{now}");
+}

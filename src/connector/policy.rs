@@ -59,9 +59,9 @@ fn enforcement(source: Option<Source<'_>>, policy: &Policy) -> &'static str {
              and these limits"
         }
         Some(Source::Command(_)) if policy.sandboxed() => {
-            "in bubblewrap: the system read only, an empty home, a private /tmp, only the \
-             paths it was given (its directory, program and arguments, and these); memory \
-             and CPU are not limited for a program yet"
+            "in bubblewrap: the system read only, a home of its own, a private /tmp, only \
+             the paths it was given (its directory, program and arguments, and these); \
+             memory and CPU are not limited for a program yet"
         }
         Some(Source::Command(_)) => {
             "not yet: a program on this machine runs as you, with your files and network \
@@ -79,25 +79,32 @@ impl ConnectorService {
     pub async fn policy(&self, name: &str, change: Option<Policy>) -> Result<PolicyInfo> {
         let mut restarted = None;
         if let Some(change) = change {
-            let (current, source) = self.with_entry(name, |e| {
+            let (current, base, source) = self.with_entry(name, |e| {
                 let active = e.active();
                 let source = match active.source() {
                     Some(Source::Image(_)) => "image",
                     Some(Source::Command(_)) => "command",
                     _ => "other",
                 };
-                (e.policy.clone().unwrap_or_default(), source)
+                // The definition's own policy, without the override.
+                let base = e
+                    .definition
+                    .for_backend(&e.backend)
+                    .and_then(|def| def.policy)
+                    .unwrap_or_default();
+                (e.policy.clone().unwrap_or_default(), base, source)
             })?;
             let merged = current.overlaid(&change);
-            merged.check().map_err(Error::InvalidInput)?;
-            if merged.sandboxed() && source != "command" {
+            let effective = base.overlaid(&merged);
+            effective.check().map_err(Error::InvalidInput)?;
+            if change.sandbox == Some(true) && source != "command" {
                 return Err(Error::InvalidInput(format!(
                     "`{name}` does not run a program on this machine, so the sandbox is not \
                      for it (a container has its own limits)"
                 )));
             }
-            let files = !merged.read.is_empty() || !merged.write.is_empty();
-            if files && source == "command" && !merged.sandboxed() {
+            let files = !effective.read.is_empty() || !effective.write.is_empty();
+            if files && source == "command" && !effective.sandboxed() {
                 return Err(Error::InvalidInput(format!(
                     "`{name}` runs as you and sees your files: give it paths together with \
                      `--sandbox on`"

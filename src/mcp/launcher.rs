@@ -76,7 +76,9 @@ fn native(plan: &LaunchPlan, ctx: &LaunchContext<'_>) -> Result<Launch> {
     }
     let mut cmd = if plan.policy.sandboxed() {
         let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
-        super::sandbox::command(ctx.connector, &program, plan, &cwd, home.as_deref())?
+        let private = ctx.home.join("sandbox").join(ctx.connector);
+        let homes = home.as_deref().map(|home| (home, private.as_path()));
+        super::sandbox::command(ctx.connector, &program, plan, &cwd, homes)?
     } else {
         Command::new(&program)
     };

@@ -1,6 +1,6 @@
 //! A program on this machine run inside bubblewrap (`bwrap`), when its
-//! policy asks for the sandbox: the system's programs and libraries read
-//! only, an empty home, a private `/tmp`, its own process and IPC
+//! policy asks for the sandbox (a custom program's default): the system's
+//! programs and libraries read only, a home of its own, a private `/tmp`, its own process and IPC
 //! namespaces, no network unless the policy allows it, and only the paths
 //! it was given — its directory and command, the absolute paths among its
 //! arguments, and the policy's read and write paths.
@@ -19,14 +19,18 @@ const SYSTEM: &[&str] = &[
 ];
 
 /// The `bwrap` command that runs `program` of `plan` in `cwd` under
-/// `policy`. `home` is hidden behind an empty directory.
+/// `policy`. `homes` is the user's home and the connector's own private
+/// one (in the data dir), which is mounted over it: what the program keeps
+/// at `~` (npm's and uv's caches) stays between starts, and the user's
+/// files are not there.
 pub(super) fn command(
     connector: &str,
     program: &str,
     plan: &LaunchPlan,
     cwd: &Path,
-    home: Option<&Path>,
+    homes: Option<(&Path, &Path)>,
 ) -> Result<Command> {
+    let home = homes.map(|(home, _)| home);
     let bwrap = super::find_program("bwrap").ok_or_else(|| Error::SandboxUnavailable {
         message: format!(
             "`{connector}` is to run in the sandbox, but bubblewrap (`bwrap`) is not installed: \
@@ -51,11 +55,12 @@ pub(super) fn command(
         cmd.args(["--ro-bind", dir, dir]);
     }
     cmd.args(["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]);
-    if let Some(home) = home.filter(|h| h.is_absolute()) {
-        cmd.arg("--tmpfs").arg(home);
+    if let Some((home, private)) = homes.filter(|(h, _)| h.is_absolute()) {
+        std::fs::create_dir_all(private).map_err(|e| Error::file("create", private, e))?;
+        cmd.arg("--bind").arg(private).arg(home);
     }
     // Never the home itself (or `/`) by way of its directory: that would
-    // show what the empty home hides.
+    // show what its own home hides.
     let shows_home = |p: &PathBuf| home.is_some_and(|h| h.starts_with(p));
     for path in given(program, plan, cwd)
         .into_iter()
@@ -81,20 +86,71 @@ pub(super) fn command(
 /// arguments that exist.
 fn given(program: &str, plan: &LaunchPlan, cwd: &Path) -> Vec<PathBuf> {
     let mut paths = vec![cwd.to_path_buf()];
-    let resolved = super::find_program(program).and_then(|p| std::fs::canonicalize(p).ok());
-    if let Some(real) = resolved {
-        // `…/bin/python3.11` → `…` (its libraries sit beside its bin).
-        let install = real.parent().and_then(Path::parent).map(Path::to_path_buf);
-        paths.extend(install.filter(|p| p.components().count() > 2));
-        paths.push(real);
+    let mut programs = vec![program.to_string()];
+    // A script's interpreter too (`#!…/.venv/bin/python`, `#!/usr/bin/env node`).
+    if let Some(interpreter) = super::find_program(program).and_then(|p| interpreter_of(&p)) {
+        programs.push(interpreter);
     }
-    paths.extend(
-        plan.args
-            .iter()
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute() && p.exists()),
-    );
+    for program in programs {
+        let Some(found) = super::find_program(&program) else {
+            continue;
+        };
+        let real = std::fs::canonicalize(&found).unwrap_or_else(|_| found.clone());
+        // A program in `…/bin/` brings its installation: a virtualenv's
+        // `pyvenv.cfg` and site-packages, a Python's or node's libraries.
+        paths.push(installation(&found));
+        paths.push(installation(&real));
+    }
+    for arg in plan.args.iter().map(Path::new).filter(|p| p.is_absolute()) {
+        if arg.is_file() {
+            paths.push(package_of(arg));
+        } else if arg.exists() {
+            paths.push(arg.to_path_buf());
+        }
+    }
     paths
+}
+
+/// A script's package: the outermost directory above it that holds a
+/// `node_modules` (its imports resolve there), else its own directory.
+fn package_of(script: &Path) -> PathBuf {
+    let root = script
+        .ancestors()
+        .skip(1)
+        .filter(|dir| dir.components().count() > 2)
+        .filter(|dir| dir.join("node_modules").is_dir())
+        .last();
+    root.or_else(|| script.parent())
+        .unwrap_or(script)
+        .to_path_buf()
+}
+
+/// `…/bin/prog` → `…` (when that is not the system itself); else the
+/// program alone.
+fn installation(program: &Path) -> PathBuf {
+    let in_bin = program
+        .parent()
+        .filter(|dir| dir.file_name().is_some_and(|n| n == "bin"));
+    match in_bin.and_then(Path::parent) {
+        Some(root) if root.components().count() > 2 => root.to_path_buf(),
+        _ => program.to_path_buf(),
+    }
+}
+
+/// The interpreter a script names on its `#!` line (what `env` is asked
+/// to find, for `#!/usr/bin/env NAME`).
+fn interpreter_of(script: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut head = [0u8; 256];
+    let read = std::fs::File::open(script).ok()?.read(&mut head).ok()?;
+    let line = head[..read].strip_prefix(b"#!")?;
+    let line = line.split(|b| *b == b'\n').next()?;
+    let mut words = std::str::from_utf8(line).ok()?.split_whitespace();
+    let first = words.next()?;
+    match first.rsplit('/').next() {
+        Some("env") => words.find(|w| !w.starts_with('-')).map(str::to_string),
+        _ => Some(first.to_string()),
+    }
 }
 
 /// What it may write: the policy's write paths that exist.
