@@ -36,25 +36,28 @@ impl Applied {
         }
     }
 
-    /// The digest of the definition and plain values alone, which a
-    /// settings edit (holding no secrets) can be compared with.
-    pub(super) fn plain(&self) -> u64 {
-        self.plain
+    /// Whether `definition` and the plain ones of the resolved `values`
+    /// are what this start ran with; a settings edit holds no secrets, so
+    /// only this half can be compared with it.
+    pub(super) fn same_plain(
+        &self,
+        definition: &ConnectorDefinition,
+        values: &FieldValues,
+    ) -> bool {
+        let (_, plain) = split(definition, values);
+        plain_digest(definition, &plain) == self.plain
     }
 }
 
 /// Splits resolved values into secret and plain ones by their fields.
-pub(super) fn split(
-    definition: &ConnectorDefinition,
-    values: &FieldValues,
-) -> (FieldValues, FieldValues) {
+fn split(definition: &ConnectorDefinition, values: &FieldValues) -> (FieldValues, FieldValues) {
     values
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .partition(|(field, _)| definition.field(field).is_some_and(|f| f.secret))
 }
 
-pub(super) fn plain_digest(definition: &ConnectorDefinition, plain: &FieldValues) -> u64 {
+fn plain_digest(definition: &ConnectorDefinition, plain: &FieldValues) -> u64 {
     // The definition has no Hash; its JSON form is stable (ordered maps).
     let text = serde_json::to_string(definition).unwrap_or_default();
     digest(&(text, plain))

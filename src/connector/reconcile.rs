@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use super::applied::{plain_digest, split};
 use super::apply::resolve_values;
 use super::state::ConnectorState;
 use super::{ConnectorService, Entry, SERVERS_KEY, STATES_KEY};
@@ -210,8 +209,7 @@ fn configuration_changed(snapshot: &SettingsSnapshot, name: &str, entry: &Entry)
     let definition = entry.active();
     let stored = super::config::plain_values(snapshot, name, &definition);
     let resolved = resolve_values(&definition, &entry.session_values, &stored);
-    let (_, plain) = split(&definition, &resolved);
-    plain_digest(&definition, &plain) != live.applied.plain()
+    !live.applied.same_plain(&definition, &resolved)
 }
 
 #[cfg(test)]

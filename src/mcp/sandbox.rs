@@ -71,7 +71,7 @@ pub(super) fn command(
     for path in &policy.read {
         cmd.args(["--ro-bind-try", path, path]);
     }
-    for path in writable(plan, policy) {
+    for path in writable(policy) {
         cmd.arg("--bind").arg(&path).arg(&path);
     }
     cmd.arg("--chdir").arg(cwd);
@@ -154,7 +154,7 @@ fn interpreter_of(script: &Path) -> Option<String> {
 }
 
 /// What it may write: the policy's write paths that exist.
-fn writable(_plan: &LaunchPlan, policy: &Policy) -> Vec<PathBuf> {
+fn writable(policy: &Policy) -> Vec<PathBuf> {
     policy
         .write
         .iter()
