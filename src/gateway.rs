@@ -19,6 +19,7 @@ mod handoff;
 pub mod intake;
 pub mod names;
 mod requests;
+mod rounds;
 mod serve;
 
 use std::sync::{Arc, Mutex};
@@ -108,6 +109,8 @@ pub struct Gateway {
     callers: callers::Callers,
     /// The tools `prefix: never` left out, as last logged.
     refused: Arc<Mutex<Vec<names::Refused>>>,
+    /// Calls of 2026-07-28 clients waiting for their input.
+    rounds: rounds::Rounds,
 }
 
 impl Gateway {
@@ -123,6 +126,7 @@ impl Gateway {
             subscriptions: requests::Subscriptions::default(),
             callers,
             refused: Arc::default(),
+            rounds: rounds::Rounds::default(),
         };
         gateway.follow_events();
         gateway.follow_server_logs();
@@ -481,6 +485,14 @@ impl Gateway {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
+        let timeout = Duration::from_secs(self.options.call_timeout_seconds.max(1));
+        // A 2026-07-28 client's retry answers a call waiting for it.
+        if let Some(state) = request.request_state.as_deref() {
+            if rounds::Rounds::owns(state) {
+                let answers = request.input_responses.clone().unwrap_or_default();
+                return self.rounds.resume(state, answers, &context, timeout).await;
+            }
+        }
         let separator = &self.options.separator;
         let target = match self.options.prefix {
             // The hot path: checks names without building the list.
@@ -503,9 +515,13 @@ impl Gateway {
                 None,
             ));
         };
-        let timeout = Duration::from_secs(self.options.call_timeout_seconds.max(1));
+        if rounds::is_stateless(&context) {
+            let work = self.stateless_call(connector, raw_name, request, &context, timeout);
+            return self.rounds.start(work, &context, timeout).await;
+        }
         // The backend's requests of its client during this call come here.
-        let _in_flight = self.callers.enter(&connector, context.peer.clone());
+        let caller = callers::Caller::Session(context.peer.clone());
+        let _in_flight = self.callers.enter(&connector, caller);
         let Some(token) = context.meta.get_progress_token() else {
             let result = self
                 .service
@@ -553,6 +569,40 @@ impl Gateway {
             futures::future::Either::Right(((), call)) => call.await,
         };
         gateway_result(result)
+    }
+}
+
+impl Gateway {
+    /// The backend call of a 2026-07-28 client, to run as a parked call:
+    /// its backend's requests of the client come back as asks.
+    fn stateless_call(
+        &self,
+        connector: String,
+        raw_name: String,
+        request: CallToolRequestParams,
+        context: &RequestContext<RoleServer>,
+        timeout: Duration,
+    ) -> rounds::Work {
+        let service = self.service.clone();
+        let callers = self.callers.clone();
+        let capabilities = context.meta.client_capabilities().unwrap_or_default();
+        Box::new(move |asks, progress, cancel| {
+            Box::pin(async move {
+                let caller = callers::Caller::Rounds { asks, capabilities };
+                let _in_flight = callers.enter(&connector, caller);
+                let result = service
+                    .call_routed(
+                        &connector,
+                        &raw_name,
+                        request.arguments,
+                        Some(progress),
+                        cancel,
+                        Some(timeout),
+                    )
+                    .await;
+                gateway_result(result)
+            })
+        })
     }
 }
 

@@ -18,6 +18,7 @@ pub(crate) mod log;
 mod orphans;
 mod process;
 mod remote;
+mod revision;
 mod sandbox;
 mod server;
 mod sse;

@@ -22,12 +22,14 @@ use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 use rmcp::model::{
-    CreateMessageRequestParams, CreateMessageResult, CustomNotification, ElicitRequestParams,
-    ElicitResult, ListRootsResult, ServerNotification,
+    ClientCapabilities, CreateMessageRequest, CreateMessageRequestParams, CreateMessageResult,
+    CustomNotification, ElicitRequest, ElicitRequestParams, ElicitResult, InputRequest,
+    ListRootsRequest, ListRootsResult, ServerNotification,
 };
 use rmcp::service::Peer;
 use rmcp::{ErrorData as McpError, RoleServer, ServiceError};
 
+use super::rounds::{self, Asks};
 use crate::mcp::upstream::{no_client, Upstream};
 
 /// The sessions calling each connector now.
@@ -38,10 +40,33 @@ pub struct Callers {
     sessions: Arc<Mutex<Vec<Peer<RoleServer>>>>,
 }
 
+/// The client of a call in flight, as its server's requests reach it.
+#[derive(Clone)]
+pub enum Caller {
+    /// A client session of a revision with `initialize`: sent requests.
+    Session(Peer<RoleServer>),
+    /// A client of 2026-07-28: asked through the call's `input_required`
+    /// answer (`gateway/rounds.rs`), with the capabilities its request
+    /// declared.
+    Rounds {
+        asks: Asks,
+        capabilities: ClientCapabilities,
+    },
+}
+
+impl Caller {
+    fn offers(&self, offers: &impl Fn(&ClientCapabilities) -> bool) -> bool {
+        match self {
+            Caller::Session(peer) => peer.peer_info().is_some_and(|i| offers(&i.capabilities)),
+            Caller::Rounds { capabilities, .. } => offers(capabilities),
+        }
+    }
+}
+
 #[derive(Default)]
 struct Calls {
     next: u64,
-    by_connector: BTreeMap<String, Vec<(u64, Peer<RoleServer>)>>,
+    by_connector: BTreeMap<String, Vec<(u64, Caller)>>,
     /// Where each URL elicitation went, by (connector, elicitation id),
     /// until its completion arrives or its session ends.
     url_elicitations: BTreeMap<(String, String), Peer<RoleServer>>,
@@ -75,7 +100,7 @@ impl Callers {
     }
 
     /// Records that `client` calls `connector` until the guard drops.
-    pub fn enter(&self, connector: &str, client: Peer<RoleServer>) -> InFlight {
+    pub fn enter(&self, connector: &str, client: Caller) -> InFlight {
         let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
         calls.next += 1;
         let id = calls.next;
@@ -91,14 +116,14 @@ impl Callers {
         }
     }
 
-    /// The session whose call to `connector` is the latest in flight.
-    fn caller(&self, connector: &str) -> Option<Peer<RoleServer>> {
+    /// The client whose call to `connector` is the latest in flight.
+    fn caller(&self, connector: &str) -> Option<Caller> {
         let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
         calls
             .by_connector
             .get(connector)
             .and_then(|list| list.last())
-            .map(|(_, peer)| peer.clone())
+            .map(|(_, caller)| caller.clone())
     }
 
     /// The caller, when it declared the capability `offers` checks.
@@ -107,12 +132,9 @@ impl Callers {
         connector: &str,
         what: &str,
         offers: impl Fn(&rmcp::model::ClientCapabilities) -> bool,
-    ) -> Result<Peer<RoleServer>, McpError> {
+    ) -> Result<Caller, McpError> {
         let caller = self.caller(connector).ok_or_else(|| no_client(what))?;
-        let declared = caller
-            .peer_info()
-            .is_some_and(|info| offers(&info.capabilities));
-        if !declared {
+        if !caller.offers(&offers) {
             return Err(McpError::invalid_request(
                 format!("{what}: the MCP client calling through Switchboard does not offer it"),
                 None,
@@ -131,7 +153,15 @@ impl Upstream for Callers {
         let caller = self.capable(connector, "sampling/createMessage", |c| {
             c.sampling.is_some()
         });
-        Box::pin(async move { caller?.create_message(params).await.map_err(upstream_error) })
+        Box::pin(async move {
+            match caller? {
+                Caller::Session(peer) => peer.create_message(params).await.map_err(upstream_error),
+                Caller::Rounds { asks, .. } => {
+                    let request = InputRequest::CreateMessage(CreateMessageRequest::new(params));
+                    answer_as(rounds::ask(&asks, request).await?)
+                }
+            }
+        })
     }
 
     fn create_elicitation(
@@ -140,8 +170,10 @@ impl Upstream for Callers {
         params: ElicitRequestParams,
     ) -> BoxFuture<'static, Result<ElicitResult, McpError>> {
         let caller = self.capable(connector, "elicitation/create", |c| c.elicitation.is_some());
-        if let (Ok(client), ElicitRequestParams::UrlElicitationParams { elicitation_id, .. }) =
-            (&caller, &params)
+        if let (
+            Ok(Caller::Session(client)),
+            ElicitRequestParams::UrlElicitationParams { elicitation_id, .. },
+        ) = (&caller, &params)
         {
             if !elicitation_id.is_empty() {
                 let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
@@ -155,10 +187,16 @@ impl Upstream for Callers {
             }
         }
         Box::pin(async move {
-            caller?
-                .create_elicitation(params)
-                .await
-                .map_err(upstream_error)
+            match caller? {
+                Caller::Session(peer) => peer
+                    .create_elicitation(params)
+                    .await
+                    .map_err(upstream_error),
+                Caller::Rounds { asks, .. } => {
+                    let request = InputRequest::Elicitation(ElicitRequest::new(params));
+                    answer_as(rounds::ask(&asks, request).await?)
+                }
+            }
         })
     }
 
@@ -172,7 +210,18 @@ impl Upstream for Callers {
                 .is_some_and(|info| info.capabilities.roots.is_some())
         };
         let clients: Vec<Peer<RoleServer>> = match self.caller(connector) {
-            Some(caller) => vec![caller],
+            Some(Caller::Session(caller)) => vec![caller],
+            Some(Caller::Rounds { asks, capabilities }) => {
+                return Box::pin(async move {
+                    if capabilities.roots.is_none() {
+                        return Ok(ListRootsResult::default());
+                    }
+                    let request: ListRootsRequest =
+                        serde_json::from_value(serde_json::json!({"method": "roots/list"}))
+                            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+                    answer_as(rounds::ask(&asks, InputRequest::ListRoots(request)).await?)
+                })
+            }
             None => {
                 let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
                 sessions
@@ -212,7 +261,11 @@ impl Callers {
             let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
             calls.url_elicitations.remove(&(connector.to_string(), id))
         };
-        let Some(client) = client.or_else(|| self.caller(connector)) else {
+        let session = match self.caller(connector) {
+            Some(Caller::Session(peer)) => Some(peer),
+            _ => None,
+        };
+        let Some(client) = client.or(session) else {
             tracing::debug!(connector, "an elicitation completed with no client to tell");
             return;
         };
@@ -222,6 +275,14 @@ impl Callers {
                 .await;
         });
     }
+}
+
+/// A client's answer (from its retry's `inputResponses`) as the result
+/// the server asked for.
+fn answer_as<T: serde::de::DeserializeOwned>(answer: serde_json::Value) -> Result<T, McpError> {
+    serde_json::from_value(answer).map_err(|e| {
+        McpError::invalid_params(format!("the client's inputResponses entry: {e}"), None)
+    })
 }
 
 /// A client's failure, as the server is told it.

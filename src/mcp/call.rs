@@ -15,6 +15,8 @@ use rmcp::RoleClient;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::upstream::{fulfil, SharedUpstream};
+
 /// Where progress for one in-flight call goes.
 pub type ProgressSender = mpsc::UnboundedSender<ProgressNotificationParam>;
 
@@ -66,6 +68,9 @@ pub enum CallError {
     /// The server answered with something that is not a tool result.
     #[error("the server answered tools/call with an unexpected result")]
     Unexpected,
+    /// The server kept asking for input (`input_required`) past the limit.
+    #[error("the server asked for input {rounds} times without finishing the call")]
+    TooManyRounds { rounds: usize },
     /// A built-in skill lost its connection or failed outside the tool.
     #[error("{0}")]
     Backend(String),
@@ -85,17 +90,88 @@ pub async fn bounded<T>(
     }
 }
 
+/// The most `input_required` rounds one call may take (as rmcp's own
+/// client allows), so a server cannot keep a call going forever.
+pub const MAX_INPUT_ROUNDS: usize = 10;
+
+/// Where a 2026-07-28 server's `input_required` requests are answered:
+/// the upstream, as the connector's requests of its client.
+#[derive(Clone, Copy)]
+pub struct InputSource<'a> {
+    pub connector: &'a str,
+    pub upstream: &'a SharedUpstream,
+}
+
 /// Calls a tool. Progress the server reports is sent to `progress` with
 /// the server's token (the caller maps it back to its own); cancelling
-/// `cancel` or passing `timeout` sends `notifications/cancelled`.
+/// `cancel` or passing `timeout` sends `notifications/cancelled`. A server
+/// of the 2026-07-28 revision that answers `input_required` gets its
+/// requests answered by the calling client (`inputs`) and the call again
+/// with the answers and its `requestState`, within the same deadline.
 pub async fn call_tool(
+    peer: &Peer<RoleClient>,
+    routes: &ProgressRoutes,
+    mut params: CallToolRequestParams,
+    progress: Option<ProgressSender>,
+    cancel: CancellationToken,
+    timeout: Duration,
+    inputs: InputSource<'_>,
+) -> Result<CallToolResult, CallError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    for _ in 0..MAX_INPUT_ROUNDS {
+        let round = call_once(
+            peer,
+            routes,
+            params.clone(),
+            progress.clone(),
+            &cancel,
+            deadline,
+        );
+        let asked = match round.await {
+            Ok(ServerResult::CallToolResult(result)) => return Ok(result),
+            Ok(ServerResult::InputRequiredResult(asked)) => asked,
+            Ok(_) => return Err(CallError::Unexpected),
+            Err(CallError::Timeout { .. }) => return Err(CallError::Timeout { after: timeout }),
+            Err(err) => return Err(err),
+        };
+        params.input_responses = match asked.input_requests {
+            Some(requests) => {
+                let answers = fulfil(inputs.upstream, inputs.connector, requests);
+                let answered = bounded(
+                    async {
+                        answers
+                            .await
+                            .map_err(|e| CallError::Service(rmcp::ServiceError::McpError(e)))
+                    },
+                    &cancel,
+                    deadline.saturating_duration_since(tokio::time::Instant::now()),
+                );
+                match answered.await {
+                    Ok(answers) => Some(answers),
+                    Err(CallError::Timeout { .. }) => {
+                        return Err(CallError::Timeout { after: timeout })
+                    }
+                    Err(err) => return Err(err),
+                }
+            }
+            None => None,
+        };
+        params.request_state = asked.request_state;
+    }
+    Err(CallError::TooManyRounds {
+        rounds: MAX_INPUT_ROUNDS,
+    })
+}
+
+/// One `tools/call` request, its answer whatever kind it is.
+async fn call_once(
     peer: &Peer<RoleClient>,
     routes: &ProgressRoutes,
     params: CallToolRequestParams,
     progress: Option<ProgressSender>,
-    cancel: CancellationToken,
-    timeout: Duration,
-) -> Result<CallToolResult, CallError> {
+    cancel: &CancellationToken,
+    deadline: tokio::time::Instant,
+) -> Result<ServerResult, CallError> {
     let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
     let mut handle = peer
         .send_cancellable_request(request, PeerRequestOptions::no_options())
@@ -104,11 +180,11 @@ pub async fn call_tool(
     if let Some(tx) = progress {
         routes.insert(token.clone(), tx);
     }
-    let outcome = bounded(async { Ok((&mut handle.rx).await) }, &cancel, timeout).await;
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    let outcome = bounded(async { Ok((&mut handle.rx).await) }, cancel, left).await;
     routes.remove(&token);
     match outcome {
-        Ok(Ok(Ok(ServerResult::CallToolResult(result)))) => Ok(result),
-        Ok(Ok(Ok(_))) => Err(CallError::Unexpected),
+        Ok(Ok(Ok(result))) => Ok(result),
         Ok(Ok(Err(err))) => Err(CallError::Service(err)),
         Ok(Err(_closed)) => Err(CallError::Service(rmcp::ServiceError::TransportClosed)),
         Err(err) => {

@@ -186,10 +186,13 @@ impl ClientHandler for Handler {
     }
 
     fn get_info(&self) -> ClientConfig {
+        // `initialize` proposes the newest revision that has it; the one
+        // without it starts with `server/discover` (`mcp/revision.rs`).
         ClientConfig::new(
             client_capabilities(),
             Implementation::new("switchboard", env!("CARGO_PKG_VERSION")),
         )
+        .with_protocol_version(rmcp::model::ProtocolVersion::LATEST_WITH_INITIALIZE)
     }
 }
 

@@ -9,12 +9,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use rmcp::service::ClientServiceExt;
 use rmcp::service::Peer;
-use rmcp::{RoleClient, ServiceExt};
+use rmcp::RoleClient;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::call::{call_tool, CallError, ProgressRoutes, ProgressSender};
+use super::call::{call_tool, CallError, InputSource, ProgressRoutes, ProgressSender};
 use super::config::{LaunchKind, LaunchPlan};
 use super::engine::ContainerEngine;
 use super::handler::{Handler, ServerEvent};
@@ -22,7 +23,9 @@ use super::launcher::LaunchContext;
 use super::log::ServerLog;
 use super::process::{describe_exit, ServerProcess};
 use super::remote::{connect_remote_signed, RemoteTransport};
+use super::revision::Revision;
 use super::supervisor::{supervise, Health, HealthPolicy, Supervised};
+use super::upstream::SharedUpstream;
 use crate::error::{stderr_suffix, Error, Result};
 
 /// Stderr lines quoted in an error message.
@@ -91,6 +94,9 @@ pub struct RunningServer {
     health: Arc<Health>,
     /// In-flight calls' progress routes, shared with the client handler.
     progress: ProgressRoutes,
+    /// The connector, and where its server's requests of its client go.
+    connector: Arc<str>,
+    upstream: SharedUpstream,
     /// Becomes `true` when the supervisor, which owns the process and the
     /// MCP session, has finished and the server is gone.
     done: watch::Receiver<bool>,
@@ -144,6 +150,8 @@ impl RunningServer {
         ToolCaller {
             peer: self.peer.clone(),
             progress: self.progress.clone(),
+            connector: self.connector.clone(),
+            upstream: self.upstream.clone(),
         }
     }
 }
@@ -153,6 +161,9 @@ impl RunningServer {
 pub struct ToolCaller {
     peer: Peer<RoleClient>,
     progress: ProgressRoutes,
+    /// Whose requests a 2026-07-28 server's `input_required` are.
+    connector: Arc<str>,
+    upstream: SharedUpstream,
 }
 
 impl ToolCaller {
@@ -171,6 +182,10 @@ impl ToolCaller {
             progress,
             cancel,
             timeout,
+            InputSource {
+                connector: &self.connector,
+                upstream: &self.upstream,
+            },
         )
         .await
     }
@@ -240,6 +255,49 @@ async fn start_remote(
 }
 
 async fn start_local(plan: &LaunchPlan, opts: StartOptions<'_>) -> Result<RunningServer> {
+    let deadline = tokio::time::Instant::now() + opts.timeout;
+    let mut revision = Revision::Handshake;
+    loop {
+        match start_local_as(plan, &opts, revision, deadline).await? {
+            Started::Up(up) => {
+                return Ok(supervised(
+                    up.service,
+                    Some(up.process),
+                    Some(up.stderr_task),
+                    up.log,
+                    up.progress,
+                    opts,
+                ))
+            }
+            Started::Retry(next) => revision = next,
+        }
+    }
+}
+
+/// How one start in one revision ended, when it did not fail outright.
+enum Started {
+    Up(Box<Up>),
+    /// The server refused this revision's start; it is stopped, and may be
+    /// started again in the next.
+    Retry(Revision),
+}
+
+/// A started server and what follows it.
+struct Up {
+    service: rmcp::service::RunningService<RoleClient, Handler>,
+    process: ServerProcess,
+    stderr_task: tokio::task::JoinHandle<()>,
+    log: ServerLog,
+    progress: ProgressRoutes,
+}
+
+/// Spawns the server and starts its session in `revision`, by `deadline`.
+async fn start_local_as(
+    plan: &LaunchPlan,
+    opts: &StartOptions<'_>,
+    revision: Revision,
+    deadline: tokio::time::Instant,
+) -> Result<Started> {
     let ctx = LaunchContext {
         connector: opts.connector,
         generation: opts.generation,
@@ -255,11 +313,19 @@ async fn start_local(plan: &LaunchPlan, opts: StartOptions<'_>) -> Result<Runnin
         plan.secrets.clone(),
     ));
     let progress = ProgressRoutes::default();
-    let handler = handler_for(&opts, &progress);
-    let handshake = handler.serve((pipes.stdout, pipes.stdin));
-    let service = match tokio::time::timeout(opts.timeout, handshake).await {
+    let handler = handler_for(opts, &progress);
+    let handshake = handler.serve_with_lifecycle((pipes.stdout, pipes.stdin), revision.lifecycle());
+    let service = match tokio::time::timeout_at(deadline, handshake).await {
         Ok(Ok(service)) => service,
         Ok(Err(err)) => {
+            if let Some(next) = revision.next_after(&err) {
+                process.stop(Duration::ZERO).await;
+                tracing::debug!(
+                    connector = opts.connector,
+                    "the server refused initialize ({err}); trying protocol 2026-07-28"
+                );
+                return Ok(Started::Retry(next));
+            }
             // The usual cause is a server that exited; give it a moment so
             // the message can carry its exit status and last words.
             let exit = tokio::time::timeout(EXIT_GRACE, process.wait()).await;
@@ -295,14 +361,13 @@ async fn start_local(plan: &LaunchPlan, opts: StartOptions<'_>) -> Result<Runnin
             });
         }
     };
-    Ok(supervised(
+    Ok(Started::Up(Box::new(Up {
         service,
-        Some(process),
-        Some(stderr_task),
+        process,
+        stderr_task,
         log,
         progress,
-        opts,
-    ))
+    })))
 }
 
 /// Hands a connected session (and its process, if local) to a supervisor.
@@ -315,6 +380,8 @@ fn supervised(
     opts: StartOptions<'_>,
 ) -> RunningServer {
     let peer = service.peer().clone();
+    let connector: Arc<str> = Arc::from(opts.connector);
+    let upstream = opts.upstream.clone();
     let pid = process.as_ref().and_then(ServerProcess::pid);
     let container = process
         .as_ref()
@@ -347,6 +414,8 @@ fn supervised(
         stop,
         health,
         progress,
+        connector,
+        upstream,
         done,
     }
 }

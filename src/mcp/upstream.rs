@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 use futures::future::BoxFuture;
 use rmcp::model::{
     CreateMessageRequestParams, CreateMessageResult, CustomNotification, ElicitRequestParams,
-    ElicitResult, ListRootsResult,
+    ElicitResult, InputRequest, InputRequests, InputResponses, ListRootsResult,
 };
 
 /// The notification a server sends when a URL-mode elicitation finished
@@ -46,6 +46,12 @@ pub trait Upstream: Send + Sync {
     fn elicitation_complete(&self, connector: &str, notification: CustomNotification);
 }
 
+impl std::fmt::Debug for dyn Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Upstream")
+    }
+}
+
 /// The cell every server connection reads its upstream from; set once,
 /// by the gateway, after the service started.
 pub type SharedUpstream = Arc<OnceLock<Arc<dyn Upstream>>>;
@@ -56,4 +62,48 @@ pub fn no_client(what: &str) -> McpError {
         format!("{what}: no MCP client is calling this server through Switchboard right now"),
         None,
     )
+}
+
+/// Answers a 2026-07-28 server's `input_required` requests (sampling,
+/// elicitation, roots) through the upstream, as if the server had sent
+/// each as a request of its own: the calling client answers them, in the
+/// revision it speaks. The answers are keyed like the requests.
+pub async fn fulfil(
+    upstream: &SharedUpstream,
+    connector: &str,
+    requests: InputRequests,
+) -> Result<InputResponses, McpError> {
+    let Some(upstream) = upstream.get() else {
+        return Err(no_client("input requests"));
+    };
+    let answers = requests.into_iter().map(|(key, request)| {
+        let answer: BoxFuture<'static, Result<serde_json::Value, McpError>> = match request {
+            InputRequest::CreateMessage(r) => {
+                let asked = upstream.create_message(connector, r.params);
+                Box::pin(async move { asked.await.and_then(to_value) })
+            }
+            InputRequest::Elicitation(r) => {
+                let asked = upstream.create_elicitation(connector, r.params);
+                Box::pin(async move { asked.await.and_then(to_value) })
+            }
+            InputRequest::ListRoots(_) => {
+                let asked = upstream.list_roots(connector);
+                Box::pin(async move { asked.await.and_then(to_value) })
+            }
+            // A kind of request this build does not know.
+            #[allow(unreachable_patterns)]
+            _ => Box::pin(std::future::ready(Err(McpError::invalid_request(
+                "an input request of a kind Switchboard cannot pass on",
+                None,
+            )))),
+        };
+        async move { answer.await.map(|value| (key, value)) }
+    });
+    let answered = futures::future::try_join_all(answers).await?;
+    Ok(answered.into_iter().collect())
+}
+
+fn to_value<T: serde::Serialize>(answer: T) -> Result<serde_json::Value, McpError> {
+    serde_json::to_value(answer)
+        .map_err(|e| McpError::internal_error(format!("encoding an answer: {e}"), None))
 }

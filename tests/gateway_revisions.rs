@@ -1,0 +1,278 @@
+//! Both protocol generations through one gateway (issue 21): a client of
+//! 2026-07-28 (rmcp's: `server/discover`, per-request `_meta`, no
+//! session) and one of 2025-11-25 (the Python SDK's: `initialize`), at
+//! once, each calling a backend that speaks only 2026-07-28 and one that
+//! speaks only 2025-06-18 (`examples/revision_server.rs`), including the
+//! `ask` tool whose backend asks the client's user in the middle of the
+//! call: an `elicitation/create` request from the older backend, an
+//! `input_required` result from the newer one. Each client gets the
+//! question in its own revision's form.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::{repo, Sandbox};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, ClientCapabilities, ClientConfig, ElicitRequestParams,
+    ElicitResult, ElicitationAction, Implementation, InputRequest, ProtocolVersion,
+};
+use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RequestContext, RunningService};
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::{ClientHandler, ErrorData as McpError, RoleClient};
+use serde_json::{json, Value};
+
+/// The test peer, built by `cargo test` with the other examples.
+fn revision_server() -> PathBuf {
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_switchboard"));
+    let peer = bin.parent().unwrap().join("examples/revision_server");
+    assert!(
+        peer.exists(),
+        "{} is not built: run `cargo build --examples`",
+        peer.display()
+    );
+    peer
+}
+
+/// A sandbox with `new` (2026-07-28 only) and `old` (2025-06-18 only).
+fn two_revisions() -> Sandbox {
+    let sb = Sandbox::new();
+    let peer = revision_server().display().to_string();
+    for (name, versions) in [("new", "2026-07-28"), ("old", "2025-06-18")] {
+        sb.ok(&[
+            "add",
+            name,
+            "--command",
+            &peer,
+            "--",
+            "--versions",
+            versions,
+        ]);
+        sb.ok(&["connect", name]);
+    }
+    sb
+}
+
+/// rmcp's client, answering its user's questions with `blue`.
+struct Answers;
+
+impl ClientHandler for Answers {
+    fn get_info(&self) -> ClientConfig {
+        let mut capabilities = ClientCapabilities::default();
+        capabilities.elicitation = Some(Default::default());
+        ClientConfig::new(capabilities, Implementation::new("revision-test", "1"))
+    }
+
+    async fn create_elicitation(
+        &self,
+        _params: ElicitRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, McpError> {
+        let mut result = ElicitResult::new(ElicitationAction::Accept);
+        result.content = Some(json!({"answer": "blue"}));
+        Ok(result)
+    }
+}
+
+/// A 2026-07-28 session through `switchboard gateway`.
+async fn modern_client(sb: &Sandbox) -> RunningService<RoleClient, Answers> {
+    let argv = sb.gateway_argv();
+    let mut cmd = tokio::process::Command::new(&argv[0]);
+    cmd.args(&argv[1..]);
+    let transport = TokioChildProcess::new(cmd).unwrap();
+    let lifecycle = ClientLifecycleMode::Discover {
+        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+    };
+    Answers
+        .serve_with_lifecycle(transport, lifecycle)
+        .await
+        .unwrap()
+}
+
+/// A 2026-07-28 client of the service's `/mcp`.
+async fn modern_http_client(sb: &Sandbox) -> RunningService<RoleClient, Answers> {
+    let (url, token) = sb.http_endpoint();
+    let mut config = StreamableHttpClientTransportConfig::with_uri(url);
+    config.auth_header = Some(token);
+    let transport = StreamableHttpClientTransport::from_config(config);
+    let lifecycle = ClientLifecycleMode::Discover {
+        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+    };
+    Answers
+        .serve_with_lifecycle(transport, lifecycle)
+        .await
+        .unwrap()
+}
+
+fn call(tool: &str) -> CallToolRequestParams {
+    let args = json!({"question": "favourite colour?", "message": "hi"});
+    let Value::Object(args) = args else {
+        unreachable!()
+    };
+    CallToolRequestParams::new(tool.to_string()).with_arguments(args)
+}
+
+fn text(result: &rmcp::model::CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The Python SDK client through the gateway: its report.
+fn python_client(sb: &Sandbox, tools: &[&str]) -> Value {
+    let out = Command::new(repo().join("tests/peers/.venv/bin/python"))
+        .arg(repo().join("tests/peers/revision_client.py"))
+        .arg(tools.join(","))
+        .args(sb.gateway_argv())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python client: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn connect_speaks_each_backends_own_revision() {
+    let sb = two_revisions();
+    // Before: "Method not found: initialize" for the first, and the
+    // second refused an `initialize` that proposed 2026-07-28.
+    assert_eq!(
+        sb.ok(&["call", "new", "revision", "{}"]).trim(),
+        "2026-07-28"
+    );
+    assert_eq!(
+        sb.ok(&["call", "old", "revision", "{}"]).trim(),
+        "2025-06-18"
+    );
+    assert_eq!(
+        sb.ok(&["call", "new", "echo", r#"{"message":"hi"}"#])
+            .trim(),
+        "Echo: hi"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_generations_of_client_call_both_generations_of_server_at_once() {
+    let sb = two_revisions();
+    let modern = modern_client(&sb).await;
+    let tools = modern.list_all_tools().await.unwrap();
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    for name in ["new__ask", "old__ask", "new__echo", "old__echo"] {
+        assert!(names.contains(&name), "{name} not in {names:?}");
+    }
+
+    // The older backend's mid-call `elicitation/create` reaches the
+    // 2026-07-28 client as `input_required`, and its retry resumes the call.
+    let first = modern.call_tool_once(call("old__ask")).await.unwrap();
+    let CallToolResponse::InputRequired(asked) = first else {
+        panic!("expected input_required, got {first:?}");
+    };
+    let requests = asked.input_requests.clone().unwrap();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let (key, request) = requests.into_iter().next().unwrap();
+    assert!(
+        matches!(request, InputRequest::Elicitation(_)),
+        "{request:?}"
+    );
+    let state = asked.request_state.clone().expect("a requestState");
+    let mut retry = call("old__ask");
+    retry.input_responses = Some(
+        [(
+            key,
+            json!({"action": "accept", "content": {"answer": "red"}}),
+        )]
+        .into(),
+    );
+    retry.request_state = Some(state.clone());
+    let CallToolResponse::Complete(done) = modern.call_tool_once(retry).await.unwrap() else {
+        panic!("the retry did not complete the call");
+    };
+    assert_eq!(text(&done), "You said: red");
+
+    // The same state again names nothing: the call is over.
+    let mut again = call("old__ask");
+    again.request_state = Some(state);
+    let err = modern.call_tool_once(again).await.unwrap_err().to_string();
+    assert!(err.contains("names no call waiting"), "{err}");
+
+    // rmcp's own loop drives the rounds, for both backends.
+    for tool in ["old__ask", "new__ask"] {
+        let result = modern.call_tool(call(tool)).await.unwrap();
+        assert_eq!(text(&result), "You said: blue", "{tool}");
+    }
+
+    // Meanwhile, an older client (Python SDK, `initialize`) through the
+    // same service: the newer backend's `input_required` reaches it as an
+    // ordinary `elicitation/create`.
+    let report = python_client(&sb, &["new__ask", "old__ask", "new__echo"]);
+    assert_eq!(report["protocolVersion"], "2025-11-25", "{report}");
+    assert_eq!(report["new__ask"], "You said: green", "{report}");
+    assert_eq!(report["old__ask"], "You said: green", "{report}");
+    assert_eq!(report["new__echo"], "Echo: hi", "{report}");
+
+    // And the 2026-07-28 session is still there.
+    let result = modern.call_tool(call("old__echo")).await.unwrap();
+    assert_eq!(text(&result), "Echo: hi");
+    modern.cancel().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modern_client_of_the_http_front_answers_both_backends() {
+    let sb = two_revisions();
+    let modern = modern_http_client(&sb).await;
+    let first = modern.call_tool_once(call("old__ask")).await.unwrap();
+    assert!(
+        matches!(first, CallToolResponse::InputRequired(_)),
+        "expected input_required, got {first:?}"
+    );
+    for tool in ["old__ask", "new__ask"] {
+        let result = modern.call_tool(call(tool)).await.unwrap();
+        assert_eq!(text(&result), "You said: blue", "{tool}");
+    }
+    let result = modern.call_tool(call("new__echo")).await.unwrap();
+    assert_eq!(text(&result), "Echo: hi");
+    modern.cancel().await.unwrap();
+}
+
+#[test]
+fn an_unknown_revision_gets_the_specs_error() {
+    let sb = two_revisions();
+    let argv = sb.gateway_argv();
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let request = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "tools/list",
+        "params": {"_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2099-01-01",
+            "io.modelcontextprotocol/clientCapabilities": {},
+        }},
+    });
+    use std::io::{BufRead, Write};
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{request}").unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    drop(stdin);
+    let _ = child.wait();
+    let answer: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(answer["id"], 1, "{answer}");
+    assert_eq!(answer["error"]["code"], -32022, "{answer}");
+    let supported = answer["error"]["data"]["supported"].as_array().unwrap();
+    assert!(supported.contains(&json!("2026-07-28")), "{answer}");
+    assert!(supported.contains(&json!("2025-11-25")), "{answer}");
+}
