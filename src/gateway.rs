@@ -17,6 +17,7 @@ mod catalogs;
 mod checked_stream;
 mod handoff;
 pub mod intake;
+mod listeners;
 pub mod names;
 mod requests;
 mod rounds;
@@ -30,12 +31,12 @@ use rmcp::model::{
     GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
     ProgressNotificationParam, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
-    ServerConfig, SubscribeRequestParams, UnsubscribeRequestParams,
+    ServerConfig, SubscribeRequestParams, SubscriptionFilter, UnsubscribeRequestParams,
 };
 // Deprecated by the 2026 revision; older clients (most today) send it.
 #[allow(deprecated)]
 use rmcp::model::SetLevelRequestParams;
-use rmcp::service::{NotificationContext, Peer, RequestContext};
+use rmcp::service::{NotificationContext, Peer, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde::Deserialize;
 use tokio::sync::mpsc;
@@ -111,6 +112,8 @@ pub struct Gateway {
     refused: Arc<Mutex<Vec<names::Refused>>>,
     /// Calls of 2026-07-28 clients waiting for their input.
     rounds: rounds::Rounds,
+    /// The listen streams of 2026-07-28 clients.
+    listeners: listeners::Listeners,
 }
 
 impl Gateway {
@@ -127,6 +130,7 @@ impl Gateway {
             callers,
             refused: Arc::default(),
             rounds: rounds::Rounds::default(),
+            listeners: listeners::Listeners::default(),
         };
         gateway.follow_events();
         gateway.follow_server_logs();
@@ -224,6 +228,7 @@ impl Gateway {
     fn follow_events(&self) {
         let mut events = self.service.subscribe();
         let sessions = Arc::downgrade(&self.sessions);
+        let listeners = self.listeners.clone();
         tokio::spawn(async move {
             loop {
                 let event = match events.recv().await {
@@ -251,6 +256,7 @@ impl Gateway {
                     Err(_) => Vec::new(),
                 };
                 let comes_or_goes = matches!(event, Some(ConnectorEvent::Status { .. }) | None);
+                listeners.tell(comes_or_goes).await;
                 for peer in peers {
                     let _ = peer.notify_tool_list_changed().await;
                     // A server that comes or goes takes its prompts and
@@ -314,6 +320,17 @@ impl ServerHandler for Gateway {
             self.tell_roots_changed();
         }
         std::future::ready(())
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        Some(listeners::Listeners::accepted(requested))
+    }
+
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
+        self.listeners.listen(context).await
     }
 
     /// A client's roots changed: every server may ask again.

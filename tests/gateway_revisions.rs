@@ -13,11 +13,13 @@ mod common;
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::Duration;
 
 use common::{repo, Sandbox};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, ClientCapabilities, ClientConfig, ElicitRequestParams,
     ElicitResult, ElicitationAction, Implementation, InputRequest, ProtocolVersion,
+    ServerNotification, SubscriptionFilter,
 };
 use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RequestContext, RunningService};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
@@ -240,6 +242,34 @@ async fn a_modern_client_of_the_http_front_answers_both_backends() {
     }
     let result = modern.call_tool(call("new__echo")).await.unwrap();
     assert_eq!(text(&result), "Echo: hi");
+    modern.cancel().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modern_client_hears_list_changes_on_its_listen_stream() {
+    let sb = two_revisions();
+    let modern = modern_client(&sb).await;
+    let filter = SubscriptionFilter::builder()
+        .tools_list_changed()
+        .prompts_list_changed()
+        .build();
+    let mut listening = modern.peer().listen(filter).await.unwrap();
+    assert_eq!(listening.acknowledged().tools_list_changed, Some(true));
+    sb.ok(&["disconnect", "old"]);
+    let mut heard = Vec::new();
+    while heard.len() < 2 {
+        let next = tokio::time::timeout(Duration::from_secs(20), listening.next()).await;
+        match next.expect("no list change within 20 s").unwrap() {
+            Some(ServerNotification::ToolListChangedNotification(_)) => heard.push("tools"),
+            Some(ServerNotification::PromptListChangedNotification(_)) => heard.push("prompts"),
+            Some(other) => panic!("not asked for: {other:?}"),
+            None => panic!("the stream ended"),
+        }
+    }
+    assert_eq!(heard, ["tools", "prompts"]);
+    let tools = modern.list_all_tools().await.unwrap();
+    assert!(!tools.iter().any(|t| t.name.starts_with("old__")));
+    listening.cancel().await.unwrap();
     modern.cancel().await.unwrap();
 }
 
