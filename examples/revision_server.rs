@@ -8,7 +8,9 @@
 //!   found" (the method did not exist then) and an `initialize` proposing
 //!   a revision without a handshake is refused, as strict servers check it.
 //!
-//! Tools: `echo {message}` → `Echo: M`; `revision` → the revision this
+//! Tools: `echo {message}` → `Echo: M`; `grow` adds the tool `grown` and
+//! says the list changed (on the session, or on a 2026-07-28 client's
+//! `subscriptions/listen` stream); `revision` → the revision this
 //! request was served in; `ask {question}` → asks the client's user for an
 //! `answer` (elicitation) and answers `You said: A`. In 2026-07-28 the ask
 //! is an `input_required` result and the answer comes back with the retry;
@@ -16,15 +18,16 @@
 //! `tests/gateway_revisions.rs` runs it behind Switchboard.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, DiscoverResult,
     ElicitRequestParams, ElicitResult, Implementation, InitializeRequestParams, InitializeResult,
     InputRequest, InputRequests, InputRequiredResult, ListToolsResult, PaginatedRequestParams,
-    ProtocolVersion, ServerCapabilities, ServerConfig, Tool,
+    ProtocolVersion, ServerCapabilities, ServerConfig, ServerNotification, SubscriptionFilter,
+    Tool, ToolListChangedNotification,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{RequestContext, SubscriptionContext, SubscriptionSink};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
 use serde_json::{json, Map, Value};
 
@@ -32,7 +35,9 @@ use serde_json::{json, Map, Value};
 #[derive(Clone)]
 struct Peer {
     versions: Arc<Vec<ProtocolVersion>>,
-    tools: Arc<Vec<Tool>>,
+    tools: Arc<Mutex<Vec<Tool>>>,
+    /// The clients' listen streams (2026-07-28), told of list changes.
+    listeners: Arc<Mutex<Vec<SubscriptionSink>>>,
 }
 
 fn schema(value: Value) -> Arc<Map<String, Value>> {
@@ -53,15 +58,21 @@ impl Peer {
         };
         Peer {
             versions: Arc::new(versions),
-            tools: Arc::new(vec![
+            listeners: Arc::default(),
+            tools: Arc::new(Mutex::new(vec![
                 Tool::new("echo", "Echoes the message back", string("message")),
+                Tool::new(
+                    "grow",
+                    "Adds the tool `grown` and tells the client its tools changed",
+                    schema(json!({"type": "object"})),
+                ),
                 Tool::new(
                     "revision",
                     "The protocol revision this call was served in",
                     schema(json!({"type": "object"})),
                 ),
                 Tool::new("ask", "Asks the user a question", string("question")),
-            ]),
+            ])),
         }
     }
 
@@ -149,11 +160,16 @@ impl ServerHandler for Peer {
             .versions
             .iter()
             .max_by(|a, b| a.as_str().cmp(b.as_str()));
-        let mut config = ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new(
-                "revision-peer",
-                env!("CARGO_PKG_VERSION"),
-            ));
+        let mut config = ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_tool_list_changed()
+                .build(),
+        )
+        .with_server_info(Implementation::new(
+            "revision-peer",
+            env!("CARGO_PKG_VERSION"),
+        ));
         if let Some(newest) = newest {
             config.protocol_version = newest.clone();
         }
@@ -207,7 +223,23 @@ impl ServerHandler for Peer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(self.tools.as_ref().clone()))
+        let tools = self.tools.lock().map(|t| t.clone()).unwrap_or_default();
+        Ok(ListToolsResult::with_all_items(tools))
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        Some(requested.clone())
+    }
+
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
+        if let Ok(mut listeners) = self.listeners.lock() {
+            listeners.push(context.sink().clone());
+        }
+        context.cancelled().await;
+        Ok(())
     }
 
     async fn call_tool(
@@ -232,6 +264,31 @@ impl ServerHandler for Peer {
                     .unwrap_or_else(|| "unknown".into()),
             )),
             "ask" => self.ask(request, context).await,
+            "grow" => {
+                if let Ok(mut tools) = self.tools.lock() {
+                    if !tools.iter().any(|t| t.name == "grown") {
+                        let grown =
+                            Tool::new("grown", "Added by grow", schema(json!({"type": "object"})));
+                        tools.push(grown);
+                    }
+                }
+                // A session hears it on the session; a 2026-07-28 client
+                // only on its listen stream.
+                let modern = context
+                    .protocol_version()
+                    .is_some_and(|v| !v.has_initialize());
+                if !modern {
+                    let _ = context.peer.notify_tool_list_changed().await;
+                }
+                let sinks = self.listeners.lock().map(|l| l.clone()).unwrap_or_default();
+                for sink in sinks {
+                    let changed = ToolListChangedNotification::default();
+                    let _ = sink
+                        .send(ServerNotification::ToolListChangedNotification(changed))
+                        .await;
+                }
+                Ok(text("grown".into()))
+            }
             other => Err(McpError::invalid_params(
                 format!("unknown tool `{other}`"),
                 None,

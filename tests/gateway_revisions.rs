@@ -162,6 +162,24 @@ fn connect_speaks_each_backends_own_revision() {
     );
 }
 
+#[test]
+fn a_backends_tool_list_change_reaches_the_service_in_either_revision() {
+    let sb = two_revisions();
+    let has_grown = |name: &str| {
+        sb.ok(&["tools", name])
+            .lines()
+            .any(|line| line.starts_with("grown "))
+    };
+    for name in ["new", "old"] {
+        assert!(!has_grown(name));
+        assert_eq!(sb.ok(&["call", name, "grow", "{}"]).trim(), "grown");
+        // The 2026-07-28 server says so on the listen stream the service
+        // keeps open; the older one on its session.
+        let grew = common::poll(Duration::from_secs(20), || has_grown(name));
+        assert!(grew, "{name}: the service never saw the new tool");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_generations_of_client_call_both_generations_of_server_at_once() {
     let sb = two_revisions();

@@ -9,10 +9,15 @@
 //! that refuses `initialize` ("Method not found", or "unsupported
 //! protocol version" from one that speaks only revisions without it) is
 //! connected again in 2026-07-28: `server/discover`, then per-request
-//! `_meta`.
+//! `_meta`, and a `subscriptions/listen` stream for its tool list changes.
 
-use rmcp::model::{ErrorCode, ProtocolVersion};
-use rmcp::service::{ClientInitializeError, ClientLifecycleMode};
+use rmcp::model::{ErrorCode, ProtocolVersion, ServerNotification, SubscriptionFilter};
+use rmcp::service::{ClientInitializeError, ClientLifecycleMode, Peer};
+use rmcp::RoleClient;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::handler::ServerEvent;
 
 /// The two ways a connection starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +55,46 @@ impl Revision {
 /// Whether an error answering `initialize` says the server has no handshake.
 fn refuses_initialize(code: ErrorCode) -> bool {
     code == ErrorCode::METHOD_NOT_FOUND || code == ErrorCode::UNSUPPORTED_PROTOCOL_VERSION
+}
+
+/// A 2026-07-28 server tells its tool list changes only on a
+/// `subscriptions/listen` stream: one is kept open for it until `stop`,
+/// and each change becomes the event a session's notification is.
+pub fn follow_changes(
+    peer: Peer<RoleClient>,
+    (connector, generation): (String, u64),
+    events: mpsc::UnboundedSender<ServerEvent>,
+    stop: CancellationToken,
+) {
+    tokio::spawn(async move {
+        let filter = SubscriptionFilter::builder().tools_list_changed().build();
+        let mut stream = match peer.listen(filter).await {
+            Ok(stream) => stream,
+            Err(err) => {
+                tracing::debug!(connector, "no listen stream, so no list changes: {err}");
+                return;
+            }
+        };
+        loop {
+            let next = tokio::select! {
+                () = stop.cancelled() => break,
+                next = stream.next() => next,
+            };
+            match next {
+                Ok(Some(ServerNotification::ToolListChangedNotification(_))) => {
+                    let changed = ServerEvent::ToolsChanged {
+                        connector: connector.clone(),
+                        generation,
+                    };
+                    if events.send(changed).is_err() {
+                        break;
+                    }
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break,
+            }
+        }
+    });
 }
 
 #[cfg(test)]

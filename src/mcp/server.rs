@@ -23,7 +23,7 @@ use super::launcher::LaunchContext;
 use super::log::ServerLog;
 use super::process::{describe_exit, ServerProcess};
 use super::remote::{connect_remote_signed, RemoteTransport};
-use super::revision::Revision;
+use super::revision::{self, Revision};
 use super::supervisor::{supervise, Health, HealthPolicy, Supervised};
 use super::upstream::SharedUpstream;
 use crate::error::{stderr_suffix, Error, Result};
@@ -389,6 +389,17 @@ fn supervised(
     let stop = CancellationToken::new();
     let (done_tx, done) = watch::channel(false);
     let health = Arc::new(Health::default());
+    let stateless = peer
+        .peer_info()
+        .is_some_and(|info| !info.protocol_version.has_initialize());
+    if stateless {
+        revision::follow_changes(
+            peer.clone(),
+            (opts.connector.to_string(), opts.generation),
+            opts.events.clone(),
+            stop.clone(),
+        );
+    }
     let supervisor = supervise(
         Supervised {
             service,
