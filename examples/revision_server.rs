@@ -15,7 +15,8 @@
 //! `answer` (elicitation) and answers `You said: A`. In 2026-07-28 the ask
 //! is an `input_required` result and the answer comes back with the retry;
 //! before it, an `elicitation/create` request in the middle of the call.
-//! `tests/gateway_revisions.rs` runs it behind Switchboard.
+//! `--http 127.0.0.1:PORT` serves Streamable HTTP at `/mcp` instead of
+//! stdio. `tests/gateway_revisions.rs` runs it behind Switchboard.
 
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
@@ -298,8 +299,10 @@ impl ServerHandler for Peer {
 }
 
 fn main() -> anyhow::Result<()> {
+    let usage = "usage: revision_server --versions V[,V…] [--http 127.0.0.1:PORT]";
     let mut args = std::env::args().skip(1);
     let mut versions = Vec::new();
+    let mut http: Option<String> = None;
     while let Some(arg) = args.next() {
         match (arg.as_str(), args.next()) {
             ("--versions", Some(list)) => {
@@ -308,20 +311,46 @@ fn main() -> anyhow::Result<()> {
                     .map(|v| serde_json::from_value(Value::String(v.trim().to_string())))
                     .collect::<Result<_, _>>()?;
             }
-            _ => anyhow::bail!("usage: revision_server --versions V[,V…]"),
+            ("--http", Some(addr)) => http = Some(addr),
+            _ => anyhow::bail!(usage),
         }
     }
     if versions.is_empty() {
-        anyhow::bail!("usage: revision_server --versions V[,V…]");
+        anyhow::bail!(usage);
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let peer = Peer::new(versions);
     runtime.block_on(async {
-        let session = Peer::new(versions)
-            .serve((tokio::io::stdin(), tokio::io::stdout()))
-            .await?;
-        session.waiting().await?;
-        Ok(())
+        match http {
+            Some(addr) => serve_http(peer, &addr).await,
+            None => {
+                let session = peer
+                    .serve((tokio::io::stdin(), tokio::io::stdout()))
+                    .await?;
+                session.waiting().await?;
+                Ok(())
+            }
+        }
     })
+}
+
+/// Serves Streamable HTTP at `http://ADDR/mcp` until killed; prints
+/// `listening on URL` once the port is open (port 0 picks one).
+async fn serve_http(peer: Peer, addr: &str) -> anyhow::Result<()> {
+    use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+    use rmcp::transport::streamable_http_server::{
+        StreamableHttpServerConfig, StreamableHttpService,
+    };
+    let service = StreamableHttpService::new(
+        move || Ok(peer.clone()),
+        Arc::new(LocalSessionManager::default()),
+        StreamableHttpServerConfig::default(),
+    );
+    let app = axum::Router::new().route_service("/mcp", service);
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    println!("listening on http://{}/mcp", listener.local_addr()?);
+    axum::serve(listener, app).await?;
+    Ok(())
 }

@@ -180,6 +180,66 @@ fn a_backends_tool_list_change_reaches_the_service_in_either_revision() {
     }
 }
 
+/// The test peer serving Streamable HTTP; killed on drop.
+struct HttpRevisionPeer {
+    child: std::process::Child,
+    url: String,
+}
+
+impl HttpRevisionPeer {
+    fn start(versions: &str) -> HttpRevisionPeer {
+        let mut child = Command::new(revision_server())
+            .args(["--versions", versions, "--http", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        use std::io::BufRead;
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap()
+            .to_string();
+        HttpRevisionPeer { child, url }
+    }
+}
+
+impl Drop for HttpRevisionPeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_remote_server_is_spoken_to_in_its_own_revision_too() {
+    let new = HttpRevisionPeer::start("2026-07-28");
+    let old = HttpRevisionPeer::start("2025-06-18");
+    let sb = Sandbox::new();
+    for (name, peer) in [("rnew", &new), ("rold", &old)] {
+        sb.ok(&["add", name, "--url", &peer.url]);
+        sb.ok(&["connect", name]);
+    }
+    assert_eq!(
+        sb.ok(&["call", "rnew", "revision", "{}"]).trim(),
+        "2026-07-28"
+    );
+    assert_eq!(
+        sb.ok(&["call", "rold", "revision", "{}"]).trim(),
+        "2025-06-18"
+    );
+    sb.ok(&["call", "rnew", "grow", "{}"]);
+    let grew = common::poll(Duration::from_secs(20), || {
+        sb.ok(&["tools", "rnew"])
+            .lines()
+            .any(|line| line.starts_with("grown "))
+    });
+    assert!(grew, "the service never saw the remote server's new tool");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_generations_of_client_call_both_generations_of_server_at_once() {
     let sb = two_revisions();

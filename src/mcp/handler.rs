@@ -44,6 +44,7 @@ pub enum ServerEvent {
 }
 
 /// Receives server notifications for one connection.
+#[derive(Clone)]
 pub(super) struct Handler {
     connector: String,
     generation: u64,

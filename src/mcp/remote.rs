@@ -15,13 +15,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use rmcp::service::ClientServiceExt;
 use rmcp::service::{ClientInitializeError, RunningService};
 use rmcp::transport::auth::AuthError;
 use rmcp::transport::streamable_http_client::{
     StreamableHttpClientTransportConfig, StreamableHttpError,
 };
 use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::{ClientHandler, RoleClient, ServiceExt};
+
+use super::revision::Revision;
+use rmcp::{ClientHandler, RoleClient};
 use url::Url;
 
 pub use crate::catalog::RemoteTransport;
@@ -105,7 +108,7 @@ pub enum RemoteError {
 ///
 /// The returned service owns the connection: `cancel()` or dropping it
 /// closes it (for SSE, the event stream; for Streamable HTTP, the session).
-pub async fn connect_remote<H: ClientHandler>(
+pub async fn connect_remote<H: ClientHandler + Clone>(
     url: &str,
     transport: RemoteTransport,
     headers: &BTreeMap<String, String>,
@@ -118,7 +121,7 @@ pub async fn connect_remote<H: ClientHandler>(
 /// [`connect_remote`] for a connector that signs in: every request carries
 /// the token of `auth` (refreshed as needed), and a 401 with no usable
 /// token is [`RemoteError::SignInRequired`] with the server's challenge.
-pub async fn connect_remote_signed<H: ClientHandler>(
+pub async fn connect_remote_signed<H: ClientHandler + Clone>(
     url: &str,
     transport: RemoteTransport,
     headers: &BTreeMap<String, String>,
@@ -138,28 +141,46 @@ pub async fn connect_remote_signed<H: ClientHandler>(
     };
     let client = build_client(headers)?;
     let started = Instant::now();
+    // A server that refuses `initialize` is connected again in 2026-07-28
+    // (`mcp/revision.rs`), on a new connection.
     let connecting = async {
-        match transport {
-            RemoteTransport::Sse => {
-                let sse = SseClientTransport::connect(client, parsed, timeout, auth)
+        let mut revision = Revision::Handshake;
+        loop {
+            let lifecycle = revision.lifecycle();
+            let started = match transport {
+                RemoteTransport::Sse => {
+                    let sse = SseClientTransport::connect(
+                        client.clone(),
+                        parsed.clone(),
+                        timeout,
+                        auth.clone(),
+                    )
                     .await
                     .map_err(|e| ctx.classify_sse(&e))?;
-                handler.serve(sse).await.map_err(|e| ctx.classify_init(&e))
-            }
-            RemoteTransport::StreamableHttp => {
-                let config = StreamableHttpClientTransportConfig::with_uri(parsed.as_str());
-                let client = StatusKeepingClient(client);
-                match auth {
-                    Some(auth) => {
-                        let signed = SignedClient::new(client, auth);
-                        let http = StreamableHttpClientTransport::with_client(signed, config);
-                        handler.serve(http).await.map_err(|e| ctx.classify_init(&e))
-                    }
-                    None => {
-                        let http = StreamableHttpClientTransport::with_client(client, config);
-                        handler.serve(http).await.map_err(|e| ctx.classify_init(&e))
+                    handler.clone().serve_with_lifecycle(sse, lifecycle).await
+                }
+                RemoteTransport::StreamableHttp => {
+                    let config = StreamableHttpClientTransportConfig::with_uri(parsed.as_str());
+                    let client = StatusKeepingClient(client.clone());
+                    match auth.clone() {
+                        Some(auth) => {
+                            let signed = SignedClient::new(client, auth);
+                            let http = StreamableHttpClientTransport::with_client(signed, config);
+                            handler.clone().serve_with_lifecycle(http, lifecycle).await
+                        }
+                        None => {
+                            let http = StreamableHttpClientTransport::with_client(client, config);
+                            handler.clone().serve_with_lifecycle(http, lifecycle).await
+                        }
                     }
                 }
+            };
+            match started {
+                Ok(service) => return Ok(service),
+                Err(err) => match revision.next_after(&err) {
+                    Some(next) => revision = next,
+                    None => return Err(ctx.classify_init(&err)),
+                },
             }
         }
     };
