@@ -365,6 +365,10 @@ pub(crate) struct PolicyArgs {
     /// Run a program on this machine inside bubblewrap (`on`), or as you (`off`).
     #[arg(long, value_name = "on|off", value_parser = clap::builder::BoolishValueParser::new())]
     pub(crate) sandbox: Option<bool>,
+    /// The same as `--sandbox off`: run its program as you, unsandboxed
+    /// (for a machine without bubblewrap, or a server that needs more).
+    #[arg(long, conflicts_with = "sandbox")]
+    pub(crate) no_sandbox: bool,
     #[command(flatten)]
     pub(crate) out: Output,
 }

@@ -134,9 +134,10 @@ async fn launchers() -> Vec<LauncherCheck> {
         ),
         (
             "bwrap",
-            "the sandbox of programs on this machine (`policy NAME --sandbox on`)",
-            "install bubblewrap (apt-get install bubblewrap); where unprivileged user \
-             namespaces are off, run the service as root or leave the sandbox off",
+            "the sandbox every program on this machine runs in",
+            "install bubblewrap (apt-get install bubblewrap); where it is installed but \
+             unprivileged user namespaces are off (sysctl kernel.unprivileged_userns_clone=1), \
+             a program can run only unsandboxed: `switchboard policy NAME --no-sandbox`",
         ),
     ];
     let mut launchers = Vec::new();
@@ -161,8 +162,31 @@ async fn launchers() -> Vec<LauncherCheck> {
 
 async fn version_of(path: &std::path::Path, name: &str) -> Option<String> {
     // Container engines answer `version` only when their daemon does.
+    // bubblewrap is there but useless where user namespaces are off: its
+    // check runs `true` in a namespace of its own, as the sandbox does.
     let args: &[&str] = match name {
         "docker" | "podman" => &["version", "--format", "{{.Server.Version}}"],
+        "bwrap" => {
+            let works = tokio::process::Command::new(path)
+                .args([
+                    "--ro-bind",
+                    "/",
+                    "/",
+                    "--unshare-pid",
+                    "--unshare-ipc",
+                    "true",
+                ])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .kill_on_drop(true)
+                .status();
+            match tokio::time::timeout(VERSION_TIMEOUT, works).await {
+                Ok(Ok(status)) if status.success() => {}
+                _ => return None,
+            }
+            &["--version"]
+        }
         _ => &["--version"],
     };
     let output = tokio::process::Command::new(path)

@@ -280,8 +280,10 @@ async fn policy(client: &Client, args: PolicyArgs) -> Result<(), Error> {
         memory,
         cpus,
         sandbox,
+        no_sandbox,
         out,
     } = args;
+    let sandbox = if no_sandbox { Some(false) } else { sandbox };
     let absolute = |paths: Vec<std::path::PathBuf>| -> Result<Vec<String>, Error> {
         let here = std::env::current_dir().unwrap_or_default();
         paths

@@ -209,6 +209,9 @@ fn add_slow_server(sb: &Sandbox) -> std::path::PathBuf {
         &python.display().to_string(),
         &script.display().to_string(),
     ]);
+    // Its sandbox lets it write its log in the test's directory.
+    let dir = sb.dir.path().display().to_string();
+    sb.ok(&["policy", "slow", "--write", &dir]);
     sb.ok(&["connect", "slow"]);
     log
 }

@@ -100,9 +100,18 @@ fn the_sandbox_is_refused_where_it_does_not_apply_and_paths_need_it() {
     let python = repo().join("tests/peers/.venv/bin/python");
     sb.ok(&["add", "plain", "--command", python.to_str().unwrap(), "-V"]);
     // Paths for a program that runs as you would be a promise not kept.
-    let out = sb.run(&["policy", "plain", "--read", "/srv"]);
+    let out = sb.run(&["policy", "plain", "--no-sandbox", "--read", "/srv"]);
     assert_eq!(common::code(&out), 5, "{out:?}");
     assert!(common::stderr(&out).contains("--sandbox on"), "{out:?}");
+    // In the sandbox (the default) they are what it may see.
+    sb.ok(&["policy", "plain", "--read", "/srv"]);
+    // Turned off, it runs as you, and says so.
+    let out = sb.run(&["policy", "plain", "--no-sandbox", "--read", "/srv"]);
+    assert_eq!(common::code(&out), 5, "{out:?}");
+    sb.ok(&["policy", "plain", "--no-sandbox"]);
+    let info = sb.json(&["info", "plain"]);
+    let warnings = info["warnings"].to_string();
+    assert!(warnings.contains("unsandboxed"), "{info}");
     // A skill runs inside the service: no sandbox to turn on.
     let out = sb.run(&["policy", "sqlite", "--sandbox", "on"]);
     assert_eq!(common::code(&out), 5, "{out:?}");
@@ -144,4 +153,44 @@ fn sandboxed_servers_bring_their_package_and_interpreter() {
         .contains("boxed"));
     let now = sb.ok(&["call", "tm", "get_current_time", r#"{"timezone":"UTC"}"#]);
     assert!(now.contains("datetime"), "{now}");
+}
+
+/// With no policy at all a program runs sandboxed, and the service's own
+/// data dir (settings of its own, tokens, the file secret store, logs)
+/// stays hidden even inside a path it was given to read.
+#[test]
+fn the_sandbox_is_the_default_and_hides_the_services_data() {
+    let sb = Sandbox::new();
+    let python = repo().join("tests/peers/.venv/bin/python");
+    let script = repo().join("tests/peers/probe_server.py");
+    sb.ok(&[
+        "add",
+        "probe",
+        "--command",
+        python.to_str().unwrap(),
+        script.to_str().unwrap(),
+    ]);
+    let dir = sb.dir.path().to_str().unwrap().to_string();
+    let shown = sb.ok(&["policy", "probe", "--read", &dir]);
+    assert!(shown.contains("enforced: in bubblewrap"), "{shown}");
+    assert_eq!(sb.ok(&["connect", "probe"]).trim(), "connected");
+
+    // Given to read: a file in the test's directory is there.
+    let given = sb.dir.path().join("given.txt");
+    std::fs::write(&given, "for the server").unwrap();
+    let read = call(&sb, "read", serde_json::json!({"path": given}));
+    assert_eq!(read.trim(), "read 14 bytes");
+    // The data dir inside it is not: its log of this very server.
+    let log = sb.home().join("logs/probe.log");
+    assert!(log.exists(), "{} is missing", log.display());
+    let read = call(&sb, "read", serde_json::json!({"path": log}));
+    assert!(read.contains("refused"), "read the service's data: {read}");
+
+    // Opting out is explicit, and shown.
+    sb.ok(&["policy", "probe", "--no-sandbox"]);
+    let status = sb.json(&["status", "probe"]);
+    assert!(
+        status["warnings"].to_string().contains("unsandboxed"),
+        "{status}"
+    );
 }

@@ -111,6 +111,9 @@ fn a_native_server_gets_a_minimal_environment_and_a_defined_directory() {
         "MODE",
         "API_TOKEN",
         "SWITCHBOARD_OWNER",
+        // bubblewrap names the working directory it starts the program
+        // in, which the program can read from getcwd() anyway.
+        "PWD",
     ];
     let extra: Vec<&String> = env
         .keys()

@@ -119,8 +119,8 @@ pub struct Policy {
     /// How many CPUs it may use.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpus: Option<f64>,
-    /// Whether a program on this machine runs inside bubblewrap (off
-    /// unless asked, for now).
+    /// Whether a program on this machine runs inside bubblewrap (on
+    /// unless turned off: `policy NAME --no-sandbox`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<bool>,
 }
@@ -155,9 +155,10 @@ impl Policy {
         self.network.as_ref().unwrap_or(&Network::Open)
     }
 
-    /// Whether a program on this machine runs in the sandbox.
+    /// Whether a program on this machine runs in the sandbox: unless a
+    /// person turned it off for this connector.
     pub fn sandboxed(&self) -> bool {
-        self.sandbox == Some(true)
+        self.sandbox != Some(false)
     }
 
     /// The memory limit in effect.

@@ -154,7 +154,11 @@ impl super::Entry {
                 .map(|d| d.as_secs_f64() * 1000.0),
             docs: def.docs.clone(),
             auth: None,
-            warnings: running.map(|r| r.warnings()).unwrap_or_default(),
+            warnings: {
+                let mut warnings = running.map(|r| r.warnings()).unwrap_or_default();
+                warnings.extend(unsandboxed(def, &def.name));
+                warnings
+            },
             restarted: None,
             category: def.category.clone(),
             icon: def.icon.clone(),
@@ -162,6 +166,18 @@ impl super::Entry {
             policy: def.policy.clone().unwrap_or_default().describe(),
         }
     }
+}
+
+/// The warning a program on this machine gets when a person turned its
+/// sandbox off: it runs as them, with their files and network.
+fn unsandboxed(def: &ConnectorDefinition, name: &str) -> Option<String> {
+    let sandboxed = def.policy.as_ref().is_none_or(|p| p.sandboxed());
+    (def.command.is_some() && def.image.is_none() && !sandboxed).then(|| {
+        format!(
+            "unsandboxed: its program runs as you, with all your files and the network \
+             (`switchboard policy {name} --sandbox on` puts it back in the sandbox)"
+        )
+    })
 }
 
 fn backend_label(def: &ConnectorDefinition) -> String {

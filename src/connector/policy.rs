@@ -64,8 +64,8 @@ fn enforcement(source: Option<Source<'_>>, policy: &Policy) -> &'static str {
              memory and CPU are not limited for a program yet"
         }
         Some(Source::Command(_)) => {
-            "not yet: a program on this machine runs as you, with your files and network \
-             (the bubblewrap sandbox is still to come); run it as a container to limit it"
+            "nowhere: the sandbox is turned off for it, so it runs as you, with your files \
+             and network (`switchboard policy NAME --sandbox on` turns it back on)"
         }
         Some(Source::Url(_)) => "not here: a remote server runs elsewhere",
         None => "not here: a built-in skill runs inside the service",
@@ -103,11 +103,15 @@ impl ConnectorService {
                      for it (a container has its own limits)"
                 )));
             }
+            // Paths given now to a program that runs as you would be a
+            // promise not kept (ones given before stay, for when the
+            // sandbox is back on).
+            let gives_files = !change.read.is_empty() || !change.write.is_empty();
             let files = !effective.read.is_empty() || !effective.write.is_empty();
-            if files && source == "command" && !effective.sandboxed() {
+            if gives_files && source == "command" && !effective.sandboxed() {
                 return Err(Error::InvalidInput(format!(
-                    "`{name}` runs as you and sees your files: give it paths together with \
-                     `--sandbox on`"
+                    "`{name}` runs unsandboxed, as you, and sees all your files: give it paths \
+                     together with `--sandbox on`"
                 )));
             }
             if files && source == "other" {

@@ -1,5 +1,5 @@
-//! A program on this machine run inside bubblewrap (`bwrap`), when its
-//! policy asks for the sandbox (a custom program's default): the system's
+//! A program on this machine run inside bubblewrap (`bwrap`) unless its
+//! policy turns the sandbox off (`policy NAME --no-sandbox`): the system's
 //! programs and libraries read only, a home of its own, a private `/tmp`, its own process and IPC
 //! namespaces, no network unless the policy allows it, and only the paths
 //! it was given — its directory and command, the absolute paths among its
@@ -34,10 +34,22 @@ pub(super) fn command(
     let bwrap = super::find_program("bwrap").ok_or_else(|| Error::SandboxUnavailable {
         message: format!(
             "`{connector}` is to run in the sandbox, but bubblewrap (`bwrap`) is not installed: \
-             install it (Debian: `apt install bubblewrap`), or run it unsandboxed with \
-             `switchboard policy {connector} --sandbox off`"
+             install it (Debian: `apt install bubblewrap`), or run it unsandboxed, as you, \
+             with `switchboard policy {connector} --no-sandbox`"
         ),
     })?;
+    // A missing program gets the message it gets unsandboxed, not
+    // bubblewrap's `execvp` failure.
+    let found = if program.contains('/') {
+        cwd.join(program).exists()
+    } else {
+        super::find_program(program).is_some()
+    };
+    if !found {
+        return Err(Error::CommandNotFound {
+            command: program.to_string(),
+        });
+    }
     let policy = &plan.policy;
     let mut cmd = Command::new(bwrap);
     cmd.args([
@@ -62,7 +74,7 @@ pub(super) fn command(
     // Never the home itself (or `/`) by way of its directory: that would
     // show what its own home hides.
     let shows_home = |p: &PathBuf| home.is_some_and(|h| h.starts_with(p));
-    for path in given(program, plan, cwd)
+    for path in given(program, plan, cwd, home)
         .into_iter()
         .filter(|p| !shows_home(p))
     {
@@ -74,7 +86,16 @@ pub(super) fn command(
     for path in writable(policy) {
         cmd.arg("--bind").arg(&path).arg(&path);
     }
+    // The service's own data dir (its secret store, tokens, logs) stays
+    // unseen even when a bound tree holds it (`~/.local` for a program in
+    // `~/.local/bin`).
+    if let Some(data) = homes.and_then(|(_, private)| private.parent()?.parent()) {
+        if data.is_absolute() {
+            cmd.arg("--tmpfs").arg(data);
+        }
+    }
     cmd.arg("--chdir").arg(cwd);
+    // bubblewrap also sets PWD, to this directory (no secret: getcwd()).
     cmd.args(["--setenv", "TMPDIR", "/tmp", "--"]);
     cmd.arg(program);
     Ok(cmd)
@@ -82,9 +103,10 @@ pub(super) fn command(
 
 /// What it was given to read: its directory, its program (and, for one
 /// that lives in an installation of its own such as a virtualenv's
-/// interpreter, that installation), and the absolute paths among its
-/// arguments that exist.
-fn given(program: &str, plan: &LaunchPlan, cwd: &Path) -> Vec<PathBuf> {
+/// interpreter, that installation; for one installed in the home, such as
+/// a pyenv or nvm shim, the home's directory it lives in), and the
+/// absolute paths among its arguments that exist.
+fn given(program: &str, plan: &LaunchPlan, cwd: &Path, home: Option<&Path>) -> Vec<PathBuf> {
     let mut paths = vec![cwd.to_path_buf()];
     let mut programs = vec![program.to_string()];
     // A script's interpreter too (`#!…/.venv/bin/python`, `#!/usr/bin/env node`).
@@ -100,6 +122,8 @@ fn given(program: &str, plan: &LaunchPlan, cwd: &Path) -> Vec<PathBuf> {
         // `pyvenv.cfg` and site-packages, a Python's or node's libraries.
         paths.push(installation(&found));
         paths.push(installation(&real));
+        paths.extend(home.and_then(|home| tool_root(home, &found)));
+        paths.extend(home.and_then(|home| tool_root(home, &real)));
     }
     for arg in plan.args.iter().map(Path::new).filter(|p| p.is_absolute()) {
         if arg.is_file() {
@@ -123,6 +147,17 @@ fn package_of(script: &Path) -> PathBuf {
     root.or_else(|| script.parent())
         .unwrap_or(script)
         .to_path_buf()
+}
+
+/// For a program installed under the home (`~/.pyenv/shims/python3`,
+/// `~/.nvm/versions/…/bin/node`), the home's directory it lives in
+/// (`~/.pyenv`): a shim runs more of its tool than the one file.
+fn tool_root(home: &Path, program: &Path) -> Option<PathBuf> {
+    let inside = program.strip_prefix(home).ok()?;
+    let first = inside.components().next()?;
+    // Only a directory: a program straight in the home brings itself.
+    let root = home.join(first);
+    root.is_dir().then_some(root)
 }
 
 /// `…/bin/prog` → `…` (when that is not the system itself); else the

@@ -34,13 +34,48 @@ pub fn bad_server(file: &str) -> String {
     path.display().to_string()
 }
 
-/// Adds a custom connector running `bad_servers/<file>` with `args`.
+/// Adds a custom connector running `bad_servers/<file>` with `args`. Its
+/// sandbox lets it write in the test's directory, where these servers
+/// leave the markers the tests wait for.
 pub fn add_bad(sb: &Sandbox, name: &str, file: &str, args: &[&str]) {
     let server = bad_server(file);
     let python = python();
     let mut all = vec!["add", name, "--command", python.as_str(), server.as_str()];
     all.extend_from_slice(args);
     sb.ok(&all);
+    let dir = sb.dir.path().display().to_string();
+    sb.ok(&["policy", name, "--write", &dir]);
+}
+
+/// Whether `pid` is `ancestor` or one of its descendants.
+pub fn descends_from(pid: i32, ancestor: i32) -> bool {
+    let mut current = pid;
+    for _ in 0..64 {
+        if current == ancestor {
+            return true;
+        }
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{current}/stat")) else {
+            return false;
+        };
+        // `pid (comm) state ppid …`; comm may hold spaces, so from its end.
+        let Some(parent) = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            return false;
+        };
+        if parent <= 1 {
+            return false;
+        }
+        current = parent;
+    }
+    false
+}
+
+/// Whether `pid` is bubblewrap (the sandbox's own processes around a server).
+pub fn is_bwrap(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "bwrap")
 }
 
 /// The pid of the sandbox's background service, if one runs.
