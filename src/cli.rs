@@ -197,7 +197,12 @@ pub(crate) enum Command {
         config: Option<PathBuf>,
     },
     /// Serve the gateway over stdio: every connected connector's tools as one MCP server (what an MCP client's config launches).
-    Gateway,
+    Gateway {
+        /// `all` tools, or `search`: find_tools, call_tool and list_connectors
+        /// only (default: `codebuddy.gateway.tools`, else all).
+        #[arg(long, value_enum, value_name = "all|search")]
+        tools: Option<switchboard::gateway::search::ToolsMode>,
+    },
     /// Check which launchers work here and show where files live.
     Doctor(Output),
     /// Print a shell completion script: `source <(switchboard completions bash)`.

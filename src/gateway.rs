@@ -21,6 +21,7 @@ mod listeners;
 pub mod names;
 mod requests;
 mod rounds;
+pub mod search;
 mod serve;
 
 use std::sync::{Arc, Mutex};
@@ -42,6 +43,7 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 
 pub use bridge::bridge_stdio;
+pub use handoff::SessionOptions;
 pub use serve::{note_shutdown_asked, serve_unix, GATEWAY_SOCKET};
 
 use crate::connector::ConnectorService;
@@ -70,6 +72,9 @@ pub struct GatewayOptions {
     /// When tool names get their connector in front (`always`,
     /// `on-collision`, `never`).
     pub prefix: names::Prefix,
+    /// Every tool (`all`), or the tool search's three (`search`), for a
+    /// session that does not choose (`gateway --tools`, `/mcp?tools=`).
+    pub tools: search::ToolsMode,
 }
 
 impl Default for GatewayOptions {
@@ -79,6 +84,7 @@ impl Default for GatewayOptions {
             call_timeout_seconds: 300,
             max_message_bytes: intake::DEFAULT_MAX_MESSAGE_BYTES,
             prefix: names::Prefix::Always,
+            tools: search::ToolsMode::All,
         }
     }
 }
@@ -114,11 +120,14 @@ pub struct Gateway {
     rounds: rounds::Rounds,
     /// The listen streams of 2026-07-28 clients.
     listeners: listeners::Listeners,
+    /// What this session's client sees as tools.
+    mode: search::ToolsMode,
 }
 
 impl Gateway {
     /// A gateway over `service`; starts following its events.
     pub fn new(service: ConnectorService, options: GatewayOptions) -> Gateway {
+        let mode = options.tools;
         let sessions: Arc<Mutex<Vec<Peer<RoleServer>>>> = Arc::default();
         let callers = callers::Callers::new(sessions.clone());
         service.set_upstream(Arc::new(callers.clone()));
@@ -131,6 +140,7 @@ impl Gateway {
             refused: Arc::default(),
             rounds: rounds::Rounds::default(),
             listeners: listeners::Listeners::default(),
+            mode,
         };
         gateway.follow_events();
         gateway.follow_server_logs();
@@ -148,6 +158,19 @@ impl Gateway {
                 let _ = peer.notify_roots_list_changed().await;
             }
         });
+    }
+
+    /// This gateway for sessions that see `mode` as their tools (the rest
+    /// is shared).
+    pub fn with_mode(&self, mode: search::ToolsMode) -> Gateway {
+        let mut gateway = self.clone();
+        gateway.mode = mode;
+        gateway
+    }
+
+    /// The mode a session gets when it does not choose.
+    pub fn default_mode(&self) -> search::ToolsMode {
+        self.options.tools
     }
 
     /// The largest message a client may send (`maxMessageBytes`).
@@ -347,6 +370,10 @@ impl ServerHandler for Gateway {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> impl std::future::Future<Output = Result<ListToolsResult, McpError>> + Send + '_ {
+        if self.mode == search::ToolsMode::Search {
+            let tools = search::meta_tools();
+            return std::future::ready(Ok(ListToolsResult::with_all_items(tools)));
+        }
         let tools = self
             .tools()
             .into_iter()
@@ -499,9 +526,15 @@ impl Gateway {
     /// Routes a `tools/call` to the backend that serves the tool.
     async fn route_call(
         &self,
-        request: CallToolRequestParams,
+        mut request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
+        // In search mode `call_tool` becomes the call it names, below.
+        if self.mode == search::ToolsMode::Search {
+            if let Some(answer) = self.meta_call(&mut request) {
+                return answer;
+            }
+        }
         let timeout = Duration::from_secs(self.options.call_timeout_seconds.max(1));
         // A 2026-07-28 client's retry answers a call waiting for it.
         if let Some(state) = request.request_state.as_deref() {
@@ -590,6 +623,56 @@ impl Gateway {
 }
 
 impl Gateway {
+    /// A search-mode meta-tool call: `find_tools` and `list_connectors`
+    /// answered here; `call_tool` turned into the call it names (`None`).
+    fn meta_call(
+        &self,
+        request: &mut CallToolRequestParams,
+    ) -> Option<Result<CallToolResponse, McpError>> {
+        fn parse<T: serde::de::DeserializeOwned>(
+            tool: &str,
+            arguments: Option<&serde_json::Map<String, serde_json::Value>>,
+        ) -> Result<T, McpError> {
+            let value = serde_json::Value::Object(arguments.cloned().unwrap_or_default());
+            serde_json::from_value(value).map_err(|e| {
+                McpError::invalid_params(format!("{tool}: {e}; see its input schema"), None)
+            })
+        }
+        match request.name.as_ref() {
+            search::FIND_TOOLS => Some(
+                parse::<search::FindArgs>(search::FIND_TOOLS, request.arguments.as_ref()).map(
+                    |args| {
+                        let found = search::find(&self.tools(), &args);
+                        search::json_result(serde_json::json!({ "tools": found })).into()
+                    },
+                ),
+            ),
+            search::LIST_CONNECTORS => {
+                let mut counts = std::collections::BTreeMap::<String, usize>::new();
+                for tool in self.tools() {
+                    *counts.entry(tool.connector).or_default() += 1;
+                }
+                let connectors: Vec<serde_json::Value> = counts
+                    .into_iter()
+                    .map(|(name, tools)| serde_json::json!({"name": name, "tools": tools}))
+                    .collect();
+                let answer = serde_json::json!({ "connectors": connectors });
+                Some(Ok(search::json_result(answer).into()))
+            }
+            search::CALL_TOOL => {
+                match parse::<search::CallArgs>(search::CALL_TOOL, request.arguments.as_ref()) {
+                    Ok(call) => {
+                        request.name = call.name.into();
+                        request.arguments = call.arguments;
+                        None
+                    }
+                    Err(err) => Some(Err(err)),
+                }
+            }
+            _ => None,
+        }
+    }
+
     /// The backend call of a 2026-07-28 client, to run as a parked call:
     /// its backend's requests of the client come back as asks.
     fn stateless_call(

@@ -36,7 +36,7 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::serve::ListenerExt;
 use axum::Router;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -59,6 +59,7 @@ pub use tools::{CallRequest, LogLines, ToolList};
 
 use crate::connector::ConnectorService;
 use crate::error::{Error, Result};
+use crate::gateway::search::ToolsMode;
 use crate::gateway::Gateway;
 use crate::settings::SettingsStore;
 use events::EventHub;
@@ -83,6 +84,14 @@ pub struct HttpOptions {
     /// stdout once listening (the foreground `serve`). The service log
     /// always gets the URL, without the token.
     pub announce: bool,
+}
+
+/// The `tools=` of an `/mcp` query, when it names a mode.
+fn tools_mode(query: &str) -> Option<ToolsMode> {
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("tools="))
+        .and_then(|mode| mode.parse().ok())
 }
 
 impl Default for HttpOptions {
@@ -308,13 +317,35 @@ fn router(
         .disable_allowed_hosts()
         .disable_allowed_origins();
     let limit = gateway.max_message_bytes();
-    let mcp = StreamableHttpService::new(
-        move || Ok(gateway.clone()),
-        Arc::new(LocalSessionManager::default()),
-        mcp_config,
-    );
+    // `/mcp?tools=search` and `/mcp?tools=all` choose the session's tools;
+    // each mode is its own service (and sessions), the gateway's state
+    // shared. A client keeps the URL it was given, so it stays in its mode.
+    let service_for = |mode| {
+        let gateway = gateway.with_mode(mode);
+        StreamableHttpService::new(
+            move || Ok(gateway.clone()),
+            Arc::new(LocalSessionManager::default()),
+            mcp_config.clone(),
+        )
+    };
+    let all = service_for(ToolsMode::All);
+    let search = service_for(ToolsMode::Search);
+    let default_mode = gateway.default_mode();
     let mcp = Router::new()
-        .route_service("/mcp", mcp)
+        .route(
+            "/mcp",
+            any(move |request: axum::extract::Request| {
+                let mode = match request.uri().query().and_then(tools_mode) {
+                    Some(mode) => mode,
+                    None => default_mode,
+                };
+                let service = match mode {
+                    ToolsMode::All => all.clone(),
+                    ToolsMode::Search => search.clone(),
+                };
+                async move { service.handle(request).await.into_response() }
+            }),
+        )
         .layer(axum::middleware::from_fn_with_state(
             limit,
             mcp_intake::check,

@@ -167,7 +167,7 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
                 switchboard::outln!("{line}");
             }
         }
-        Command::Gateway => gateway(&client, &paths).await?,
+        Command::Gateway { tools } => gateway(&client, &paths, tools).await?,
         // Answered in `main`, before any service or settings.
         Command::Completions { .. } => {}
         Command::Doctor(out) => {
@@ -228,12 +228,17 @@ async fn secret(client: &Client, command: SecretCommand) -> Result<(), Error> {
 }
 
 /// `switchboard gateway`: this command's stdio served as an MCP session.
-async fn gateway(client: &Client, paths: &Paths) -> Result<(), Error> {
+async fn gateway(
+    client: &Client,
+    paths: &Paths,
+    tools: Option<switchboard::gateway::search::ToolsMode>,
+) -> Result<(), Error> {
     let hello = client.ensure_running().await?;
     // A service of another version may not take handed-over stdio; bytes
     // copied through the socket work with any.
     let handoff = hello.version == env!("CARGO_PKG_VERSION");
-    switchboard::gateway::bridge_stdio(client, &paths.home, handoff).await
+    let options = switchboard::gateway::SessionOptions { tools };
+    switchboard::gateway::bridge_stdio(client, &paths.home, handoff, &options).await
 }
 
 /// `switchboard serve`: the service in the foreground.

@@ -39,7 +39,12 @@ enum Outcome {
 }
 
 /// Serves this process's stdio as a gateway session (see the module doc).
-pub async fn bridge_stdio(client: &Client, home: &Path, handoff: bool) -> Result<()> {
+pub async fn bridge_stdio(
+    client: &Client,
+    home: &Path,
+    handoff: bool,
+    options: &handoff::SessionOptions,
+) -> Result<()> {
     let path = home.join(GATEWAY_SOCKET);
     let unavailable = |reason: String| Error::ServiceUnavailable {
         socket: path.clone(),
@@ -54,7 +59,7 @@ pub async fn bridge_stdio(client: &Client, home: &Path, handoff: bool) -> Result
     let flags = Flags::save(stdin.as_fd(), stdout.as_fd());
     let mut init: Option<Vec<u8>> = None;
     loop {
-        let outcome = serve_once(&path, &mut init).await;
+        let outcome = serve_once(&path, &mut init, options).await;
         flags.restore(stdin.as_fd(), stdout.as_fd());
         match outcome {
             Ok(Outcome::Ended) => return Ok(()),
@@ -78,6 +83,7 @@ pub async fn bridge_stdio(client: &Client, home: &Path, handoff: bool) -> Result
 async fn serve_once(
     path: &Path,
     init: &mut Option<Vec<u8>>,
+    options: &handoff::SessionOptions,
 ) -> std::result::Result<Outcome, String> {
     let mut socket = UnixStream::connect(path)
         .await
@@ -90,6 +96,10 @@ async fn serve_once(
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     handoff::send(&socket, opening, stdin.as_fd(), stdout.as_fd())
+        .await
+        .map_err(|e| format!("cannot hand stdio to the gateway: {e}"))?;
+    let asked = serde_json::to_vec(options).map_err(|e| format!("session options: {e}"))?;
+    handoff::write_frame(&mut socket, None, &asked)
         .await
         .map_err(|e| format!("cannot hand stdio to the gateway: {e}"))?;
     if let Some(params) = init.as_deref() {

@@ -35,7 +35,9 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
 use tokio::net::UnixStream;
 
-/// First byte of a connection whose stdin and stdout travel with it.
+/// First byte of a connection whose stdin and stdout travel with it. The
+/// session's options follow (a `u32` big-endian length, then the JSON of
+/// [`SessionOptions`]), for both openings.
 pub const HANDOFF: u8 = b'F';
 /// First byte of a handoff that resumes a client session a previous
 /// service served: the client's `initialize` params follow on the socket
@@ -56,6 +58,15 @@ pub const STOPPED: u8 = 1;
 pub const GONE: u8 = 2;
 /// The longest `initialize` params frame accepted.
 pub const MAX_INIT_BYTES: usize = 1024 * 1024;
+
+/// What a `switchboard gateway` command asks of its session.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SessionOptions {
+    /// Its tools: all, or the tool search's (`--tools`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tools: Option<super::search::ToolsMode>,
+}
 
 /// What the first read of a connection found.
 pub enum Opening {

@@ -73,6 +73,21 @@ async fn serve_connection(gateway: Gateway, mut stream: UnixStream, stop: Cancel
             output,
             resume,
         }) => {
+            let options = match handoff::read_frame(&mut stream).await {
+                Ok(body) => serde_json::from_slice::<handoff::SessionOptions>(&body)
+                    .unwrap_or_else(|err| {
+                        tracing::warn!("a gateway session's options are unreadable: {err}");
+                        handoff::SessionOptions::default()
+                    }),
+                Err(err) => {
+                    tracing::warn!("a gateway handoff without its options: {err}");
+                    return;
+                }
+            };
+            let gateway = match options.tools {
+                Some(mode) => gateway.with_mode(mode),
+                None => gateway,
+            };
             let resume = if resume {
                 match handoff::read_frame(&mut stream).await {
                     Ok(body) => match serde_json::from_slice::<serde_json::Value>(&body) {

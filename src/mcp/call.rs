@@ -182,6 +182,12 @@ async fn call_once(
     }
     let left = deadline.saturating_duration_since(tokio::time::Instant::now());
     let outcome = bounded(async { Ok((&mut handle.rx).await) }, cancel, left).await;
+    // rmcp hands a notification to the handler in a task of its own, so
+    // the last progress, sent just before the result, may still be on its
+    // way: let those tasks run before the route goes.
+    for _ in 0..3 {
+        tokio::task::yield_now().await;
+    }
     routes.remove(&token);
     match outcome {
         Ok(Ok(Ok(result))) => Ok(result),
