@@ -7,7 +7,8 @@
 //! Ranking is BM25 (the `bm25` crate: English stemming and stop words) over
 //! each tool's name (split at `_`, `-`, `.` and case changes, and counted
 //! twice), title, description and argument names, with a boost for a query
-//! that names the tool exactly and a short list of verb synonyms ("open an
+//! that names the tool exactly, a lift for the tools of a connector the
+//! query names ("… in Notion"), and a short list of verb synonyms ("open an
 //! issue" also looks for "create"). Ties are broken by name, so the same
 //! query over the same tools always gives the same list.
 
@@ -57,6 +58,8 @@ const MAX_LIMIT: usize = 25;
 const EXACT_BOOST: f32 = 1000.0;
 /// Added when the query holds the tool's own name among its words.
 const NAMED_BOOST: f32 = 100.0;
+/// The factor for tools of a connector the query names ("… in Notion").
+const CONNECTOR_FACTOR: f32 = 1.5;
 
 fn object(value: Value) -> Arc<Map<String, Value>> {
     match value {
@@ -144,7 +147,7 @@ fn words(name: &str) -> String {
 /// Verbs people and agents use for the same action; a query's word brings
 /// the rest of its group ("open an issue" also looks for "create").
 const SYNONYMS: &[&[&str]] = &[
-    &["create", "open", "new", "add", "make", "start", "file"],
+    &["create", "open", "new", "add", "make", "start"],
     &["send", "post", "write", "notify"],
     &["search", "find", "lookup", "look"],
     &["delete", "remove", "erase", "trash"],
@@ -239,6 +242,9 @@ pub fn find(tools: &[QualifiedTool], args: &FindArgs) -> Vec<Found> {
     let query = args.query.trim().to_lowercase();
     let query_words = format!(" {} ", words(&query));
     for (score, tool) in scores.iter_mut().zip(&candidates) {
+        if query_words.contains(&format!(" {} ", words(&tool.connector))) {
+            *score *= CONNECTOR_FACTOR;
+        }
         if query == tool.name.to_lowercase() || query == tool.raw_name.to_lowercase() {
             *score += EXACT_BOOST;
         } else if query_words.contains(&format!(" {} ", words(&tool.raw_name))) {
