@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{repo, Sandbox};
+use common::Sandbox;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, ClientCapabilities, ClientConfig, ElicitRequestParams,
     ElicitResult, ElicitationAction, Implementation, InputRequest, ProtocolVersion,
@@ -128,18 +128,20 @@ fn text(result: &rmcp::model::CallToolResult) -> String {
 
 /// The Python SDK client through the gateway: its report.
 fn python_client(sb: &Sandbox, tools: &[&str]) -> Value {
-    let out = Command::new(repo().join("tests/peers/.venv/bin/python"))
-        .arg(repo().join("tests/peers/revision_client.py"))
-        .arg(tools.join(","))
-        .args(sb.gateway_argv())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python client: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let mut args = vec![tools.join(",")];
+    args.extend(sb.gateway_argv());
+    common::python_report("revision_client.py", args)
+}
+
+/// Both backends' `ask` answered by the client's handler (rmcp drives the
+/// rounds), and an echo.
+async fn both_asks_answered(modern: &RunningService<RoleClient, Answers>, echo: &str) {
+    for tool in ["old__ask", "new__ask"] {
+        let result = modern.call_tool(call(tool)).await.unwrap();
+        assert_eq!(text(&result), "You said: blue", "{tool}");
+    }
+    let result = modern.call_tool(call(echo)).await.unwrap();
+    assert_eq!(text(&result), "Echo: hi");
 }
 
 #[test]
@@ -285,10 +287,7 @@ async fn both_generations_of_client_call_both_generations_of_server_at_once() {
     assert!(err.contains("names no call waiting"), "{err}");
 
     // rmcp's own loop drives the rounds, for both backends.
-    for tool in ["old__ask", "new__ask"] {
-        let result = modern.call_tool(call(tool)).await.unwrap();
-        assert_eq!(text(&result), "You said: blue", "{tool}");
-    }
+    both_asks_answered(&modern, "new__echo").await;
 
     // Meanwhile, an older client (Python SDK, `initialize`) through the
     // same service: the newer backend's `input_required` reaches it as an
@@ -314,12 +313,7 @@ async fn a_modern_client_of_the_http_front_answers_both_backends() {
         matches!(first, CallToolResponse::InputRequired(_)),
         "expected input_required, got {first:?}"
     );
-    for tool in ["old__ask", "new__ask"] {
-        let result = modern.call_tool(call(tool)).await.unwrap();
-        assert_eq!(text(&result), "You said: blue", "{tool}");
-    }
-    let result = modern.call_tool(call("new__echo")).await.unwrap();
-    assert_eq!(text(&result), "Echo: hi");
+    both_asks_answered(&modern, "new__echo").await;
     modern.cancel().await.unwrap();
 }
 

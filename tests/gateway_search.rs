@@ -14,18 +14,9 @@ use serde_json::Value;
 
 /// The Python SDK client's report (see `tests/peers/search_client.py`).
 fn python_search(query: &str, args: &str, target: &[String]) -> Value {
-    let out = Command::new(repo().join("tests/peers/.venv/bin/python"))
-        .arg(repo().join("tests/peers/search_client.py"))
-        .args([query, args])
-        .args(target)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python client: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let mut all = vec![query.to_string(), args.to_string()];
+    all.extend_from_slice(target);
+    common::python_report("search_client.py", all)
 }
 
 const META: [&str; 3] = ["call_tool", "find_tools", "list_connectors"];

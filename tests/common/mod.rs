@@ -161,6 +161,26 @@ pub fn mcp_server_time() -> String {
 }
 
 /// Whether a process is alive (and not a zombie).
+/// Runs a Python SDK peer script of `tests/peers/` with `args`, asserts
+/// it succeeded and returns the one JSON report it prints.
+pub fn python_report<I, A>(script: &str, args: I) -> Value
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<std::ffi::OsStr>,
+{
+    let out = Command::new(repo().join("tests/peers/.venv/bin/python"))
+        .arg(repo().join("tests/peers").join(script))
+        .args(args)
+        .output()
+        .expect("run the python peer");
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON report")
+}
+
 pub fn alive(pid: u64) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => !stat
