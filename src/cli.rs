@@ -48,6 +48,52 @@ pub(crate) enum SecretCommand {
     },
 }
 
+/// `switchboard profile …`: named sets of connectors for the gateway.
+#[derive(Subcommand)]
+pub(crate) enum ProfileCommand {
+    /// Create a profile: `profile create work --connectors github,linear,postgres`.
+    Create {
+        name: String,
+        /// The connectors it serves, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        connectors: Vec<String>,
+        /// Only these tools of their connectors (`connector:tool`, comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        tools: Vec<String>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// List the profiles.
+    Ls {
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Show one profile.
+    Show {
+        name: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Remove a profile.
+    Rm { name: String },
+    /// Write a profile as a JSON file (stdout without --out).
+    Export {
+        name: String,
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Read a profile from a file `export` wrote (`-` for stdin).
+    Import {
+        file: PathBuf,
+        /// Store it under this name instead of the file's.
+        #[arg(long)]
+        name: Option<String>,
+        /// Replace a profile of that name.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
 /// Where a connector runs (`connect --backend`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Backend {
@@ -187,6 +233,9 @@ pub(crate) enum Command {
         /// The client's config file, instead of its default location.
         #[arg(long, value_name = "PATH")]
         config: Option<PathBuf>,
+        /// A gateway that serves only this profile (as the server `switchboard-NAME`).
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
     },
     /// Turn the servers in an MCP client's config into custom connectors.
     Import {
@@ -202,7 +251,13 @@ pub(crate) enum Command {
         /// only (default: `codebuddy.gateway.tools`, else all).
         #[arg(long, value_enum, value_name = "all|search")]
         tools: Option<switchboard::gateway::search::ToolsMode>,
+        /// Serve only this profile's connectors and tools (`switchboard profile`).
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
     },
+    /// Gateway profiles: named sets of connectors a session serves.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
     /// Check which launchers work here and show where files live.
     Doctor(Output),
     /// Print a shell completion script: `source <(switchboard completions bash)`.

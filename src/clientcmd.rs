@@ -29,16 +29,28 @@ pub fn stdio_endpoint(paths: &Paths) -> Result<GatewayEndpoint, Error> {
     })
 }
 
-/// Prints the snippet, or writes it into the client's config file.
+/// Prints the snippet, or writes it into the client's config file; for a
+/// profile, a gateway of that profile as a server of its own name.
 pub fn client_config(
     client: McpClient,
     paths: &Paths,
     install: bool,
     config: Option<PathBuf>,
+    profile: Option<&str>,
 ) -> Result<String, Error> {
-    let endpoint = stdio_endpoint(paths)?;
+    let mut endpoint = stdio_endpoint(paths)?;
+    let server = match profile {
+        Some(name) => {
+            if let GatewayEndpoint::Stdio { args, .. } = &mut endpoint {
+                args.extend(["--profile".to_string(), name.to_string()]);
+            }
+            format!("{DEFAULT_SERVER_NAME}-{name}")
+        }
+        None => DEFAULT_SERVER_NAME.to_string(),
+    };
+    let server = server.as_str();
     if !install {
-        return Ok(client.snippet(DEFAULT_SERVER_NAME, &endpoint));
+        return Ok(client.snippet(server, &endpoint));
     }
     let path = match config {
         Some(path) => path,
@@ -47,18 +59,12 @@ pub fn client_config(
             .map_err(|e| Error::InvalidInput(e.to_string()))?,
     };
     let changed = client
-        .install(&path, DEFAULT_SERVER_NAME, &endpoint)
+        .install(&path, server, &endpoint)
         .map_err(|e| Error::InvalidInput(e.to_string()))?;
     Ok(if changed {
-        format!(
-            "installed the `{DEFAULT_SERVER_NAME}` server in {}",
-            path.display()
-        )
+        format!("installed the `{server}` server in {}", path.display())
     } else {
-        format!(
-            "{} already has the `{DEFAULT_SERVER_NAME}` server",
-            path.display()
-        )
+        format!("{} already has the `{server}` server", path.display())
     })
 }
 

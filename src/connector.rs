@@ -18,6 +18,7 @@ mod hints;
 mod info;
 mod lifecycle;
 mod policy;
+mod profiles;
 mod reconcile;
 mod running;
 mod signin;

@@ -238,6 +238,16 @@ async fn dispatch(
             .and_then(to_value),
         Request::Doctor => to_value(crate::doctor::run_in_service(service).await),
         Request::Policy { name, change } => service.policy(&name, change).await.and_then(to_value),
+        Request::Profiles => service.profiles().await.and_then(to_value),
+        Request::SetProfile {
+            name,
+            profile,
+            replace,
+        } => service
+            .set_profile(&name, profile, replace)
+            .await
+            .and_then(to_value),
+        Request::RemoveProfile { name } => service.remove_profile(&name).await.and_then(to_value),
         Request::Shutdown => {
             crate::gateway::note_shutdown_asked();
             stop.cancel();

@@ -122,6 +122,8 @@ pub struct Gateway {
     listeners: listeners::Listeners,
     /// What this session's client sees as tools.
     mode: search::ToolsMode,
+    /// The profile this session serves, if any (`--profile`, `?profile=`).
+    profile: Option<Arc<crate::profile::Profile>>,
 }
 
 impl Gateway {
@@ -141,6 +143,7 @@ impl Gateway {
             rounds: rounds::Rounds::default(),
             listeners: listeners::Listeners::default(),
             mode,
+            profile: None,
         };
         gateway.follow_events();
         gateway.follow_server_logs();
@@ -168,6 +171,28 @@ impl Gateway {
         gateway
     }
 
+    /// This gateway for sessions that serve the profile `name` only.
+    pub async fn with_profile(&self, name: &str) -> Result<Gateway, Error> {
+        let profile = self.service.profile(name).await?;
+        let mut gateway = self.clone();
+        gateway.profile = Some(Arc::new(profile));
+        Ok(gateway)
+    }
+
+    /// The profile this gateway's sessions serve, if any.
+    pub fn profile(&self) -> Option<&crate::profile::Profile> {
+        self.profile.as_deref()
+    }
+
+    /// The connected servers this session may reach (its profile's).
+    fn peers(&self) -> Vec<(String, Peer<rmcp::RoleClient>)> {
+        let mut peers = self.service.mcp_peers();
+        if let Some(profile) = &self.profile {
+            peers.retain(|(connector, _)| profile.serves(connector));
+        }
+        peers
+    }
+
     /// The mode a session gets when it does not choose.
     pub fn default_mode(&self) -> search::ToolsMode {
         self.options.tools
@@ -181,11 +206,11 @@ impl Gateway {
     /// The tools offered now, named as `prefix` says. A tool left out for
     /// its name is logged once (until the set of refusals changes).
     pub fn tools(&self) -> Vec<QualifiedTool> {
-        let (tools, refused) = name_tools(
-            self.service.gateway_tools(),
-            &self.options.separator,
-            self.options.prefix,
-        );
+        let mut offered = self.service.gateway_tools();
+        if let Some(profile) = &self.profile {
+            offered.retain(|(connector, tool)| profile.allows(connector, &tool.name));
+        }
+        let (tools, refused) = name_tools(offered, &self.options.separator, self.options.prefix);
         if let Ok(mut logged) = self.refused.lock() {
             if *logged != refused {
                 for refusal in refused.iter().filter(|r| !logged.contains(r)) {
@@ -394,7 +419,7 @@ impl ServerHandler for Gateway {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
         Box::pin(async move {
-            let peers = self.service.mcp_peers();
+            let peers = self.peers();
             let prompts = catalogs::prompts(&peers, &self.options.separator).await;
             Ok(ListPromptsResult::with_all_items(
                 prompts.into_iter().map(|(p, _, _)| p).collect(),
@@ -409,7 +434,7 @@ impl ServerHandler for Gateway {
         _context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
         Box::pin(async move {
-            let peers = self.service.mcp_peers();
+            let peers = self.peers();
             catalogs::get_prompt(&peers, &self.options.separator, request)
                 .await
                 .map(Into::into)
@@ -423,7 +448,7 @@ impl ServerHandler for Gateway {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
         Box::pin(async move {
-            let peers = self.service.mcp_peers();
+            let peers = self.peers();
             let resources = catalogs::resources(&peers).await;
             Ok(ListResourcesResult::with_all_items(
                 resources.into_iter().map(|(r, _)| r).collect(),
@@ -438,7 +463,7 @@ impl ServerHandler for Gateway {
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         Box::pin(async move {
-            let peers = self.service.mcp_peers();
+            let peers = self.peers();
             catalogs::read_resource(&peers, request)
                 .await
                 .map(Into::into)
@@ -461,7 +486,7 @@ impl ServerHandler for Gateway {
         _context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
         Box::pin(async move {
-            requests::set_level(&self.service.mcp_peers(), request).await;
+            requests::set_level(&self.peers(), request).await;
             Ok(())
         })
         .await
@@ -473,7 +498,7 @@ impl ServerHandler for Gateway {
         _context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, McpError> {
         Box::pin(async move {
-            let peers = self.service.mcp_peers();
+            let peers = self.peers();
             requests::complete(&peers, &self.options.separator, request).await
         })
         .await
@@ -485,7 +510,7 @@ impl ServerHandler for Gateway {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
         Box::pin(async move {
-            let templates = catalogs::templates(&self.service.mcp_peers()).await;
+            let templates = catalogs::templates(&self.peers()).await;
             Ok(ListResourceTemplatesResult::with_all_items(
                 templates.into_iter().map(|(t, _)| t).collect(),
             ))
@@ -499,7 +524,7 @@ impl ServerHandler for Gateway {
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
         Box::pin(async move {
-            let peers = self.service.mcp_peers();
+            let peers = self.peers();
             self.subscriptions
                 .subscribe(&peers, context.peer, request)
                 .await
@@ -513,7 +538,7 @@ impl ServerHandler for Gateway {
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
         Box::pin(async move {
-            let peers = self.service.mcp_peers();
+            let peers = self.peers();
             self.subscriptions
                 .unsubscribe(&peers, &context.peer, request)
                 .await
@@ -556,6 +581,11 @@ impl Gateway {
                 .find(|q| q.name == request.name)
                 .map(|q| (q.connector, q.raw_name)),
         };
+        let target = target.filter(|(connector, raw_name)| {
+            self.profile
+                .as_ref()
+                .is_none_or(|p| p.allows(connector, raw_name))
+        });
         let Some((connector, raw_name)) = target else {
             return Err(McpError::invalid_params(
                 format!(

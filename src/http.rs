@@ -23,6 +23,7 @@ mod connectors;
 mod endpoint;
 mod error;
 mod events;
+mod mcp_front;
 mod mcp_intake;
 mod openapi;
 mod security;
@@ -39,8 +40,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::serve::ListenerExt;
 use axum::Router;
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
-use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::transport::streamable_http_server::StreamableHttpServerConfig;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
@@ -59,7 +59,6 @@ pub use tools::{CallRequest, LogLines, ToolList};
 
 use crate::connector::ConnectorService;
 use crate::error::{Error, Result};
-use crate::gateway::search::ToolsMode;
 use crate::gateway::Gateway;
 use crate::settings::SettingsStore;
 use events::EventHub;
@@ -84,14 +83,6 @@ pub struct HttpOptions {
     /// stdout once listening (the foreground `serve`). The service log
     /// always gets the URL, without the token.
     pub announce: bool,
-}
-
-/// The `tools=` of an `/mcp` query, when it names a mode.
-fn tools_mode(query: &str) -> Option<ToolsMode> {
-    query
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("tools="))
-        .and_then(|mode| mode.parse().ok())
 }
 
 impl Default for HttpOptions {
@@ -317,34 +308,11 @@ fn router(
         .disable_allowed_hosts()
         .disable_allowed_origins();
     let limit = gateway.max_message_bytes();
-    // `/mcp?tools=search` and `/mcp?tools=all` choose the session's tools;
-    // each mode is its own service (and sessions), the gateway's state
-    // shared. A client keeps the URL it was given, so it stays in its mode.
-    let service_for = |mode| {
-        let gateway = gateway.with_mode(mode);
-        StreamableHttpService::new(
-            move || Ok(gateway.clone()),
-            Arc::new(LocalSessionManager::default()),
-            mcp_config.clone(),
-        )
-    };
-    let all = service_for(ToolsMode::All);
-    let search = service_for(ToolsMode::Search);
-    let default_mode = gateway.default_mode();
+    let front = mcp_front::McpFront::new(gateway, mcp_config);
     let mcp = Router::new()
         .route(
             "/mcp",
-            any(move |request: axum::extract::Request| {
-                let mode = match request.uri().query().and_then(tools_mode) {
-                    Some(mode) => mode,
-                    None => default_mode,
-                };
-                let service = match mode {
-                    ToolsMode::All => all.clone(),
-                    ToolsMode::Search => search.clone(),
-                };
-                async move { service.handle(request).await.into_response() }
-            }),
+            any(move |request: axum::extract::Request| front.clone().handle(request)),
         )
         .layer(axum::middleware::from_fn_with_state(
             limit,

@@ -133,6 +133,17 @@ pub enum Request {
         #[serde(default)]
         change: Option<crate::catalog::Policy>,
     },
+    /// Every gateway profile.
+    Profiles,
+    /// Stores a gateway profile (`replace`: over one of that name).
+    SetProfile {
+        name: String,
+        profile: crate::profile::Profile,
+        #[serde(default)]
+        replace: bool,
+    },
+    /// Removes a gateway profile.
+    RemoveProfile { name: String },
 }
 
 impl Request {
@@ -165,6 +176,9 @@ impl Request {
             Request::CheckConfig { .. } => "check_config",
             Request::Doctor => "doctor",
             Request::Policy { .. } => "policy",
+            Request::Profiles => "profiles",
+            Request::SetProfile { .. } => "set_profile",
+            Request::RemoveProfile { .. } => "remove_profile",
         }
     }
 }

@@ -33,6 +33,7 @@ pub mod catalog;
 pub mod clients;
 pub mod connector;
 pub mod mcp;
+pub mod profile;
 pub mod secrets;
 pub mod settings;
 pub mod skills;

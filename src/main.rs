@@ -10,6 +10,7 @@ mod configure;
 mod connectcmd;
 mod infocmd;
 mod logincmd;
+mod profilecmd;
 mod progress;
 mod render;
 mod term;
@@ -153,11 +154,18 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             client: mcp_client,
             install,
             config,
+            profile,
         } => {
-            switchboard::outln!(
-                "{}",
-                clientcmd::client_config(mcp_client, &paths, install, config)?
-            );
+            if let Some(name) = &profile {
+                if !client.profiles().await?.contains_key(name) {
+                    return Err(Error::InvalidInput(format!(
+                        "no profile `{name}`: `switchboard profile ls` lists them"
+                    )));
+                }
+            }
+            let written =
+                clientcmd::client_config(mcp_client, &paths, install, config, profile.as_deref())?;
+            switchboard::outln!("{written}");
         }
         Command::Import {
             client: mcp_client,
@@ -167,7 +175,8 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
                 switchboard::outln!("{line}");
             }
         }
-        Command::Gateway { tools } => gateway(&client, &paths, tools).await?,
+        Command::Gateway { tools, profile } => gateway(&client, &paths, tools, profile).await?,
+        Command::Profile(command) => profilecmd::run(&client, command).await?,
         // Answered in `main`, before any service or settings.
         Command::Completions { .. } => {}
         Command::Doctor(out) => {
@@ -232,12 +241,21 @@ async fn gateway(
     client: &Client,
     paths: &Paths,
     tools: Option<switchboard::gateway::search::ToolsMode>,
+    profile: Option<String>,
 ) -> Result<(), Error> {
     let hello = client.ensure_running().await?;
+    // A profile that is not there is refused here, where it can be said.
+    if let Some(name) = &profile {
+        if !client.profiles().await?.contains_key(name) {
+            return Err(Error::InvalidInput(format!(
+                "no profile `{name}`: `switchboard profile ls` lists them"
+            )));
+        }
+    }
     // A service of another version may not take handed-over stdio; bytes
     // copied through the socket work with any.
     let handoff = hello.version == env!("CARGO_PKG_VERSION");
-    let options = switchboard::gateway::SessionOptions { tools };
+    let options = switchboard::gateway::SessionOptions { tools, profile };
     switchboard::gateway::bridge_stdio(client, &paths.home, handoff, &options).await
 }
 

@@ -226,6 +226,35 @@ impl Client {
         self.ask_as(Request::Policy { name, change }).await
     }
 
+    /// Every gateway profile, by name.
+    pub async fn profiles(
+        &self,
+    ) -> ClientResult<std::collections::BTreeMap<String, crate::profile::Profile>> {
+        self.ask_as(Request::Profiles).await
+    }
+
+    /// Stores a gateway profile.
+    pub async fn set_profile(
+        &self,
+        name: &str,
+        profile: crate::profile::Profile,
+        replace: bool,
+    ) -> ClientResult<()> {
+        let name = name.to_string();
+        self.ask_as(Request::SetProfile {
+            name,
+            profile,
+            replace,
+        })
+        .await
+    }
+
+    /// Removes a gateway profile.
+    pub async fn remove_profile(&self, name: &str) -> ClientResult<()> {
+        let name = name.to_string();
+        self.ask_as(Request::RemoveProfile { name }).await
+    }
+
     /// What `doctor` reports, as the running service sees it (no service
     /// is started for it).
     pub async fn doctor(&self) -> ClientResult<DoctorReport> {

@@ -66,6 +66,9 @@ pub struct SessionOptions {
     /// Its tools: all, or the tool search's (`--tools`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<super::search::ToolsMode>,
+    /// Only this profile's connectors and tools (`--profile`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
 }
 
 /// What the first read of a connection found.

@@ -23,7 +23,9 @@ use super::names::QualifiedTool;
 
 /// What the gateway offers as tools (`codebuddy.gateway.tools`,
 /// `switchboard gateway --tools`, `/mcp?tools=`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ToolsMode {
     /// Every connected connector's tools (the default).

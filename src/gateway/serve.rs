@@ -88,6 +88,16 @@ async fn serve_connection(gateway: Gateway, mut stream: UnixStream, stop: Cancel
                 Some(mode) => gateway.with_mode(mode),
                 None => gateway,
             };
+            let gateway = match &options.profile {
+                Some(name) => match gateway.with_profile(name).await {
+                    Ok(gateway) => gateway,
+                    Err(err) => {
+                        tracing::warn!("a gateway session for profile {name}: {err}");
+                        return;
+                    }
+                },
+                None => gateway,
+            };
             let resume = if resume {
                 match handoff::read_frame(&mut stream).await {
                     Ok(body) => match serde_json::from_slice::<serde_json::Value>(&body) {
