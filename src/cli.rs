@@ -255,6 +255,16 @@ pub(crate) enum Command {
         #[arg(long, value_name = "NAME")]
         profile: Option<String>,
     },
+    /// Calls, errors and latency (p50, p99) per connector and tool, from the record of every call.
+    Stats {
+        #[arg(add = ArgValueCandidates::new(completion::connector_names))]
+        name: Option<String>,
+        /// Only calls this recent: 30m, 1h, 2d.
+        #[arg(long, value_name = "AGE")]
+        since: Option<String>,
+        #[command(flatten)]
+        out: Output,
+    },
     /// Gateway profiles: named sets of connectors a session serves.
     #[command(subcommand)]
     Profile(ProfileCommand),

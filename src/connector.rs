@@ -48,6 +48,7 @@ pub use start::ConnectRequest;
 pub use state::transition_allowed;
 pub use supervision::{Supervision, SUPERVISION_KEY};
 
+use crate::audit::{CallRecord, CallSource, Outcome};
 use crate::catalog::{validate_name, Catalog, ConnectorDefinition};
 use crate::error::{Error, Result};
 use crate::mcp::{CallError, ContainerEngine, FieldValues, ProgressSender, ServerEvent};
@@ -96,6 +97,8 @@ pub struct ConnectorService {
 
 struct Inner {
     paths: Paths,
+    /// The record of every routed call (`audit.rs`).
+    audit: crate::audit::AuditLog,
     settings: SettingsStore,
     /// Every settings edit of ours, group-committed (see `writer`).
     writer: writer::SettingsWriter,
@@ -272,6 +275,7 @@ impl ConnectorService {
         let (auth_hub, auth_rx) = crate::mcp::auth::AuthHub::new(secrets.as_ref().ok().cloned());
         let service = ConnectorService {
             inner: Arc::new(Inner {
+                audit: crate::audit::AuditLog::open(&paths.home),
                 paths,
                 writer: writer::SettingsWriter::start(settings.clone()),
                 settings,
@@ -372,6 +376,7 @@ impl ConnectorService {
         name: &str,
         tool: &str,
         arguments: Option<serde_json::Value>,
+        source: CallSource,
     ) -> Result<CallToolResult> {
         let arguments: Option<JsonObject> = match arguments {
             None | Some(serde_json::Value::Null) => None,
@@ -382,14 +387,60 @@ impl ConnectorService {
                 )))
             }
         };
-        self.call_routed(name, tool, arguments, None, CancellationToken::new(), None)
+        let cancel = CancellationToken::new();
+        self.call_routed(name, tool, arguments, None, cancel, None, source)
             .await
     }
 
     /// Calls one tool with what a proxy needs: progress from the backend
     /// goes to `progress`; cancelling `cancel` (or passing `timeout`,
-    /// default [`CALL_TIMEOUT`]) cancels the call at the backend.
+    /// default [`CALL_TIMEOUT`]) cancels the call at the backend. Every
+    /// call is recorded (`audit.rs`) as made by `source`.
+    #[allow(clippy::too_many_arguments)]
     pub async fn call_routed(
+        &self,
+        name: &str,
+        tool: &str,
+        arguments: Option<JsonObject>,
+        progress: Option<ProgressSender>,
+        cancel: CancellationToken,
+        timeout: Option<Duration>,
+        source: CallSource,
+    ) -> Result<CallToolResult> {
+        let started = std::time::Instant::now();
+        let bytes_in = arguments
+            .as_ref()
+            .and_then(|a| serde_json::to_vec(a).ok())
+            .map_or(0, |v| v.len());
+        let result = self
+            .call_unrecorded(name, tool, arguments, progress, cancel, timeout)
+            .await;
+        let outcome = match &result {
+            Ok(answer) if answer.is_error == Some(true) => Outcome::ToolError,
+            Ok(_) => Outcome::Ok,
+            Err(Error::Cancelled) => Outcome::Cancelled,
+            Err(Error::CallTimeout { .. }) => Outcome::Timeout,
+            Err(_) => Outcome::Error,
+        };
+        let bytes_out = result
+            .as_ref()
+            .ok()
+            .and_then(|a| serde_json::to_vec(a).ok())
+            .map_or(0, |v| v.len());
+        self.inner.audit.record(CallRecord {
+            time: chrono::Utc::now(),
+            connector: name.to_string(),
+            tool: tool.to_string(),
+            caller: source,
+            outcome,
+            ms: started.elapsed().as_secs_f64() * 1000.0,
+            bytes_in,
+            bytes_out,
+        });
+        result
+    }
+
+    async fn call_unrecorded(
         &self,
         name: &str,
         tool: &str,

@@ -217,7 +217,7 @@ async fn dispatch(
             tool,
             arguments,
         } => service
-            .call(&name, &tool, arguments)
+            .call(&name, &tool, arguments, crate::audit::CallSource::Cli)
             .await
             .and_then(to_value),
         Request::CheckConfig {

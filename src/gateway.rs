@@ -612,6 +612,7 @@ impl Gateway {
                     None,
                     context.ct.clone(),
                     Some(timeout),
+                    call_source(&context),
                 )
                 .await;
             return gateway_result(result);
@@ -634,6 +635,7 @@ impl Gateway {
             Some(tx),
             context.ct.clone(),
             Some(timeout),
+            call_source(&context),
         );
         let mut forward = std::pin::pin!(forward);
         let result = match futures::future::select(std::pin::pin!(call), forward.as_mut()).await {
@@ -716,6 +718,7 @@ impl Gateway {
         let service = self.service.clone();
         let callers = self.callers.clone();
         let capabilities = context.meta.client_capabilities().unwrap_or_default();
+        let source = call_source(context);
         Box::new(move |asks, progress, cancel| {
             Box::pin(async move {
                 let caller = callers::Caller::Rounds { asks, capabilities };
@@ -728,11 +731,19 @@ impl Gateway {
                         Some(progress),
                         cancel,
                         Some(timeout),
+                        source,
                     )
                     .await;
                 gateway_result(result)
             })
         })
+    }
+}
+
+/// Who calls, for the record: the gateway, and the client's own name.
+fn call_source(context: &RequestContext<RoleServer>) -> crate::audit::CallSource {
+    crate::audit::CallSource::Gateway {
+        client: context.client_info().map(|info| info.name),
     }
 }
 

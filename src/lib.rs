@@ -29,6 +29,7 @@ pub mod logview;
 // What the faces and the tests name inside the core: definitions, the
 // connector core's own types, MCP clients' config files, servers and
 // their transports, skills, secrets and the settings file.
+pub mod audit;
 pub mod catalog;
 pub mod clients;
 pub mod connector;

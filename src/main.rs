@@ -177,6 +177,7 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
         }
         Command::Gateway { tools, profile } => gateway(&client, &paths, tools, profile).await?,
         Command::Profile(command) => profilecmd::run(&client, command).await?,
+        Command::Stats { name, since, out } => stats(&paths, name, since, out)?,
         // Answered in `main`, before any service or settings.
         Command::Completions { .. } => {}
         Command::Doctor(out) => {
@@ -233,6 +234,44 @@ async fn secret(client: &Client, command: SecretCommand) -> Result<(), Error> {
             }
         }
     }
+    Ok(())
+}
+
+/// `switchboard stats`: the record of every call, summed up (read from the
+/// data dir; no service needed).
+fn stats(
+    paths: &Paths,
+    name: Option<String>,
+    since: Option<String>,
+    out: Output,
+) -> Result<(), Error> {
+    use switchboard::audit;
+    let since = match since {
+        Some(text) => Some(audit::parse_since(&text).ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "--since `{text}` is not an age: give one such as 30m, 1h or 2d"
+            ))
+        })?),
+        None => None,
+    };
+    let records = audit::read(&paths.home, since);
+    let stats = audit::stats(&records, name.as_deref());
+    print(out, &stats, || {
+        if stats.is_empty() {
+            return "no calls recorded".to_string();
+        }
+        let mut lines = vec![format!(
+            "{:<16} {:<28} {:>6} {:>6} {:>9} {:>9}",
+            "CONNECTOR", "TOOL", "CALLS", "ERRORS", "P50 MS", "P99 MS"
+        )];
+        for s in &stats {
+            lines.push(format!(
+                "{:<16} {:<28} {:>6} {:>6} {:>9.1} {:>9.1}",
+                s.connector, s.tool, s.calls, s.errors, s.p50_ms, s.p99_ms
+            ));
+        }
+        lines.join("\n")
+    });
     Ok(())
 }
 

@@ -290,6 +290,7 @@ async fn a_skill_whose_database_goes_away_is_an_error_and_comes_back_with_it() {
             "redis",
             "get",
             Some(serde_json::json!({"key": "sb_absent_key"})),
+            switchboard::audit::CallSource::Cli,
         )
         .await
         .unwrap();

@@ -113,7 +113,8 @@ pub(crate) async fn call(
     OptionalJsonBody(request): OptionalJsonBody<CallRequest>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let arguments = request.arguments.map(serde_json::Value::Object);
-    let result = state.service.call(&name, &tool, arguments).await?;
+    let source = crate::audit::CallSource::Api;
+    let result = state.service.call(&name, &tool, arguments, source).await?;
     let value = serde_json::to_value(result)
         .map_err(|e| Error::Internal(format!("cannot encode the result: {e}")))?;
     Ok(Json(value))
