@@ -556,7 +556,7 @@ impl Gateway {
     ) -> Result<CallToolResponse, McpError> {
         // In search mode `call_tool` becomes the call it names, below.
         if self.mode == search::ToolsMode::Search {
-            if let Some(answer) = self.meta_call(&mut request) {
+            if let Some(answer) = search::meta_call(|| self.tools(), &mut request) {
                 return answer;
             }
         }
@@ -655,56 +655,6 @@ impl Gateway {
 }
 
 impl Gateway {
-    /// A search-mode meta-tool call: `find_tools` and `list_connectors`
-    /// answered here; `call_tool` turned into the call it names (`None`).
-    fn meta_call(
-        &self,
-        request: &mut CallToolRequestParams,
-    ) -> Option<Result<CallToolResponse, McpError>> {
-        fn parse<T: serde::de::DeserializeOwned>(
-            tool: &str,
-            arguments: Option<&serde_json::Map<String, serde_json::Value>>,
-        ) -> Result<T, McpError> {
-            let value = serde_json::Value::Object(arguments.cloned().unwrap_or_default());
-            serde_json::from_value(value).map_err(|e| {
-                McpError::invalid_params(format!("{tool}: {e}; see its input schema"), None)
-            })
-        }
-        match request.name.as_ref() {
-            search::FIND_TOOLS => Some(
-                parse::<search::FindArgs>(search::FIND_TOOLS, request.arguments.as_ref()).map(
-                    |args| {
-                        let found = search::find(&self.tools(), &args);
-                        search::json_result(serde_json::json!({ "tools": found })).into()
-                    },
-                ),
-            ),
-            search::LIST_CONNECTORS => {
-                let mut counts = std::collections::BTreeMap::<String, usize>::new();
-                for tool in self.tools() {
-                    *counts.entry(tool.connector).or_default() += 1;
-                }
-                let connectors: Vec<serde_json::Value> = counts
-                    .into_iter()
-                    .map(|(name, tools)| serde_json::json!({"name": name, "tools": tools}))
-                    .collect();
-                let answer = serde_json::json!({ "connectors": connectors });
-                Some(Ok(search::json_result(answer).into()))
-            }
-            search::CALL_TOOL => {
-                match parse::<search::CallArgs>(search::CALL_TOOL, request.arguments.as_ref()) {
-                    Ok(call) => {
-                        request.name = call.name.into();
-                        request.arguments = call.arguments;
-                        None
-                    }
-                    Err(err) => Some(Err(err)),
-                }
-            }
-            _ => None,
-        }
-    }
-
     /// The backend call of a 2026-07-28 client, to run as a parked call:
     /// its backend's requests of the client come back as asks.
     fn stateless_call(

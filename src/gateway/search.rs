@@ -15,7 +15,8 @@
 use std::sync::Arc;
 
 use bm25::{Document, Language, SearchEngineBuilder};
-use rmcp::model::{CallToolResult, ContentBlock, Tool};
+use rmcp::model::{CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Tool};
+use rmcp::ErrorData as McpError;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -269,6 +270,53 @@ pub fn find(tools: &[QualifiedTool], args: &FindArgs) -> Vec<Found> {
             input_schema: Value::Object(tool.tool.input_schema.as_ref().clone()),
         })
         .collect()
+}
+
+/// A search-mode meta-tool call: `find_tools` and `list_connectors`
+/// answered here, over the session's `tools`; `call_tool` turned into
+/// the call it names (`None`), as is any other name.
+pub fn meta_call(
+    tools: impl FnOnce() -> Vec<QualifiedTool>,
+    request: &mut CallToolRequestParams,
+) -> Option<Result<CallToolResponse, McpError>> {
+    fn parse<T: serde::de::DeserializeOwned>(
+        tool: &str,
+        arguments: Option<&serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<T, McpError> {
+        let value = serde_json::Value::Object(arguments.cloned().unwrap_or_default());
+        serde_json::from_value(value).map_err(|e| {
+            McpError::invalid_params(format!("{tool}: {e}; see its input schema"), None)
+        })
+    }
+    match request.name.as_ref() {
+        FIND_TOOLS => Some(
+            parse::<FindArgs>(FIND_TOOLS, request.arguments.as_ref()).map(|args| {
+                let found = find(&tools(), &args);
+                json_result(serde_json::json!({ "tools": found })).into()
+            }),
+        ),
+        LIST_CONNECTORS => {
+            let mut counts = std::collections::BTreeMap::<String, usize>::new();
+            for tool in tools() {
+                *counts.entry(tool.connector).or_default() += 1;
+            }
+            let connectors: Vec<serde_json::Value> = counts
+                .into_iter()
+                .map(|(name, tools)| serde_json::json!({"name": name, "tools": tools}))
+                .collect();
+            let answer = serde_json::json!({ "connectors": connectors });
+            Some(Ok(json_result(answer).into()))
+        }
+        CALL_TOOL => match parse::<CallArgs>(CALL_TOOL, request.arguments.as_ref()) {
+            Ok(call) => {
+                request.name = call.name.into();
+                request.arguments = call.arguments;
+                None
+            }
+            Err(err) => Some(Err(err)),
+        },
+        _ => None,
+    }
 }
 
 /// A JSON answer as a tool result: the text for any client, and the same
