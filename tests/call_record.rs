@@ -11,7 +11,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{code, poll, repo, stderr, Sandbox};
+use common::{code, poll, stderr, Sandbox};
 use serde_json::Value;
 
 /// Stands for something private in an argument: it must not be recorded.
@@ -23,17 +23,10 @@ fn every_face_is_recorded_without_values_and_stats_sum_it_up() {
     let args = format!(r#"{{"message": "{PRIVATE}"}}"#);
     sb.ok(&["call", "ev", "echo", &args]);
 
-    let out = Command::new("node")
-        .arg(repo().join("tests/peers/mcp-client.mjs"))
-        .args(["--call", "ev__echo", &args, "stdio"])
-        .args(sb.gateway_argv())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let mut client_args: Vec<String> = vec!["--call".into(), "ev__echo".into(), args.clone()];
+    client_args.push("stdio".into());
+    client_args.extend(sb.gateway_argv());
+    common::typescript_report(client_args);
 
     let (mcp_url, token) = sb.http_endpoint();
     let api = mcp_url.trim_end_matches("/mcp");

@@ -9,8 +9,8 @@ mod common;
 
 use std::process::Command;
 
-use common::{code, repo, stderr, Sandbox};
-use serde_json::{json, Value};
+use common::{code, stderr, Sandbox};
+use serde_json::json;
 
 /// server-everything twice (`ev`, `other`), both connected.
 fn two_connectors() -> Sandbox {
@@ -22,18 +22,9 @@ fn two_connectors() -> Sandbox {
 
 /// The TypeScript SDK client's tool names through `argv`.
 fn typescript_tools(argv: &[String]) -> Vec<String> {
-    let out = Command::new("node")
-        .arg(repo().join("tests/peers/mcp-client.mjs"))
-        .arg("stdio")
-        .args(argv)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut args = vec!["stdio".to_string()];
+    args.extend_from_slice(argv);
+    let report = common::typescript_report(args);
     serde_json::from_value(report["tools"].clone()).unwrap()
 }
 

@@ -7,9 +7,7 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::{repo, Sandbox};
+use common::Sandbox;
 use serde_json::Value;
 
 /// The Python SDK client's report (see `tests/peers/search_client.py`).
@@ -57,18 +55,9 @@ fn a_search_mode_client_finds_a_tool_by_query_and_calls_it() {
     assert_found_and_called(&report);
 
     // `tools=all` (and no choice, by default) lists every tool as before.
-    let out = Command::new("node")
-        .arg(repo().join("tests/peers/mcp-client.mjs"))
-        .arg("stdio")
-        .args(sb.gateway_argv())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut args = vec!["stdio".to_string()];
+    args.extend(sb.gateway_argv());
+    let listed = common::typescript_report(args);
     let names = listed["tools"].to_string();
     assert!(
         names.contains("ev__echo") && !names.contains("find_tools"),
@@ -81,20 +70,12 @@ fn the_typescript_client_calls_through_call_tool_and_search_follows_new_tools() 
     let sb = Sandbox::with_everything();
     let mut argv = sb.gateway_argv();
     argv.extend(["--tools".to_string(), "search".to_string()]);
-    let out = Command::new("node")
-        .arg(repo().join("tests/peers/mcp-client.mjs"))
-        .args(["--call", "call_tool"])
-        .arg(r#"{"name": "ev__echo", "arguments": {"message": "from TypeScript"}}"#)
-        .arg("stdio")
-        .args(&argv)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let call = r#"{"name": "ev__echo", "arguments": {"message": "from TypeScript"}}"#;
+    let mut args: Vec<String> = ["--call", "call_tool", call, "stdio"]
+        .map(String::from)
+        .to_vec();
+    args.extend(argv.iter().cloned());
+    let report = common::typescript_report(args);
     assert_eq!(
         report["tools"],
         serde_json::json!(["find_tools", "call_tool", "list_connectors"]),

@@ -181,6 +181,27 @@ where
     serde_json::from_slice(&out.stdout).expect("one JSON report")
 }
 
+/// Runs the TypeScript SDK's client (`tests/peers/mcp-client.mjs`) with
+/// `args` (its flags, then `stdio CMD…` or `http URL`), asserts it
+/// succeeded and returns its JSON report.
+pub fn typescript_report<I, A>(args: I) -> Value
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<std::ffi::OsStr>,
+{
+    let out = Command::new("node")
+        .arg(repo().join("tests/peers/mcp-client.mjs"))
+        .args(args)
+        .output()
+        .expect("run the TypeScript client");
+    assert!(
+        out.status.success(),
+        "mcp-client.mjs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON report")
+}
+
 pub fn alive(pid: u64) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => !stat
