@@ -24,7 +24,7 @@ mod rounds;
 pub mod search;
 mod serve;
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use rmcp::model::{
@@ -122,8 +122,10 @@ pub struct Gateway {
     listeners: listeners::Listeners,
     /// What this session's client sees as tools.
     mode: search::ToolsMode,
-    /// The profile this session serves, if any (`--profile`, `?profile=`).
-    profile: Option<Arc<crate::profile::Profile>>,
+    /// The profile this session serves, if any (`--profile`, `?profile=`);
+    /// shared by the sessions of one `/mcp?profile=` service, which
+    /// updates it when the profile changes (`http/mcp_front.rs`).
+    profile: Option<Arc<RwLock<crate::profile::Profile>>>,
 }
 
 impl Gateway {
@@ -175,19 +177,33 @@ impl Gateway {
     pub async fn with_profile(&self, name: &str) -> Result<Gateway, Error> {
         let profile = self.service.profile(name).await?;
         let mut gateway = self.clone();
-        gateway.profile = Some(Arc::new(profile));
+        gateway.profile = Some(Arc::new(RwLock::new(profile)));
         Ok(gateway)
     }
 
-    /// The profile this gateway's sessions serve, if any.
-    pub fn profile(&self) -> Option<&crate::profile::Profile> {
-        self.profile.as_deref()
+    /// The profile `name` as the settings file has it now.
+    pub async fn read_profile(&self, name: &str) -> Result<crate::profile::Profile, Error> {
+        self.service.profile(name).await
+    }
+
+    /// The profile this gateway's sessions serve, if any, as it is now.
+    pub fn profile(&self) -> Option<crate::profile::Profile> {
+        let cell = self.profile.as_ref()?;
+        Some(cell.read().unwrap_or_else(|p| p.into_inner()).clone())
+    }
+
+    /// Puts `profile` in place for every session of this gateway's profile
+    /// (nothing without one).
+    pub fn update_profile(&self, profile: crate::profile::Profile) {
+        if let Some(cell) = &self.profile {
+            *cell.write().unwrap_or_else(|p| p.into_inner()) = profile;
+        }
     }
 
     /// The connected servers this session may reach (its profile's).
     fn peers(&self) -> Vec<(String, Peer<rmcp::RoleClient>)> {
         let mut peers = self.service.mcp_peers();
-        if let Some(profile) = &self.profile {
+        if let Some(profile) = self.profile() {
             peers.retain(|(connector, _)| profile.serves(connector));
         }
         peers
@@ -207,7 +223,7 @@ impl Gateway {
     /// its name is logged once (until the set of refusals changes).
     pub fn tools(&self) -> Vec<QualifiedTool> {
         let mut offered = self.service.gateway_tools();
-        if let Some(profile) = &self.profile {
+        if let Some(profile) = self.profile() {
             offered.retain(|(connector, tool)| profile.allows(connector, &tool.name));
         }
         let (tools, refused) = name_tools(offered, &self.options.separator, self.options.prefix);
@@ -581,8 +597,9 @@ impl Gateway {
                 .find(|q| q.name == request.name)
                 .map(|q| (q.connector, q.raw_name)),
         };
+        let profile = self.profile();
         let target = target.filter(|(connector, raw_name)| {
-            self.profile
+            profile
                 .as_ref()
                 .is_none_or(|p| p.allows(connector, raw_name))
         });

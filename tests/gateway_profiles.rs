@@ -160,12 +160,30 @@ fn a_profile_session_serves_only_its_connectors_and_tools() {
         r#"{"message": "in profile"}"#.to_string(),
     ];
     args.extend(target);
-    let report = common::python_report("search_client.py", args);
+    let report = common::python_report("search_client.py", args.clone());
     assert_eq!(report["found"][0], "ev__echo", "{report}");
     assert_eq!(report["call"], "Echo: in profile", "{report}");
     assert_eq!(
         report["connectors"],
         json!([{"name": "ev", "tools": 2}]),
+        "{report}"
+    );
+
+    // The profile changed: the next session over HTTP serves it as it is now.
+    sb.ok(&["profile", "rm", "work"]);
+    sb.ok(&[
+        "profile",
+        "create",
+        "work",
+        "--connectors",
+        "ev",
+        "--tools",
+        "ev:echo",
+    ]);
+    let report = common::python_report("search_client.py", args);
+    assert_eq!(
+        report["connectors"],
+        json!([{"name": "ev", "tools": 1}]),
         "{report}"
     );
 

@@ -1,5 +1,6 @@
 //! The gateway profiles in the settings file (`codebuddy.gateway.profiles`,
-//! see `profile.rs`): read, stored and removed through the one settings
+//! see `profile.rs`): read from a snapshot of the file (a read never waits
+//! in the writer's queue), stored and removed through the one settings
 //! writer, so a profile edit keeps every other byte of the file.
 
 use std::collections::BTreeMap;
@@ -11,8 +12,8 @@ use crate::profile::{parse, valid_name, Profile, PROFILES_PATH};
 impl ConnectorService {
     /// Every profile, by name.
     pub async fn profiles(&self) -> Result<BTreeMap<String, Profile>> {
-        let value = self.edit_settings(|ed| ed.get(&PROFILES_PATH)).await?;
-        Ok(parse(value))
+        let snapshot = super::load_blocking(self.inner.settings.clone()).await?;
+        Ok(parse(snapshot.get(&PROFILES_PATH).cloned()))
     }
 
     /// One profile, or an error naming the ones there are.

@@ -3,7 +3,10 @@
 //! kind of session is an rmcp service of its own (its own sessions; the
 //! gateway's state shared). A client keeps the URL it was given, so its
 //! requests stay with its kind. A profile's service is made at its first
-//! request and made again when the profile changes.
+//! request; a request that opens a session (no `Mcp-Session-Id`) reads the
+//! profile again and puts a changed one in place for all of that
+//! service's sessions, so no session is lost to a change and requests
+//! within a session read nothing.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,11 +18,11 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 
 use crate::gateway::search::ToolsMode;
 use crate::gateway::Gateway;
-use crate::profile::Profile;
 
 type Service = StreamableHttpService<Gateway, LocalSessionManager>;
-/// Each profile's service by (mode, name), with the profile it was made for.
-type ProfileServices = HashMap<(ToolsMode, String), (Profile, Service)>;
+/// Each profile's service by (mode, name), with the gateway whose profile
+/// its sessions share.
+type ProfileServices = HashMap<(ToolsMode, String), (Gateway, Service)>;
 
 /// The services behind `/mcp`.
 #[derive(Clone)]
@@ -69,7 +72,7 @@ impl McpFront {
                 ToolsMode::All => self.all.clone(),
                 ToolsMode::Search => self.search.clone(),
             },
-            Some(name) => match self.for_profile(mode, name).await {
+            Some(name) => match self.for_profile(mode, name, opens_session(&request)).await {
                 Ok(service) => service,
                 Err(message) => return (StatusCode::NOT_FOUND, message).into_response(),
             },
@@ -77,26 +80,50 @@ impl McpFront {
         service.handle(request).await.into_response()
     }
 
-    /// The service of profile `name` in `mode`, as the profile is now.
-    async fn for_profile(&self, mode: ToolsMode, name: &str) -> Result<Service, String> {
-        let gateway = self
-            .gateway
-            .with_mode(mode)
-            .with_profile(name)
-            .await
-            .map_err(|e| e.to_string())?;
-        let profile = gateway.profile().cloned().unwrap_or_default();
-        let mut profiles = self.profiles.lock().unwrap_or_else(|p| p.into_inner());
+    /// The service of profile `name` in `mode`; when the request `opens`
+    /// a session, with the profile as the settings file has it now.
+    async fn for_profile(
+        &self,
+        mode: ToolsMode,
+        name: &str,
+        opens: bool,
+    ) -> Result<Service, String> {
         let key = (mode, name.to_string());
-        if let Some((cached, service)) = profiles.get(&key) {
-            if *cached == profile {
-                return Ok(service.clone());
+        let cached = self.lock().get(&key).cloned();
+        match cached {
+            Some((_, service)) if !opens => Ok(service),
+            Some((gateway, service)) => {
+                let profile = gateway
+                    .read_profile(name)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                gateway.update_profile(profile);
+                Ok(service)
+            }
+            None => {
+                let gateway = self
+                    .gateway
+                    .with_mode(mode)
+                    .with_profile(name)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let made = service(gateway.clone(), &self.config);
+                // Two first requests at once: the first one stored wins.
+                let mut profiles = self.lock();
+                let (_, service) = profiles.entry(key).or_insert((gateway, made));
+                Ok(service.clone())
             }
         }
-        let made = service(gateway, &self.config);
-        profiles.insert(key, (profile, made.clone()));
-        Ok(made)
     }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ProfileServices> {
+        self.profiles.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Whether a request starts a session rather than belonging to one.
+fn opens_session(request: &axum::extract::Request) -> bool {
+    !request.headers().contains_key("mcp-session-id")
 }
 
 #[cfg(test)]
