@@ -99,6 +99,26 @@ impl AuditLog {
     }
 }
 
+/// The length of `value` as JSON, counted as it is written: no copy of a
+/// call's arguments or answer is made to record its size.
+pub fn json_len<T: Serialize>(value: &T) -> usize {
+    struct Count(usize);
+    impl Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => 0,
+    }
+}
+
 /// Appends `records`, rotating first when the file is full.
 fn append(path: &Path, records: &[CallRecord]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
@@ -240,6 +260,15 @@ mod tests {
         assert_eq!(all[0].p50_ms, 51.0);
         assert_eq!(all[0].p99_ms, 100.0);
         assert!(stats(&records, Some("nope")).is_empty());
+    }
+
+    #[test]
+    fn json_len_is_the_encoded_length() {
+        let value = serde_json::json!({"message": "héllo", "n": [1, 2, 3]});
+        assert_eq!(
+            json_len(&value),
+            serde_json::to_vec(&value).map_or(0, |v| v.len())
+        );
     }
 
     #[test]

@@ -52,10 +52,7 @@ impl ConnectorService {
         source: CallSource,
     ) -> Result<CallToolResult> {
         let started = std::time::Instant::now();
-        let bytes_in = arguments
-            .as_ref()
-            .and_then(|a| serde_json::to_vec(a).ok())
-            .map_or(0, |v| v.len());
+        let bytes_in = arguments.as_ref().map_or(0, crate::audit::json_len);
         let result = self
             .call_unrecorded(name, tool, arguments, progress, cancel, timeout)
             .await;
@@ -66,11 +63,7 @@ impl ConnectorService {
             Err(Error::CallTimeout { .. }) => Outcome::Timeout,
             Err(_) => Outcome::Error,
         };
-        let bytes_out = result
-            .as_ref()
-            .ok()
-            .and_then(|a| serde_json::to_vec(a).ok())
-            .map_or(0, |v| v.len());
+        let bytes_out = result.as_ref().map_or(0, crate::audit::json_len);
         self.inner.audit.record(CallRecord {
             time: chrono::Utc::now(),
             connector: name.to_string(),
