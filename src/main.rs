@@ -157,11 +157,7 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
             profile,
         } => {
             if let Some(name) = &profile {
-                if !client.profiles().await?.contains_key(name) {
-                    return Err(Error::InvalidInput(format!(
-                        "no profile `{name}`: `switchboard profile ls` lists them"
-                    )));
-                }
+                profilecmd::require(&client, name).await?;
             }
             let written =
                 clientcmd::client_config(mcp_client, &paths, install, config, profile.as_deref())?;
@@ -285,11 +281,7 @@ async fn gateway(
     let hello = client.ensure_running().await?;
     // A profile that is not there is refused here, where it can be said.
     if let Some(name) = &profile {
-        if !client.profiles().await?.contains_key(name) {
-            return Err(Error::InvalidInput(format!(
-                "no profile `{name}`: `switchboard profile ls` lists them"
-            )));
-        }
+        profilecmd::require(client, name).await?;
     }
     // A service of another version may not take handed-over stdio; bytes
     // copied through the socket work with any.

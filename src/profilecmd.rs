@@ -89,27 +89,25 @@ pub(crate) async fn run(client: &Client, command: ProfileCommand) -> Result<(), 
     Ok(())
 }
 
-async fn show(client: &Client, name: &str, out: Output) -> Result<(), Error> {
-    let all = client.profiles().await?;
-    let Some(profile) = all.get(name) else {
-        return Err(Error::InvalidInput(format!(
+/// The profile `name`, or the error that sends the person to `profile ls`.
+pub(crate) async fn require(client: &Client, name: &str) -> Result<Profile, Error> {
+    client.profiles().await?.remove(name).ok_or_else(|| {
+        Error::InvalidInput(format!(
             "no profile `{name}`: `switchboard profile ls` lists them"
-        )));
-    };
-    print(out, profile, || line(name, profile));
+        ))
+    })
+}
+
+async fn show(client: &Client, name: &str, out: Output) -> Result<(), Error> {
+    let profile = require(client, name).await?;
+    print(out, &profile, || line(name, &profile));
     Ok(())
 }
 
 async fn export(client: &Client, name: &str, out: Option<std::path::PathBuf>) -> Result<(), Error> {
-    let all = client.profiles().await?;
-    let Some(profile) = all.get(name) else {
-        return Err(Error::InvalidInput(format!(
-            "no profile `{name}`: `switchboard profile ls` lists them"
-        )));
-    };
     let file = ProfileFile {
         name: name.to_string(),
-        profile: profile.clone(),
+        profile: require(client, name).await?,
     };
     let text = serde_json::to_string_pretty(&file)
         .map_err(|e| Error::InvalidInput(format!("cannot encode the profile: {e}")))?;
