@@ -9,8 +9,8 @@ mod common;
 
 use common::{repo, Sandbox};
 
-/// The probe server added as `probe`, sandboxed, with `out` writable.
-fn probe(sb: &Sandbox, out: &std::path::Path) {
+/// The probe server added as `probe`, with no policy of its own.
+fn add_probe(sb: &Sandbox) {
     let python = repo().join("tests/peers/.venv/bin/python");
     let script = repo().join("tests/peers/probe_server.py");
     sb.ok(&[
@@ -20,6 +20,11 @@ fn probe(sb: &Sandbox, out: &std::path::Path) {
         python.to_str().unwrap(),
         script.to_str().unwrap(),
     ]);
+}
+
+/// The probe server added as `probe`, sandboxed, with `out` writable.
+fn probe(sb: &Sandbox, out: &std::path::Path) {
+    add_probe(sb);
     let shown = sb.ok(&[
         "policy",
         "probe",
@@ -161,15 +166,7 @@ fn sandboxed_servers_bring_their_package_and_interpreter() {
 #[test]
 fn the_sandbox_is_the_default_and_hides_the_services_data() {
     let sb = Sandbox::new();
-    let python = repo().join("tests/peers/.venv/bin/python");
-    let script = repo().join("tests/peers/probe_server.py");
-    sb.ok(&[
-        "add",
-        "probe",
-        "--command",
-        python.to_str().unwrap(),
-        script.to_str().unwrap(),
-    ]);
+    add_probe(&sb);
     let dir = sb.dir.path().to_str().unwrap().to_string();
     let shown = sb.ok(&["policy", "probe", "--read", &dir]);
     assert!(shown.contains("enforced: in bubblewrap"), "{shown}");
