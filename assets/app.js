@@ -28,6 +28,40 @@ async function loadAll() {
     updateCard(info);
   }
   applySearch();
+  await loadStats();
+}
+
+// --- calls of the last day (the call record, GET /stats) ------------------------
+
+const STATS_WINDOW = "24h";
+const STATS_REFRESH_MS = 15000;
+
+async function loadStats() {
+  let answer;
+  try {
+    answer = await api("GET", `/stats?since=${STATS_WINDOW}`);
+  } catch {
+    return; // the figures are a garnish: a failed read leaves the last ones
+  }
+  state.stats = new Map(answer.connectors.map((s) => [s.connector, s]));
+  for (const name of state.infos.keys()) {
+    const card = cardOf(name);
+    if (card) renderCalls(card, name);
+  }
+}
+
+function ms(value) {
+  return value >= 1000 ? `${(value / 1000).toFixed(1)} s` : `${Math.round(value)} ms`;
+}
+
+function renderCalls(card, name) {
+  const line = $(".calls", card);
+  const s = state.stats.get(name);
+  line.hidden = !s || s.calls === 0;
+  if (line.hidden) return;
+  const errors = s.errors === 0 ? "no errors" : `${s.errors} error${s.errors === 1 ? "" : "s"}`;
+  line.textContent =
+    `Last 24 h: ${s.calls} call${s.calls === 1 ? "" : "s"} · ${errors} · p50 ${ms(s.p50_ms)} · p99 ${ms(s.p99_ms)}`;
 }
 
 async function refresh(name) {
@@ -88,6 +122,7 @@ function buildCard(info) {
       el("span", { class: "badge" })),
     el("p", { class: "desc" }),
     el("p", { class: "policy", title: "What its server may reach and use (switchboard policy)" }),
+    el("p", { class: "calls", title: "From the record of every call (switchboard stats)", hidden: true }),
     auth.line,
     el("p", { class: "missing", hidden: true }),
     el("ul", { class: "warnings", "aria-label": "Warnings", hidden: true }),
@@ -137,6 +172,7 @@ function updateCard(info) {
   const policy = $(".policy", card);
   policy.textContent = info.policy ? `Policy: ${info.policy}` : "";
   policy.hidden = !info.policy;
+  renderCalls(card, info.name);
   const badge = $(".badge", card);
   badge.dataset.status = info.status;
   badge.textContent = info.status;
@@ -351,6 +387,7 @@ function connectEvents() {
 
 hooks.refresh = refresh;
 hooks.withBusy = withBusy;
+hooks.loadStats = loadStats;
 
 // --- start -----------------------------------------------------------------------------
 
@@ -369,4 +406,5 @@ document.addEventListener("DOMContentLoaded", () => {
   setupAddDialog();
   loadAll().catch((err) => showNotice(err.message));
   connectEvents();
+  setInterval(() => { if (!document.hidden) loadStats(); }, STATS_REFRESH_MS);
 });

@@ -11,6 +11,7 @@ export const state = {
   order: [],
   busy: new Map(), // name -> label of the action running
   restarted: new Map(), // name -> { text, until }: a settings change restarted it
+  stats: new Map(), // name -> its calls of the last day (GET /stats)
 };
 
 export const $ = (sel, root = document) => root.querySelector(sel);
@@ -94,4 +95,6 @@ export const hooks = {
   refresh: async (_name) => {},
   // Runs an action with the card marked busy, then re-reads it.
   withBusy: async (_name, _label, action) => action(),
+  // Re-reads the call figures of every card.
+  loadStats: async () => {},
 };

@@ -191,6 +191,7 @@ function toolView(connector, tool, index, disabled) {
       status.textContent = "The call failed.";
     } finally {
       button.disabled = false;
+      hooks.loadStats(); // the card's figures count this call
     }
   });
   return el("details", { class: disabled ? "tool disabled" : "tool" },

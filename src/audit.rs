@@ -69,24 +69,43 @@ pub struct CallRecord {
 /// Where records go; clones share the writer.
 #[derive(Debug, Clone)]
 pub struct AuditLog {
-    tx: mpsc::UnboundedSender<CallRecord>,
+    tx: mpsc::UnboundedSender<Message>,
+}
+
+/// What the writer task is sent.
+#[derive(Debug)]
+enum Message {
+    Record(CallRecord),
+    /// Answered once every record sent before it is written.
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 impl AuditLog {
     /// Starts the writer for `home`'s record.
     pub fn open(home: &Path) -> AuditLog {
-        let (tx, mut rx) = mpsc::unbounded_channel::<CallRecord>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
         let path = home.join(AUDIT_FILE);
         tokio::spawn(async move {
-            while let Some(record) = rx.recv().await {
-                let mut batch = vec![record];
-                while let Ok(more) = rx.try_recv() {
-                    batch.push(more);
+            while let Some(first) = rx.recv().await {
+                let mut batch = Vec::new();
+                let mut waiting = Vec::new();
+                let mut next = Some(first);
+                while let Some(message) = next.take() {
+                    match message {
+                        Message::Record(record) => batch.push(record),
+                        Message::Flush(done) => waiting.push(done),
+                    }
+                    next = rx.try_recv().ok();
                 }
-                let path = path.clone();
-                let written = tokio::task::spawn_blocking(move || append(&path, &batch)).await;
-                if let Ok(Err(err)) = written {
-                    tracing::warn!("the call record could not be written: {err}");
+                if !batch.is_empty() {
+                    let path = path.clone();
+                    let written = tokio::task::spawn_blocking(move || append(&path, &batch)).await;
+                    if let Ok(Err(err)) = written {
+                        tracing::warn!("the call record could not be written: {err}");
+                    }
+                }
+                for done in waiting {
+                    let _ = done.send(());
                 }
             }
         });
@@ -95,7 +114,16 @@ impl AuditLog {
 
     /// Records one call.
     pub fn record(&self, record: CallRecord) {
-        let _ = self.tx.send(record);
+        let _ = self.tx.send(Message::Record(record));
+    }
+
+    /// Returns once every call recorded so far is in the file, so a read
+    /// right after a call counts it.
+    pub async fn flushed(&self) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self.tx.send(Message::Flush(done)).is_ok() {
+            let _ = wait.await;
+        }
     }
 }
 
@@ -156,7 +184,8 @@ pub fn read(home: &Path, since: Option<Duration>) -> Vec<CallRecord> {
     let path = home.join(AUDIT_FILE);
     let cutoff = since
         .and_then(|d| chrono::Duration::from_std(d).ok())
-        .map(|d| Utc::now() - d);
+        // A window reaching past the calendar's start keeps everything.
+        .and_then(|d| Utc::now().checked_sub_signed(d));
     let mut files: Vec<PathBuf> = (1..=KEPT).rev().map(|i| rotated(&path, i)).collect();
     files.push(path);
     files
@@ -172,7 +201,7 @@ pub fn read(home: &Path, since: Option<Duration>) -> Vec<CallRecord> {
 }
 
 /// Calls, errors and latency of one connector's tool.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ToolStats {
     pub connector: String,
     pub tool: String,
@@ -183,33 +212,85 @@ pub struct ToolStats {
     pub p99_ms: f64,
 }
 
-/// Stats per connector and tool, for `connector` only when given.
-pub fn stats(records: &[CallRecord], connector: Option<&str>) -> Vec<ToolStats> {
-    let mut by_tool: std::collections::BTreeMap<(String, String), Vec<&CallRecord>> =
+/// Calls, errors and latency of one connector, all tools together (the
+/// dashboard's cards).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ConnectorStats {
+    pub connector: String,
+    pub calls: usize,
+    /// Calls that did not end `ok`.
+    pub errors: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// Count, errors and percentiles of one group of calls.
+struct Summary {
+    calls: usize,
+    errors: usize,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// Groups `records` (of `connector` only when given) by `key` and sums
+/// each group up, in key order.
+fn summarise<K: Ord>(
+    records: &[CallRecord],
+    connector: Option<&str>,
+    key: impl Fn(&CallRecord) -> K,
+) -> Vec<(K, Summary)> {
+    let mut groups: std::collections::BTreeMap<K, Vec<&CallRecord>> =
         std::collections::BTreeMap::new();
     for record in records
         .iter()
         .filter(|r| connector.is_none_or(|c| r.connector == c))
     {
-        by_tool
-            .entry((record.connector.clone(), record.tool.clone()))
-            .or_default()
-            .push(record);
+        groups.entry(key(record)).or_default().push(record);
     }
-    by_tool
+    groups
         .into_iter()
-        .map(|((connector, tool), calls)| {
+        .map(|(key, calls)| {
             let mut ms: Vec<f64> = calls.iter().map(|r| r.ms).collect();
             ms.sort_by(f64::total_cmp);
             let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
-            ToolStats {
-                connector,
-                tool,
+            let summary = Summary {
                 calls: calls.len(),
                 errors: calls.iter().filter(|r| r.outcome != Outcome::Ok).count(),
                 p50_ms: at(0.5),
                 p99_ms: at(0.99),
-            }
+            };
+            (key, summary)
+        })
+        .collect()
+}
+
+/// Stats per connector and tool, for `connector` only when given.
+pub fn stats(records: &[CallRecord], connector: Option<&str>) -> Vec<ToolStats> {
+    summarise(records, connector, |r| {
+        (r.connector.clone(), r.tool.clone())
+    })
+    .into_iter()
+    .map(|((connector, tool), s)| ToolStats {
+        connector,
+        tool,
+        calls: s.calls,
+        errors: s.errors,
+        p50_ms: s.p50_ms,
+        p99_ms: s.p99_ms,
+    })
+    .collect()
+}
+
+/// Stats per connector, for `connector` only when given.
+pub fn connector_stats(records: &[CallRecord], connector: Option<&str>) -> Vec<ConnectorStats> {
+    summarise(records, connector, |r| r.connector.clone())
+        .into_iter()
+        .map(|(connector, s)| ConnectorStats {
+            connector,
+            calls: s.calls,
+            errors: s.errors,
+            p50_ms: s.p50_ms,
+            p99_ms: s.p99_ms,
         })
         .collect()
 }
@@ -227,7 +308,8 @@ pub fn parse_since(text: &str) -> Option<Duration> {
         "d" => 86_400,
         _ => return None,
     };
-    Some(Duration::from_secs(number * seconds))
+    // A number too large for a duration is refused, not wrapped.
+    number.checked_mul(seconds).map(Duration::from_secs)
 }
 
 #[cfg(test)]
@@ -260,6 +342,11 @@ mod tests {
         assert_eq!(all[0].p50_ms, 51.0);
         assert_eq!(all[0].p99_ms, 100.0);
         assert!(stats(&records, Some("nope")).is_empty());
+        // One connector, both tools together.
+        let cards = connector_stats(&records, None);
+        assert_eq!(cards.len(), 1);
+        assert_eq!((cards[0].calls, cards[0].errors), (102, 2));
+        assert_eq!(cards[0].p99_ms, 100.0);
     }
 
     #[test]
@@ -278,5 +365,6 @@ mod tests {
         assert_eq!(parse_since("2d"), Some(Duration::from_secs(172_800)));
         assert_eq!(parse_since("10"), None);
         assert_eq!(parse_since("1w"), None);
+        assert_eq!(parse_since("300000000000000000d"), None);
     }
 }

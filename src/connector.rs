@@ -98,6 +98,8 @@ struct Inner {
     paths: Paths,
     /// The record of every routed call (`audit.rs`).
     audit: crate::audit::AuditLog,
+    /// The same record as OpenTelemetry, when it is on (`telemetry.rs`).
+    telemetry: crate::telemetry::Telemetry,
     settings: SettingsStore,
     /// Every settings edit of ours, group-committed (see `writer`).
     writer: writer::SettingsWriter,
@@ -275,6 +277,7 @@ impl ConnectorService {
         let service = ConnectorService {
             inner: Arc::new(Inner {
                 audit: crate::audit::AuditLog::open(&paths.home),
+                telemetry: crate::telemetry::Telemetry::from_env(),
                 paths,
                 writer: writer::SettingsWriter::start(settings.clone()),
                 settings,

@@ -28,6 +28,7 @@ mod mcp_intake;
 mod openapi;
 mod security;
 mod signin;
+mod stats;
 mod tools;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -286,6 +287,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(tools::tools))
         .routes(routes!(tools::call))
         .routes(routes!(events::events))
+        .routes(routes!(stats::stats))
 }
 
 fn router(

@@ -38,6 +38,7 @@ pub mod profile;
 pub mod secrets;
 pub mod settings;
 pub mod skills;
+pub mod telemetry;
 
 // The house's own mechanics.
 mod atomic_file;

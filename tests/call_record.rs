@@ -91,6 +91,30 @@ fn every_face_is_recorded_without_values_and_stats_sum_it_up() {
         .any(|r| r["outcome"] == "ok" && r["bytes_out"].as_u64().unwrap() > 0));
     assert!(records.iter().any(|r| r["outcome"] != "ok"), "{records:?}");
 
+    // The same figures from the HTTP API (the dashboard's cards), per
+    // connector and per tool; a bad window is refused.
+    let api_stats = |query: &str| {
+        Command::new("curl")
+            .args(["-s", "-w", "\n%{http_code}"])
+            .arg(format!("{api}/api/v1/stats{query}"))
+            .args(["-H", &format!("Authorization: Bearer {token}")])
+            .output()
+            .unwrap()
+    };
+    let out = String::from_utf8(api_stats("?since=1h&connector=ev").stdout).unwrap();
+    let (body, status) = out.rsplit_once('\n').unwrap();
+    assert_eq!(status, "200", "{body}");
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["connectors"][0]["connector"], "ev", "{body}");
+    assert_eq!(body["connectors"][0]["calls"], 4, "{body}");
+    assert_eq!(body["connectors"][0]["errors"], 1, "{body}");
+    assert_eq!(body["tools"][0]["tool"], "echo", "{body}");
+    let out = String::from_utf8(api_stats("?since=soon").stdout).unwrap();
+    assert!(
+        out.ends_with("422") && out.contains("30m, 1h or 2d"),
+        "{out}"
+    );
+
     let stats = sb.json(&["stats", "ev", "--since", "1h"]);
     assert_eq!(stats[0]["tool"], "echo", "{stats}");
     assert_eq!(stats[0]["calls"], 4, "{stats}");

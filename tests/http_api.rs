@@ -455,6 +455,7 @@ async fn the_openapi_document_is_generated_from_the_routes() {
         ("/api/v1/connectors/{name}/login", &["post"]),
         ("/api/v1/connectors/{name}/logout", &["post"]),
         ("/api/v1/events", &["get"]),
+        ("/api/v1/stats", &["get"]),
     ] {
         for method in methods {
             let operation = &paths[path][*method];
@@ -465,7 +466,7 @@ async fn the_openapi_document_is_generated_from_the_routes() {
             );
         }
     }
-    assert_eq!(paths.len(), 14, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 15, "{:?}", paths.keys().collect::<Vec<_>>());
     let schemas = &document["components"]["schemas"];
     let codes = schemas["ErrorBody"]["properties"]["code"]["enum"]
         .as_array()

@@ -113,7 +113,7 @@ fn schemathesis_finds_no_server_error_and_no_schema_violation() {
         output.status.code()
     );
     // It really exercised the API (not an empty selection).
-    assert!(report.contains("Tested: 17"), "{report}");
+    assert!(report.contains("Tested: 18"), "{report}");
     eprintln!("schemathesis finished in {:?}", started.elapsed());
 
     // The service still answers and still has its connector.

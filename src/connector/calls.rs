@@ -1,6 +1,6 @@
 //! Calling a connector's tool: the one path of every face (gateway, CLI,
 //! API), checked against the connector's state, bounded, its failures put
-//! in words, and recorded (`audit.rs`).
+//! in words, and recorded (`audit.rs`, and `telemetry.rs` when it is on).
 
 use std::time::Duration;
 
@@ -64,7 +64,7 @@ impl ConnectorService {
             Err(_) => Outcome::Error,
         };
         let bytes_out = result.as_ref().map_or(0, crate::audit::json_len);
-        self.inner.audit.record(CallRecord {
+        let record = CallRecord {
             time: chrono::Utc::now(),
             connector: name.to_string(),
             tool: tool.to_string(),
@@ -73,8 +73,20 @@ impl ConnectorService {
             ms: started.elapsed().as_secs_f64() * 1000.0,
             bytes_in,
             bytes_out,
-        });
+        };
+        self.inner.telemetry.record(&record);
+        self.inner.audit.record(record);
         result
+    }
+
+    /// The call record of the last `since` (all of it without), oldest
+    /// first, counting every call that has returned.
+    pub async fn call_records(&self, since: Option<Duration>) -> Result<Vec<CallRecord>> {
+        self.inner.audit.flushed().await;
+        let home = self.inner.paths.home.clone();
+        tokio::task::spawn_blocking(move || crate::audit::read(&home, since))
+            .await
+            .map_err(|e| Error::Internal(format!("the call record reader failed: {e}")))
     }
 
     async fn call_unrecorded(

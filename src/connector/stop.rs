@@ -81,5 +81,10 @@ impl ConnectorService {
                 .collect()
         };
         futures::future::join_all(stops).await;
+        // The last spans and metric points go out before the service ends.
+        let telemetry = self.inner.telemetry.clone();
+        if let Err(err) = tokio::task::spawn_blocking(move || telemetry.shutdown()).await {
+            tracing::debug!("OpenTelemetry shutdown: {err}");
+        }
     }
 }

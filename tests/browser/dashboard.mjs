@@ -123,6 +123,9 @@ try {
   await echo.getByLabel("Arguments (JSON)").fill('{"message": "hello from the page"}');
   await echo.getByRole("button", { name: "Call" }).click();
   await echo.locator(".tool-result").filter({ hasText: "hello from the page" }).waitFor();
+  // The card counts the call (the record of every call, GET /stats).
+  await card("everything").locator(".calls").filter({ hasText: /^Last 24 h: 1 call · no errors · p50 \d/ }).waitFor();
+  check(await card("github").locator(".calls").isHidden(), "a card without calls shows call figures");
   const schema = await echo.locator(".tool-body > pre").first().textContent();
   check(schema.includes('"message"'), `the input schema is not shown: ${schema}`);
 
