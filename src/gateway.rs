@@ -23,16 +23,18 @@ mod requests;
 mod rounds;
 pub mod search;
 mod serve;
+pub(crate) mod tasks;
 
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
-    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ProgressNotificationParam, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
-    ServerConfig, SubscribeRequestParams, SubscriptionFilter, UnsubscribeRequestParams,
+    CustomRequest, CustomResult, GetPromptRequestParams, GetPromptResponse, Implementation,
+    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+    PaginatedRequestParams, ProgressNotificationParam, ReadResourceRequestParams,
+    ReadResourceResponse, ServerCapabilities, ServerConfig, SubscribeRequestParams,
+    SubscriptionFilter, UnsubscribeRequestParams,
 };
 // Deprecated by the 2026 revision; older clients (most today) send it.
 #[allow(deprecated)]
@@ -495,6 +497,24 @@ impl ServerHandler for Gateway {
         Box::pin(self.route_call(request, context)).await
     }
 
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, McpError> {
+        Box::pin(async move {
+            match tasks::handle(self, &request, &context).await {
+                Some(answer) => answer,
+                None => Err(McpError::new(
+                    rmcp::model::ErrorCode::METHOD_NOT_FOUND,
+                    format!("method not found: {}", request.method),
+                    None,
+                )),
+            }
+        })
+        .await
+    }
+
     #[allow(deprecated)]
     async fn set_level(
         &self,
@@ -564,6 +584,43 @@ impl ServerHandler for Gateway {
 }
 
 impl Gateway {
+    /// How long a routed call may take (`callTimeoutSeconds`).
+    fn call_timeout(&self) -> Duration {
+        Duration::from_secs(self.options.call_timeout_seconds.max(1))
+    }
+
+    /// The connector and its own name of the tool a client calls `name`,
+    /// within this session's profile.
+    fn target(&self, name: &str) -> Result<(String, String), McpError> {
+        let separator = &self.options.separator;
+        let target = match self.options.prefix {
+            // The hot path: checks names without building the list.
+            names::Prefix::Always => self.service.find_gateway_tool(|connector, tool| {
+                names::is_qualified(name, connector, tool, separator)
+            }),
+            // A name's form depends on the other connectors' tools.
+            _ => self
+                .tools()
+                .into_iter()
+                .find(|q| q.name == name)
+                .map(|q| (q.connector, q.raw_name)),
+        };
+        let profile = self.profile();
+        let target = target.filter(|(connector, raw_name)| {
+            profile
+                .as_ref()
+                .is_none_or(|p| p.allows(connector, raw_name))
+        });
+        target.ok_or_else(|| {
+            McpError::invalid_params(
+                format!(
+                    "unknown tool `{name}`: list the tools again, its connector may have disconnected"
+                ),
+                None,
+            )
+        })
+    }
+
     /// Routes a `tools/call` to the backend that serves the tool.
     async fn route_call(
         &self,
@@ -576,7 +633,7 @@ impl Gateway {
                 return answer;
             }
         }
-        let timeout = Duration::from_secs(self.options.call_timeout_seconds.max(1));
+        let timeout = self.call_timeout();
         // A 2026-07-28 client's retry answers a call waiting for it.
         if let Some(state) = request.request_state.as_deref() {
             if rounds::Rounds::owns(state) {
@@ -584,34 +641,7 @@ impl Gateway {
                 return self.rounds.resume(state, answers, &context, timeout).await;
             }
         }
-        let separator = &self.options.separator;
-        let target = match self.options.prefix {
-            // The hot path: checks names without building the list.
-            names::Prefix::Always => self.service.find_gateway_tool(|connector, tool| {
-                names::is_qualified(&request.name, connector, tool, separator)
-            }),
-            // A name's form depends on the other connectors' tools.
-            _ => self
-                .tools()
-                .into_iter()
-                .find(|q| q.name == request.name)
-                .map(|q| (q.connector, q.raw_name)),
-        };
-        let profile = self.profile();
-        let target = target.filter(|(connector, raw_name)| {
-            profile
-                .as_ref()
-                .is_none_or(|p| p.allows(connector, raw_name))
-        });
-        let Some((connector, raw_name)) = target else {
-            return Err(McpError::invalid_params(
-                format!(
-                    "unknown tool `{}`: list the tools again, its connector may have disconnected",
-                    request.name
-                ),
-                None,
-            ));
-        };
+        let (connector, raw_name) = self.target(&request.name)?;
         if rounds::is_stateless(&context) {
             let work = self.stateless_call(connector, raw_name, request, &context, timeout);
             return self.rounds.start(work, &context, timeout).await;

@@ -23,6 +23,7 @@ mod sandbox;
 mod server;
 mod sse;
 mod supervisor;
+mod tasks;
 pub mod upstream;
 
 pub use call::{bounded, CallError, ProgressSender};
@@ -47,3 +48,4 @@ pub use remote::{
 };
 pub use server::{start_server, RunningServer, Spawned, StartOptions, ToolCaller};
 pub use supervisor::{Health, HealthPolicy};
+pub use tasks::request as task_request;

@@ -196,9 +196,9 @@ fn every_tool_answers_the_same_through_the_gateway() {
             .unwrap_or_else(|| panic!("ev__{name} is not offered"))
             .clone();
         offered["name"] = json!(name);
-        // `execution.taskSupport` is left out until the gateway serves
-        // task-augmented calls (issue 21's tasks): offering it would invite
-        // calls the gateway cannot answer yet.
+        // `execution.taskSupport` is not offered: rmcp keeps none to pass.
+        // A tool that runs only as a task is still served to a plain call
+        // (the gateway makes it a task at the backend, below).
         let mut expected = tool.clone();
         expected.as_object_mut().unwrap().remove("execution");
         assert_eq!(
@@ -211,9 +211,28 @@ fn every_tool_answers_the_same_through_the_gateway() {
             continue;
         }
         let args = arguments_for(name, &tool["inputSchema"]);
-        let Some(want) = direct.request("tools/call", json!({"name": name, "arguments": args}))
-        else {
-            panic!("{name} did not answer directly");
+        let want = if tool["execution"]["taskSupport"] == "required" {
+            // Directly, only as a task; its result is what the gateway's
+            // plain call answers, without the task it never showed.
+            let created = direct
+                .request(
+                    "tools/call",
+                    json!({"name": name, "arguments": args, "task": {"ttl": 60000}}),
+                )
+                .unwrap();
+            let id = created["result"]["task"]["taskId"].clone();
+            assert!(id.is_string(), "{created}");
+            let mut result = direct
+                .request("tasks/result", json!({"taskId": id}))
+                .unwrap();
+            result["result"].as_object_mut().unwrap().remove("_meta");
+            result
+        } else {
+            let Some(want) = direct.request("tools/call", json!({"name": name, "arguments": args}))
+            else {
+                panic!("{name} did not answer directly");
+            };
+            want
         };
         let got = gateway
             .request(

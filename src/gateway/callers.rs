@@ -70,7 +70,14 @@ struct Calls {
     /// Where each URL elicitation went, by (connector, elicitation id),
     /// until its completion arrives or its session ends.
     url_elicitations: BTreeMap<(String, String), Peer<RoleServer>>,
+    /// The client that created each task, by (connector, the server's task
+    /// id), until the task ends (`gateway/tasks.rs`).
+    task_owners: BTreeMap<(String, String), Peer<RoleServer>>,
 }
+
+/// The most tasks whose owners are remembered; past it the oldest-named
+/// go (their clients can still poll).
+const MAX_TASK_OWNERS: usize = 4096;
 
 /// A call in flight; dropping it ends it.
 pub struct InFlight {
@@ -97,6 +104,18 @@ impl Callers {
             calls: Arc::default(),
             sessions,
         }
+    }
+
+    /// Records that `client` created `connector`'s task `task_id`: its
+    /// status notifications go to it.
+    pub fn own_task(&self, connector: &str, task_id: &str, client: Peer<RoleServer>) {
+        let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        if calls.task_owners.len() >= MAX_TASK_OWNERS {
+            calls.task_owners.pop_first();
+        }
+        calls
+            .task_owners
+            .insert((connector.to_string(), task_id.to_string()), client);
     }
 
     /// Records that `client` calls `connector` until the guard drops.
@@ -202,6 +221,34 @@ impl Upstream for Callers {
 
     fn elicitation_complete(&self, connector: &str, notification: CustomNotification) {
         self.complete_elicitation(connector, notification);
+    }
+
+    fn task_status(&self, connector: &str, mut notification: CustomNotification) {
+        let Some(params) = notification.params.as_mut() else {
+            return;
+        };
+        let id = params["taskId"].as_str().unwrap_or_default().to_string();
+        let ended = matches!(
+            params["status"].as_str(),
+            Some("completed" | "failed" | "cancelled")
+        );
+        let key = (connector.to_string(), id);
+        let owner = {
+            let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+            match ended {
+                true => calls.task_owners.remove(&key),
+                false => calls.task_owners.get(&key).cloned(),
+            }
+        };
+        let Some(owner) = owner else {
+            return;
+        };
+        super::tasks::qualify(params, connector);
+        tokio::spawn(async move {
+            let _ = owner
+                .send_notification(ServerNotification::CustomNotification(notification))
+                .await;
+        });
     }
 
     fn list_roots(&self, connector: &str) -> BoxFuture<'static, Result<ListRootsResult, McpError>> {

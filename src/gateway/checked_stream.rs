@@ -154,8 +154,12 @@ impl<R> CheckedRead<R> {
             return;
         }
         match intake::check(trimmed) {
-            Ok(()) => {
+            Ok(intake::Pass::AsIs) => {
                 self.ready.extend_from_slice(line);
+                self.ready.push(b'\n');
+            }
+            Ok(intake::Pass::Renamed(message)) => {
+                self.ready.extend_from_slice(&message);
                 self.ready.push(b'\n');
             }
             Err(Some(refusal)) => {

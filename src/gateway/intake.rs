@@ -84,15 +84,28 @@ struct Probe<'a> {
 struct CallParams<'a> {
     #[serde(borrow)]
     arguments: Option<&'a RawValue>,
+    #[serde(borrow)]
+    task: Option<&'a RawValue>,
+}
+
+/// What rmcp is given for a good message.
+#[derive(Debug, PartialEq)]
+pub enum Pass {
+    /// The message as it came.
+    AsIs,
+    /// The message under another method name: a task request, which rmcp
+    /// would misread (see `gateway/tasks.rs`), goes to the gateway as a
+    /// custom request.
+    Renamed(Vec<u8>),
 }
 
 /// Checks one message. `Ok` means rmcp may have it; a refusal for a
 /// notification (no id) is `Err(None)`: there is nobody to answer.
-pub fn check(text: &[u8]) -> Result<(), Option<Refusal>> {
+pub fn check(text: &[u8]) -> Result<Pass, Option<Refusal>> {
     let trimmed = text.trim_ascii_start();
     // A batch (allowed by older revisions) is rmcp's to judge.
     if trimmed.first() == Some(&b'[') {
-        return Ok(());
+        return Ok(Pass::AsIs);
     }
     let probe: Probe = match serde_json::from_slice(text) {
         Ok(probe) => probe,
@@ -135,7 +148,7 @@ pub fn check(text: &[u8]) -> Result<(), Option<Refusal>> {
     let Some(method) = probe.method else {
         // A response to one of our requests (sampling, roots, …).
         if id.is_some() && (probe.result.is_some() || probe.error.is_some()) {
-            return Ok(());
+            return Ok(Pass::AsIs);
         }
         return answerable(
             -32600,
@@ -143,25 +156,54 @@ pub fn check(text: &[u8]) -> Result<(), Option<Refusal>> {
                 .into(),
         );
     };
+    let raw_method = method;
     let Ok(method) = serde_json::from_str::<&str>(method.get()) else {
         return answerable(-32600, "invalid request: `method` must be a string".into());
     };
+    let renamed = |to: &str| Pass::Renamed(rename(text, raw_method, to));
     if method == "tools/call" {
-        return check_call(probe.params).or_else(|message| answerable(-32602, message));
+        return match check_call(probe.params) {
+            Ok(false) => Ok(Pass::AsIs),
+            Ok(true) if id.is_some() => Ok(renamed(crate::gateway::tasks::CALL_AS_TASK)),
+            Ok(true) => Ok(Pass::AsIs),
+            Err(message) => answerable(-32602, message),
+        };
     }
-    Ok(())
+    if id.is_some() {
+        if let Some(ours) = crate::gateway::tasks::our_method(method) {
+            return Ok(renamed(ours));
+        }
+    }
+    Ok(Pass::AsIs)
+}
+
+/// `text` with the method (`raw`, borrowed from it) replaced by `to`.
+fn rename(text: &[u8], raw: &RawValue, to: &str) -> Vec<u8> {
+    let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+    let end = start + raw.get().len();
+    let mut out = Vec::with_capacity(text.len() + to.len());
+    out.extend_from_slice(&text[..start]);
+    out.push(b'"');
+    out.extend_from_slice(to.as_bytes());
+    out.push(b'"');
+    out.extend_from_slice(&text[end..]);
+    out
 }
 
 /// `tools/call` params: an object whose `arguments`, when given, is one.
-fn check_call(params: Option<&RawValue>) -> Result<(), String> {
+/// `Ok(true)` when the call asks to run as a task.
+fn check_call(params: Option<&RawValue>) -> Result<bool, String> {
     let Some(params) = params else {
         return Err("invalid params: tools/call needs `params` with `name`".into());
     };
     let params: CallParams = serde_json::from_str(params.get())
         .map_err(|e| format!("invalid params: tools/call `params` must be an object ({e})"))?;
+    let as_task = params
+        .task
+        .is_some_and(|raw| raw.get().trim_start() != "null");
     match params.arguments.map(|raw| raw.get().trim_start()) {
-        None => Ok(()),
-        Some(text) if text.starts_with('{') || text == "null" => Ok(()),
+        None => Ok(as_task),
+        Some(text) if text.starts_with('{') || text == "null" => Ok(as_task),
         Some(text) => Err(format!(
             "invalid params: `arguments` must be an object, not `{}`",
             text.chars().take(40).collect::<String>()
@@ -226,7 +268,7 @@ mod tests {
 
     fn code(text: &str) -> Option<i64> {
         match check(text.as_bytes()) {
-            Ok(()) => None,
+            Ok(_) => None,
             Err(Some(refusal)) => Some(refusal.code),
             Err(None) => Some(0),
         }
@@ -262,6 +304,35 @@ mod tests {
             "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]",
         ] {
             assert_eq!(code(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn task_requests_are_renamed_for_the_gateway_and_nothing_else_is() {
+        let renamed = |text: &str| match check(text.as_bytes()) {
+            Ok(Pass::Renamed(bytes)) => Some(String::from_utf8(bytes).unwrap()),
+            _ => None,
+        };
+        assert_eq!(
+            renamed("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\" : \"tasks/get\",\"params\":{\"taskId\":\"a:1\"}}")
+                .as_deref(),
+            Some("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\" : \"switchboard/tasks/get\",\"params\":{\"taskId\":\"a:1\"}}")
+        );
+        let call = renamed(
+            "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"x\",\"task\":{\"ttl\":5}}}",
+        )
+        .unwrap();
+        let call: Value = serde_json::from_str(&call).unwrap();
+        assert_eq!(call["method"], crate::gateway::tasks::CALL_AS_TASK);
+        assert_eq!(call["params"]["task"]["ttl"], 5);
+        // A plain call, a notification and an unknown tasks/ method pass as
+        // they came.
+        for text in [
+            "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"x\",\"task\":null}}",
+            "{\"jsonrpc\":\"2.0\",\"method\":\"tasks/get\",\"params\":{}}",
+            "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tasks/update\",\"params\":{}}",
+        ] {
+            assert_eq!(check(text.as_bytes()), Ok(Pass::AsIs), "{text}");
         }
     }
 

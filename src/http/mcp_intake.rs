@@ -37,8 +37,14 @@ pub(crate) async fn check(State(limit): State<usize>, request: Request, next: Ne
         }
     };
     match intake::check(&bytes) {
-        Ok(()) => {
+        Ok(intake::Pass::AsIs) => {
             next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Ok(intake::Pass::Renamed(message)) => {
+            let mut parts = parts;
+            parts.headers.remove(header::CONTENT_LENGTH);
+            next.run(Request::from_parts(parts, Body::from(message)))
                 .await
         }
         // A request the client waits on: its answer, with its id.

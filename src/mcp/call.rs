@@ -173,6 +173,19 @@ async fn call_once(
     deadline: tokio::time::Instant,
 ) -> Result<ServerResult, CallError> {
     let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
+    send(peer, routes, request, progress, cancel, deadline).await
+}
+
+/// One request of any kind, its progress routed to `progress`, cancelled
+/// at the server when `cancel` fires or `deadline` passes.
+pub(super) async fn send(
+    peer: &Peer<RoleClient>,
+    routes: &ProgressRoutes,
+    request: ClientRequest,
+    progress: Option<ProgressSender>,
+    cancel: &CancellationToken,
+    deadline: tokio::time::Instant,
+) -> Result<ServerResult, CallError> {
     let mut handle = peer
         .send_cancellable_request(request, PeerRequestOptions::no_options())
         .await?;

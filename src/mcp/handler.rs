@@ -124,9 +124,13 @@ impl ClientHandler for Handler {
         notification: rmcp::model::CustomNotification,
         _context: NotificationContext<RoleClient>,
     ) -> impl std::future::Future<Output = ()> + Send + '_ {
-        if notification.method == super::upstream::ELICITATION_COMPLETE {
-            if let Some(upstream) = self.upstream.get() {
-                upstream.elicitation_complete(&self.connector, notification);
+        if let Some(upstream) = self.upstream.get() {
+            match notification.method.as_str() {
+                super::upstream::ELICITATION_COMPLETE => {
+                    upstream.elicitation_complete(&self.connector, notification)
+                }
+                super::upstream::TASK_STATUS => upstream.task_status(&self.connector, notification),
+                _ => {}
             }
         }
         std::future::ready(())

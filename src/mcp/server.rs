@@ -97,6 +97,8 @@ pub struct RunningServer {
     /// The connector, and where its server's requests of its client go.
     connector: Arc<str>,
     upstream: SharedUpstream,
+    /// Tools its server runs only as tasks, shared by its callers.
+    task_only: TaskOnly,
     /// Becomes `true` when the supervisor, which owns the process and the
     /// MCP session, has finished and the server is gone.
     done: watch::Receiver<bool>,
@@ -152,6 +154,7 @@ impl RunningServer {
             progress: self.progress.clone(),
             connector: self.connector.clone(),
             upstream: self.upstream.clone(),
+            task_only: self.task_only.clone(),
         }
     }
 }
@@ -164,9 +167,21 @@ pub struct ToolCaller {
     /// Whose requests a 2026-07-28 server's `input_required` are.
     connector: Arc<str>,
     upstream: SharedUpstream,
+    /// Tools this server runs only as tasks (`tasks.rs`), learnt from
+    /// its answers.
+    task_only: TaskOnly,
 }
 
+/// The names of a server's tools that run only as tasks.
+pub(crate) type TaskOnly = Arc<std::sync::Mutex<std::collections::HashSet<String>>>;
+
 impl ToolCaller {
+    fn runs_only_as_task(&self, tool: &str) -> bool {
+        self.task_only
+            .lock()
+            .is_ok_and(|names| names.contains(tool))
+    }
+
     /// Calls a tool with progress routing, cancellation and a deadline.
     pub async fn call_tool(
         &self,
@@ -175,19 +190,34 @@ impl ToolCaller {
         cancel: CancellationToken,
         timeout: Duration,
     ) -> std::result::Result<rmcp::model::CallToolResult, CallError> {
-        call_tool(
+        let tool = params.name.to_string();
+        if self.runs_only_as_task(&tool) {
+            return super::tasks::call_through_task(&self.peer, params, cancel, timeout).await;
+        }
+        let started = tokio::time::Instant::now();
+        let answer = call_tool(
             &self.peer,
             &self.progress,
-            params,
+            params.clone(),
             progress,
-            cancel,
+            cancel.clone(),
             timeout,
             InputSource {
                 connector: &self.connector,
                 upstream: &self.upstream,
             },
         )
-        .await
+        .await;
+        if !super::tasks::needs_task(&answer) {
+            return answer;
+        }
+        // Its server runs it only as a task: from now on it is called as
+        // one, for clients that never asked for a task.
+        if let Ok(mut names) = self.task_only.lock() {
+            names.insert(tool);
+        }
+        let left = timeout.saturating_sub(started.elapsed());
+        super::tasks::call_through_task(&self.peer, params, cancel, left).await
     }
 }
 
@@ -427,6 +457,7 @@ fn supervised(
         progress,
         connector,
         upstream,
+        task_only: TaskOnly::default(),
         done,
     }
 }

@@ -20,6 +20,9 @@ use rmcp::model::{
 /// The notification a server sends when a URL-mode elicitation finished
 /// out of band (the user completed the page it pointed to).
 pub const ELICITATION_COMPLETE: &str = "notifications/elicitation/complete";
+/// The notification a server of the 2025-11-25 revision sends when one of
+/// its tasks changes status (rmcp reads it as a custom notification).
+pub const TASK_STATUS: &str = "notifications/tasks/status";
 use rmcp::ErrorData as McpError;
 
 /// Where a server's requests of its client go.
@@ -44,6 +47,10 @@ pub trait Upstream: Send + Sync {
     /// `notifications/elicitation/complete` from `connector`'s server: to
     /// the client its URL elicitation went to.
     fn elicitation_complete(&self, connector: &str, notification: CustomNotification);
+
+    /// `notifications/tasks/status` from `connector`'s server: to the
+    /// client that created the task.
+    fn task_status(&self, connector: &str, notification: CustomNotification);
 }
 
 impl std::fmt::Debug for dyn Upstream {

@@ -1,0 +1,248 @@
+//! Tasks (the 2025-11-25 revision's long-running calls) through the
+//! gateway: a client's task-augmented `tools/call`, `tasks/get`,
+//! `tasks/result`, `tasks/list` and `tasks/cancel` go to the backends that
+//! own the tasks, with task ids qualified by connector (`CONNECTOR:ID`) so
+//! two backends' ids never collide.
+//!
+//! rmcp reads these requests in the 2026 tasks extension's shapes (and
+//! drops `tools/call`'s `task`), so the intake (`gateway/intake.rs`) hands
+//! them to rmcp under names of ours ([`our_method`], [`CALL_AS_TASK`]),
+//! which reach [`handle`] as custom requests; the answers go back as JSON,
+//! written as the backend wrote them (`mcp/tasks.rs`).
+//!
+//! A backend's `notifications/tasks/status` goes to the client that
+//! created the task (`gateway/callers.rs` remembers it until the task
+//! ends). Not passed: the `execution` of tools in `tools/list` (rmcp keeps
+//! none to pass).
+//! A client that calls a tool its server runs only as a task without
+//! asking for one is served all the same: the call becomes a task at the
+//! backend and the client gets its result (`mcp/server.rs`).
+//! `tasks/list` lists the tasks of every server the session may reach;
+//! without an authorization context, every client of the service sees them.
+
+use std::time::Duration;
+
+use rmcp::model::{CustomRequest, CustomResult};
+use rmcp::service::{Peer, RequestContext};
+use rmcp::{ErrorData as McpError, RoleClient, RoleServer};
+use serde_json::{json, Map, Value};
+
+use super::callers::Caller;
+use super::Gateway;
+use crate::mcp::{task_request, CallError};
+
+/// The name a task-augmented `tools/call` reaches the gateway under.
+pub const CALL_AS_TASK: &str = "switchboard/tools/call-as-task";
+/// How long one backend may take over `tasks/list`.
+const LIST_WAIT: Duration = Duration::from_secs(10);
+/// `_meta` key that ties a message to its task.
+const RELATED_TASK: &str = "io.modelcontextprotocol/related-task";
+
+/// The name of ours that a client's task request reaches rmcp under.
+pub fn our_method(method: &str) -> Option<&'static str> {
+    Some(match method {
+        "tasks/get" => "switchboard/tasks/get",
+        "tasks/result" => "switchboard/tasks/result",
+        "tasks/list" => "switchboard/tasks/list",
+        "tasks/cancel" => "switchboard/tasks/cancel",
+        _ => return None,
+    })
+}
+
+/// Answers one of our task requests; `None` when `request` is not one.
+pub async fn handle(
+    gateway: &Gateway,
+    request: &CustomRequest,
+    context: &RequestContext<RoleServer>,
+) -> Option<Result<CustomResult, McpError>> {
+    let params = match &request.params {
+        Some(Value::Object(map)) => map.clone(),
+        _ => Map::new(),
+    };
+    let timeout = gateway.call_timeout();
+    let answer = match request.method.as_str() {
+        CALL_AS_TASK => call_as_task(gateway, params, context, timeout).await,
+        "switchboard/tasks/get" => by_id(gateway, "tasks/get", params, context, timeout).await,
+        "switchboard/tasks/cancel" => {
+            by_id(gateway, "tasks/cancel", params, context, timeout).await
+        }
+        "switchboard/tasks/result" => {
+            by_id(gateway, "tasks/result", params, context, timeout).await
+        }
+        "switchboard/tasks/list" => Ok(list(gateway, context).await),
+        _ => return None,
+    };
+    Some(answer.map(CustomResult))
+}
+
+/// A `tools/call` with `task`: sent as one to the tool's backend, the
+/// task it creates named by connector.
+async fn call_as_task(
+    gateway: &Gateway,
+    mut params: Map<String, Value>,
+    context: &RequestContext<RoleServer>,
+    timeout: Duration,
+) -> Result<Value, McpError> {
+    let Some(name) = params.get("name").and_then(Value::as_str) else {
+        return Err(McpError::invalid_params(
+            "tools/call needs `name`, the tool to call",
+            None,
+        ));
+    };
+    let (connector, raw_name) = gateway.target(name)?;
+    params.insert("name".into(), Value::String(raw_name));
+    // A progress token is the client's; the backend's progress for it
+    // would have nowhere to go.
+    if let Some(Value::Object(meta)) = params.get_mut("_meta") {
+        meta.remove("progressToken");
+    }
+    let peer = peer_of(gateway, &connector)?;
+    let mut answer = forward(&peer, "tools/call", params, context, timeout).await?;
+    if let Some(task) = answer.get_mut("task") {
+        if let Some(id) = task["taskId"].as_str() {
+            gateway
+                .callers
+                .own_task(&connector, id, context.peer.clone());
+        }
+        qualify(task, &connector);
+    }
+    Ok(answer)
+}
+
+/// `tasks/get`, `tasks/result` or `tasks/cancel` of a qualified task id,
+/// at the backend that owns it.
+async fn by_id(
+    gateway: &Gateway,
+    method: &str,
+    mut params: Map<String, Value>,
+    context: &RequestContext<RoleServer>,
+    timeout: Duration,
+) -> Result<Value, McpError> {
+    let qualified = params
+        .get("taskId")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let Some((connector, task_id)) = qualified.split_once(':') else {
+        return Err(unknown_task(&qualified));
+    };
+    let peer = peer_of(gateway, connector).map_err(|_| unknown_task(&qualified))?;
+    params.insert("taskId".into(), Value::String(task_id.to_string()));
+    // While the result is awaited, the backend's questions for the task
+    // (elicitation, sampling) go to this client.
+    let _in_flight = (method == "tasks/result").then(|| {
+        gateway
+            .callers
+            .enter(connector, Caller::Session(context.peer.clone()))
+    });
+    let mut answer = forward(&peer, method, params, context, timeout).await?;
+    match method {
+        "tasks/result" => {
+            if let Some(related) = answer
+                .get_mut("_meta")
+                .and_then(|meta| meta.get_mut(RELATED_TASK))
+            {
+                qualify(related, connector);
+            }
+        }
+        _ => qualify(&mut answer, connector),
+    }
+    Ok(answer)
+}
+
+/// Every reachable backend's tasks, ids qualified; a backend without
+/// tasks (or that fails) adds none.
+async fn list(gateway: &Gateway, context: &RequestContext<RoleServer>) -> Value {
+    let peers = gateway.peers();
+    let lists = peers.iter().map(|(connector, peer)| async move {
+        let answer = forward(peer, "tasks/list", Map::new(), context, LIST_WAIT).await;
+        let mut tasks = match answer {
+            Ok(mut answer) => match answer.get_mut("tasks").map(Value::take) {
+                Some(Value::Array(tasks)) => tasks,
+                _ => Vec::new(),
+            },
+            Err(_) => Vec::new(),
+        };
+        for task in &mut tasks {
+            qualify(task, connector);
+        }
+        tasks
+    });
+    let tasks: Vec<Value> = futures::future::join_all(lists)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    json!({ "tasks": tasks })
+}
+
+/// One task request at a backend, cancelled with the client's request.
+async fn forward(
+    peer: &Peer<RoleClient>,
+    method: &str,
+    params: Map<String, Value>,
+    context: &RequestContext<RoleServer>,
+    timeout: Duration,
+) -> Result<Value, McpError> {
+    match task_request(peer, method, Value::Object(params), &context.ct, timeout).await {
+        Ok(answer) => Ok(answer),
+        Err(CallError::Service(rmcp::ServiceError::McpError(error))) => Err(error),
+        Err(CallError::Cancelled) => Err(McpError::internal_error(
+            format!("{method} was cancelled"),
+            None,
+        )),
+        Err(other) => Err(McpError::internal_error(format!("{method}: {other}"), None)),
+    }
+}
+
+fn peer_of(gateway: &Gateway, connector: &str) -> Result<Peer<RoleClient>, McpError> {
+    gateway
+        .peers()
+        .into_iter()
+        .find(|(name, _)| name == connector)
+        .map(|(_, peer)| peer)
+        .ok_or_else(|| {
+            McpError::invalid_params(
+                format!("`{connector}` is not connected (or not in this session's profile)"),
+                None,
+            )
+        })
+}
+
+/// Names a backend's task id by its connector, in place.
+pub(super) fn qualify(task: &mut Value, connector: &str) {
+    if let Some(id) = task.get_mut("taskId") {
+        if let Some(raw) = id.as_str() {
+            *id = Value::String(format!("{connector}:{raw}"));
+        }
+    }
+}
+
+fn unknown_task(id: &str) -> McpError {
+    McpError::invalid_params(
+        format!("unknown task `{id}`: list the tasks with tasks/list"),
+        None,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_ids_are_named_by_connector() {
+        let mut task = json!({"taskId": "abc", "status": "working"});
+        qualify(&mut task, "ev");
+        assert_eq!(task["taskId"], "ev:abc");
+        // The backend's own id keeps any colon it has.
+        let (connector, raw) = "ev:a:b".split_once(':').unwrap();
+        assert_eq!((connector, raw), ("ev", "a:b"));
+    }
+
+    #[test]
+    fn only_task_requests_get_our_names() {
+        assert_eq!(our_method("tasks/get"), Some("switchboard/tasks/get"));
+        assert_eq!(our_method("tasks/update"), None);
+        assert_eq!(our_method("tools/call"), None);
+    }
+}

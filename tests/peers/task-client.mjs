@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+// Tasks (the 2025-11-25 revision's long-running calls) from the official
+// TypeScript SDK's client, for switchboard's tests: the same steps against
+// server-everything directly and through the gateway.
+//
+//   node tests/peers/task-client.mjs [--prefix P] [--plain] (stdio CMD [ARGS...] | http URL TOKEN)
+//
+// With the tool `${P}simulate-research-query`:
+//   1. callToolStream as a task: the messages' kinds, the task id, the
+//      statuses seen and the final report's first line;
+//   2. tasks/list: whether the task is listed; tasks/get: its status;
+//      tasks/result again: the report's first line;
+//   3. a second task cancelled with tasks/cancel: the status it answers;
+//   4. tasks/get of an id nobody gave: the error code;
+//   5. whether notifications/tasks/status told of its completion;
+//   6. with --plain, a plain tools/call of the same tool (the gateway runs
+//      it as a task for the client).
+// Prints one JSON object; exits 1 with the error on stderr on any failure.
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import {
+  CallToolResultSchema, CreateTaskResultSchema, TaskStatusNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
+
+const argv = process.argv.slice(2);
+let prefix = "";
+let plain = false;
+while (argv[0]?.startsWith("--")) {
+  const flag = argv.shift();
+  if (flag === "--prefix") prefix = argv.shift();
+  else if (flag === "--plain") plain = true;
+  else fail(`unknown flag ${flag}`);
+}
+const [kind, target, ...rest] = argv;
+
+function fail(message) {
+  process.stderr.write(`task-client: ${message}\n`);
+  process.exit(1);
+}
+
+const deadline = setTimeout(() => fail("no result within 60 s"), 60000);
+const transport = kind === "http"
+  ? new StreamableHTTPClientTransport(new URL(target), {
+    requestInit: { headers: { Authorization: `Bearer ${rest[0]}` } },
+  })
+  : new StdioClientTransport({ command: target, args: rest, stderr: "inherit" });
+const client = new Client({ name: "switchboard-task-client", version: "0.0.0" });
+const tool = `${prefix}simulate-research-query`;
+// notifications/tasks/status, by task id.
+const notified = new Map();
+client.setNotificationHandler(TaskStatusNotificationSchema, (notification) => {
+  const { taskId, status } = notification.params;
+  notified.set(taskId, [...(notified.get(taskId) ?? []), status]);
+});
+const firstLine = (result) => (result?.content?.[0]?.text ?? "").split("\n")[0];
+
+try {
+  await client.connect(transport);
+  const report = {};
+
+  const stream = client.experimental.tasks.callToolStream(
+    { name: tool, arguments: { topic: "rust" } }, CallToolResultSchema, { task: { ttl: 60000 } });
+  const kinds = [];
+  const statuses = [];
+  let taskId = null;
+  for await (const message of stream) {
+    kinds.push(message.type);
+    if (message.type === "taskCreated") taskId = message.task.taskId;
+    if (message.type === "taskStatus") statuses.push(message.task.status);
+    if (message.type === "result") report.result = firstLine(message.result);
+    if (message.type === "error") throw message.error;
+  }
+  report.kinds = [...new Set(kinds)];
+  report.taskId = taskId;
+  report.statuses = [...new Set(statuses)];
+  report.notifiedCompleted = (notified.get(taskId) ?? []).includes("completed");
+
+  const listed = await client.experimental.tasks.listTasks();
+  report.listed = listed.tasks.some((t) => t.taskId === taskId);
+  const got = await client.experimental.tasks.getTask(taskId);
+  report.got = { status: got.status, taskId: got.taskId, hasCreatedAt: typeof got.createdAt === "string" };
+  const again = await client.experimental.tasks.getTaskResult(taskId, CallToolResultSchema);
+  report.again = firstLine(again);
+
+  const created = await client.request(
+    { method: "tools/call", params: { name: tool, arguments: { topic: "cancel me" }, task: { ttl: 60000 } } },
+    CreateTaskResultSchema);
+  const cancelled = await client.experimental.tasks.cancelTask(created.task.taskId);
+  report.cancelled = { status: cancelled.status, created: created.task.status };
+
+  try {
+    await client.experimental.tasks.getTask(`${prefix ? "ev:" : ""}no-such-task`);
+    report.unknown = "answered";
+  } catch (error) {
+    report.unknown = error.code;
+  }
+
+  if (plain) {
+    const result = await client.callTool({ name: tool, arguments: { topic: "plain" } });
+    report.plain = firstLine(result);
+  }
+
+  clearTimeout(deadline);
+  process.stdout.write(JSON.stringify(report) + "\n");
+  await client.close();
+  process.exit(0);
+} catch (error) {
+  fail(error?.stack ?? String(error));
+}
