@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
-    CustomRequest, CustomResult, GetPromptRequestParams, GetPromptResponse, Implementation,
+    CacheScope, CustomRequest, CustomResult, GetPromptRequestParams, GetPromptResponse, Implementation,
     ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
     PaginatedRequestParams, ProgressNotificationParam, ReadResourceRequestParams,
     ReadResourceResponse, ServerCapabilities, ServerConfig, SubscribeRequestParams,
@@ -411,11 +411,13 @@ impl ServerHandler for Gateway {
     fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> impl std::future::Future<Output = Result<ListToolsResult, McpError>> + Send + '_ {
+        let (ttl_ms, cache_scope) = freshness(&context);
         if self.mode == search::ToolsMode::Search {
-            let tools = search::meta_tools();
-            return std::future::ready(Ok(ListToolsResult::with_all_items(tools)));
+            let mut list = ListToolsResult::with_all_items(search::meta_tools());
+            (list.ttl_ms, list.cache_scope) = (ttl_ms, cache_scope);
+            return std::future::ready(Ok(list));
         }
         let tools = self
             .tools()
@@ -428,20 +430,23 @@ impl ServerHandler for Gateway {
                 tool
             })
             .collect();
-        std::future::ready(Ok(ListToolsResult::with_all_items(tools)))
+        let mut list = ListToolsResult::with_all_items(tools);
+        (list.ttl_ms, list.cache_scope) = (ttl_ms, cache_scope);
+        std::future::ready(Ok(list))
     }
 
     async fn list_prompts(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
         Box::pin(async move {
             let peers = self.peers();
             let prompts = catalogs::prompts(&peers, &self.options.separator).await;
-            Ok(ListPromptsResult::with_all_items(
-                prompts.into_iter().map(|(p, _, _)| p).collect(),
-            ))
+            let mut list =
+                ListPromptsResult::with_all_items(prompts.into_iter().map(|(p, _, _)| p).collect());
+            (list.ttl_ms, list.cache_scope) = freshness(&context);
+            Ok(list)
         })
         .await
     }
@@ -463,14 +468,15 @@ impl ServerHandler for Gateway {
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
         Box::pin(async move {
             let peers = self.peers();
             let resources = catalogs::resources(&peers).await;
-            Ok(ListResourcesResult::with_all_items(
-                resources.into_iter().map(|(r, _)| r).collect(),
-            ))
+            let mut list =
+                ListResourcesResult::with_all_items(resources.into_iter().map(|(r, _)| r).collect());
+            (list.ttl_ms, list.cache_scope) = freshness(&context);
+            Ok(list)
         })
         .await
     }
@@ -543,13 +549,15 @@ impl ServerHandler for Gateway {
     async fn list_resource_templates(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
         Box::pin(async move {
             let templates = catalogs::templates(&self.peers()).await;
-            Ok(ListResourceTemplatesResult::with_all_items(
+            let mut list = ListResourceTemplatesResult::with_all_items(
                 templates.into_iter().map(|(t, _)| t).collect(),
-            ))
+            );
+            (list.ttl_ms, list.cache_scope) = freshness(&context);
+            Ok(list)
         })
         .await
     }
@@ -734,6 +742,19 @@ impl Gateway {
                 gateway_result(result)
             })
         })
+    }
+}
+
+/// How long a 2026-07-28 client may keep one of our lists, and who may
+/// (SEP-2549; older revisions have neither). Zero: the lists change
+/// whenever a connector comes, goes or changes its own, which listen
+/// streams are told at once. Private: they are this user's connectors,
+/// and a profile's session sees its own.
+fn freshness(context: &RequestContext<RoleServer>) -> (Option<u64>, Option<CacheScope>) {
+    if rounds::is_stateless(context) {
+        (Some(0), Some(CacheScope::Private))
+    } else {
+        (None, None)
     }
 }
 

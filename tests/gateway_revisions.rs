@@ -345,9 +345,8 @@ async fn a_modern_client_hears_list_changes_on_its_listen_stream() {
     modern.cancel().await.unwrap();
 }
 
-#[test]
-fn an_unknown_revision_gets_the_specs_error() {
-    let sb = two_revisions();
+/// Sends one request to a new stdio gateway and reads its answer.
+fn one_request(sb: &Sandbox, request: &Value) -> Value {
     let argv = sb.gateway_argv();
     let mut child = Command::new(&argv[0])
         .args(&argv[1..])
@@ -355,13 +354,6 @@ fn an_unknown_revision_gets_the_specs_error() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let request = json!({
-        "jsonrpc": "2.0", "id": 1, "method": "tools/list",
-        "params": {"_meta": {
-            "io.modelcontextprotocol/protocolVersion": "2099-01-01",
-            "io.modelcontextprotocol/clientCapabilities": {},
-        }},
-    });
     use std::io::{BufRead, Write};
     let mut stdin = child.stdin.take().unwrap();
     writeln!(stdin, "{request}").unwrap();
@@ -371,7 +363,33 @@ fn an_unknown_revision_gets_the_specs_error() {
         .unwrap();
     drop(stdin);
     let _ = child.wait();
-    let answer: Value = serde_json::from_str(&line).unwrap();
+    serde_json::from_str(&line).unwrap()
+}
+
+/// A stateless `tools/list` in `version`.
+fn list_in(version: &str) -> Value {
+    json!({
+        "jsonrpc": "2.0", "id": 1, "method": "tools/list",
+        "params": {"_meta": {
+            "io.modelcontextprotocol/protocolVersion": version,
+            "io.modelcontextprotocol/clientCapabilities": {},
+        }},
+    })
+}
+
+#[test]
+fn a_modern_clients_lists_say_how_long_they_keep() {
+    let sb = two_revisions();
+    let answer = one_request(&sb, &list_in("2026-07-28"));
+    assert_eq!(answer["result"]["ttlMs"], 0, "{answer}");
+    assert_eq!(answer["result"]["cacheScope"], "private", "{answer}");
+    assert!(answer["result"]["tools"].as_array().unwrap().len() >= 4, "{answer}");
+}
+
+#[test]
+fn an_unknown_revision_gets_the_specs_error() {
+    let sb = two_revisions();
+    let answer = one_request(&sb, &list_in("2099-01-01"));
     assert_eq!(answer["id"], 1, "{answer}");
     assert_eq!(answer["error"]["code"], -32022, "{answer}");
     let supported = answer["error"]["data"]["supported"].as_array().unwrap();
