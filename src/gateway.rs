@@ -29,10 +29,10 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
-    CacheScope, CustomRequest, CustomResult, GetPromptRequestParams, GetPromptResponse, Implementation,
-    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
-    PaginatedRequestParams, ProgressNotificationParam, ReadResourceRequestParams,
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams,
+    CompleteResult, CustomRequest, CustomResult, GetPromptRequestParams, GetPromptResponse,
+    Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ReadResourceRequestParams,
     ReadResourceResponse, ServerCapabilities, ServerConfig, SubscribeRequestParams,
     SubscriptionFilter, UnsubscribeRequestParams,
 };
@@ -396,7 +396,35 @@ impl ServerHandler for Gateway {
     }
 
     async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
-        self.listeners.listen(context).await
+        Box::pin(async move {
+            // The resources it named are subscribed to for the stream's
+            // life; one no server serves is never updated.
+            let uris = context
+                .accepted()
+                .resource_subscriptions
+                .clone()
+                .unwrap_or_default();
+            let stream = requests::Subscriber::Stream(context.sink().clone());
+            let peers = self.peers();
+            for uri in &uris {
+                let request = SubscribeRequestParams::new(uri.clone());
+                let _ = self
+                    .subscriptions
+                    .subscribe(&peers, stream.clone(), request)
+                    .await;
+            }
+            let listened = self.listeners.listen(context).await;
+            let peers = self.peers();
+            for uri in &uris {
+                let request = UnsubscribeRequestParams::new(uri.clone());
+                let _ = self
+                    .subscriptions
+                    .unsubscribe(&peers, &stream, request)
+                    .await;
+            }
+            listened
+        })
+        .await
     }
 
     /// A client's roots changed: every server may ask again.
@@ -473,8 +501,9 @@ impl ServerHandler for Gateway {
         Box::pin(async move {
             let peers = self.peers();
             let resources = catalogs::resources(&peers).await;
-            let mut list =
-                ListResourcesResult::with_all_items(resources.into_iter().map(|(r, _)| r).collect());
+            let mut list = ListResourcesResult::with_all_items(
+                resources.into_iter().map(|(r, _)| r).collect(),
+            );
             (list.ttl_ms, list.cache_scope) = freshness(&context);
             Ok(list)
         })
@@ -569,9 +598,8 @@ impl ServerHandler for Gateway {
     ) -> Result<(), McpError> {
         Box::pin(async move {
             let peers = self.peers();
-            self.subscriptions
-                .subscribe(&peers, context.peer, request)
-                .await
+            let client = requests::Subscriber::Session(context.peer);
+            self.subscriptions.subscribe(&peers, client, request).await
         })
         .await
     }
@@ -583,8 +611,9 @@ impl ServerHandler for Gateway {
     ) -> Result<(), McpError> {
         Box::pin(async move {
             let peers = self.peers();
+            let client = requests::Subscriber::Session(context.peer);
             self.subscriptions
-                .unsubscribe(&peers, &context.peer, request)
+                .unsubscribe(&peers, &client, request)
                 .await
         })
         .await

@@ -345,6 +345,35 @@ async fn a_modern_client_hears_list_changes_on_its_listen_stream() {
     modern.cancel().await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modern_client_hears_updates_of_the_resources_it_names() {
+    let sb = Sandbox::with_everything();
+    let modern = modern_client(&sb).await;
+    let uri = "demo://resource/static/document/architecture.md";
+    let filter = SubscriptionFilter::builder()
+        .resource_subscription(uri)
+        .build();
+    let mut listening = modern.peer().listen(filter).await.unwrap();
+    assert_eq!(
+        listening.acknowledged().resource_subscriptions,
+        Some(vec![uri.to_string()])
+    );
+    // server-everything sends its subscribers updates once this is on.
+    modern
+        .call_tool(call("ev__toggle-subscriber-updates"))
+        .await
+        .unwrap();
+    let next = tokio::time::timeout(Duration::from_secs(20), listening.next()).await;
+    match next.expect("no update within 20 s").unwrap() {
+        Some(ServerNotification::ResourceUpdatedNotification(update)) => {
+            assert_eq!(update.params.uri, uri)
+        }
+        other => panic!("not asked for: {other:?}"),
+    }
+    listening.cancel().await.unwrap();
+    modern.cancel().await.unwrap();
+}
+
 /// Sends one request to a new stdio gateway and reads its answer.
 fn one_request(sb: &Sandbox, request: &Value) -> Value {
     let argv = sb.gateway_argv();
@@ -383,7 +412,10 @@ fn a_modern_clients_lists_say_how_long_they_keep() {
     let answer = one_request(&sb, &list_in("2026-07-28"));
     assert_eq!(answer["result"]["ttlMs"], 0, "{answer}");
     assert_eq!(answer["result"]["cacheScope"], "private", "{answer}");
-    assert!(answer["result"]["tools"].as_array().unwrap().len() >= 4, "{answer}");
+    assert!(
+        answer["result"]["tools"].as_array().unwrap().len() >= 4,
+        "{answer}"
+    );
 }
 
 #[test]

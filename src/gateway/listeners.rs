@@ -1,9 +1,10 @@
 //! `subscriptions/listen` of 2026-07-28 clients: the list changes a client
 //! of the older revisions is told on its session (`tools/list_changed`,
 //! and `prompts/list_changed` and `resources/list_changed` when a
-//! connector comes or goes), such a client is told on its listen stream.
-//! Resource update subscriptions are not offered on it yet; those clients
-//! read resources again instead.
+//! connector comes or goes), such a client is told on its listen stream,
+//! and the updates of the resources it names there (subscribed at their
+//! servers for the stream's life by `Gateway::listen`, passed on by
+//! `gateway/requests.rs`).
 
 use std::sync::{Arc, Mutex};
 
@@ -14,6 +15,9 @@ use rmcp::model::{
 use rmcp::service::{SubscriptionContext, SubscriptionSendError, SubscriptionSink};
 use rmcp::ErrorData as McpError;
 
+/// The most resources one listen stream may follow.
+pub const MAX_STREAM_RESOURCES: usize = 256;
+
 /// The open listen streams of every client.
 #[derive(Clone, Default)]
 pub struct Listeners {
@@ -21,10 +25,13 @@ pub struct Listeners {
 }
 
 impl Listeners {
-    /// What of a client's filter the gateway serves: the list changes.
+    /// What of a client's filter the gateway serves: the list changes, and
+    /// updates of up to [`MAX_STREAM_RESOURCES`] resources.
     pub fn accepted(requested: &SubscriptionFilter) -> SubscriptionFilter {
         let mut accepted = requested.clone();
-        accepted.resource_subscriptions = None;
+        if let Some(uris) = accepted.resource_subscriptions.as_mut() {
+            uris.truncate(MAX_STREAM_RESOURCES);
+        }
         accepted
     }
 

@@ -5,7 +5,8 @@
 //! own URIs, like resources, with the connector in their title), and
 //! `resources/subscribe`/`unsubscribe` (to the owner of the URI, counted
 //! per client so one client's unsubscribe never ends another's; updates go
-//! back to the subscribers only).
+//! back to the subscribers only — sessions that sent `resources/subscribe`
+//! and 2026-07-28 listen streams that named the URI).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -15,10 +16,11 @@ use std::sync::{Arc, Mutex};
 #[allow(deprecated)]
 use rmcp::model::SetLevelRequestParams;
 use rmcp::model::{
-    CompleteRequestParams, CompleteResult, Reference, ResourceUpdatedNotificationParam,
-    SubscribeRequestParams, UnsubscribeRequestParams,
+    CompleteRequestParams, CompleteResult, Reference, ResourceUpdatedNotification,
+    ResourceUpdatedNotificationParam, ServerNotification, SubscribeRequestParams,
+    UnsubscribeRequestParams,
 };
-use rmcp::service::Peer;
+use rmcp::service::{Peer, SubscriptionSink};
 use rmcp::{ErrorData as McpError, RoleServer};
 
 use super::catalogs::{self, answer, owner_of, peer_of, templates};
@@ -94,8 +96,53 @@ pub async fn complete(
     answer(&connector, peer.complete(request)).await
 }
 
-/// URI → (its owner, the client sessions subscribed to it).
-type ByUri = BTreeMap<String, (String, Vec<Peer<RoleServer>>)>;
+/// Who is told of a resource's updates.
+#[derive(Clone)]
+pub enum Subscriber {
+    /// A session of a revision with `initialize` (`resources/subscribe`).
+    Session(Peer<RoleServer>),
+    /// A 2026-07-28 client's listen stream that named the URI.
+    Stream(SubscriptionSink),
+}
+
+impl Subscriber {
+    fn is_gone(&self) -> bool {
+        match self {
+            Subscriber::Session(peer) => peer.is_transport_closed(),
+            // Taken out when its stream ends (`Gateway::listen`).
+            Subscriber::Stream(_) => false,
+        }
+    }
+
+    fn is(&self, other: &Subscriber) -> bool {
+        match (self, other) {
+            (Subscriber::Session(a), Subscriber::Session(b)) => same_session(a, b),
+            // A stream's clones share its accepted filter.
+            (Subscriber::Stream(a), Subscriber::Stream(b)) => {
+                std::ptr::eq(a.accepted(), b.accepted())
+            }
+            _ => false,
+        }
+    }
+
+    async fn tell(&self, uri: &str) {
+        let params = ResourceUpdatedNotificationParam::new(uri);
+        match self {
+            Subscriber::Session(peer) => {
+                let _ = peer.notify_resource_updated(params).await;
+            }
+            Subscriber::Stream(sink) => {
+                let note = ServerNotification::ResourceUpdatedNotification(
+                    ResourceUpdatedNotification::new(params),
+                );
+                let _ = sink.send(note).await;
+            }
+        }
+    }
+}
+
+/// URI → (its owner, who subscribed to it).
+type ByUri = BTreeMap<String, (String, Vec<Subscriber>)>;
 
 /// Who subscribed to what.
 #[derive(Clone, Default)]
@@ -108,13 +155,13 @@ impl Subscriptions {
         self.by_uri.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// `resources/subscribe` from `client`: the owner is asked only for the
-    /// first subscriber of a URI.
+    /// `resources/subscribe` from `client` (or a listen stream's URI): the
+    /// owner is asked only for the first subscriber of a URI.
     #[allow(deprecated)]
     pub async fn subscribe(
         &self,
         peers: &Peers,
-        client: Peer<RoleServer>,
+        client: Subscriber,
         request: SubscribeRequestParams,
     ) -> Result<(), McpError> {
         let Some(connector) = owner_of(peers, &request.uri).await else {
@@ -128,7 +175,7 @@ impl Subscriptions {
             let entry = map
                 .entry(request.uri.clone())
                 .or_insert_with(|| (connector.clone(), Vec::new()));
-            entry.1.retain(|p| !p.is_transport_closed());
+            entry.1.retain(|p| !p.is_gone());
             let first = entry.1.is_empty();
             entry.1.push(client);
             first
@@ -145,13 +192,13 @@ impl Subscriptions {
         asked
     }
 
-    /// `resources/unsubscribe` from `client`: the owner is told only when
-    /// the last subscriber leaves.
+    /// `resources/unsubscribe` from `client` (or a listen stream that
+    /// ended): the owner is told only when the last subscriber leaves.
     #[allow(deprecated)]
     pub async fn unsubscribe(
         &self,
         peers: &Peers,
-        client: &Peer<RoleServer>,
+        client: &Subscriber,
         request: UnsubscribeRequestParams,
     ) -> Result<(), McpError> {
         let last = {
@@ -160,7 +207,7 @@ impl Subscriptions {
                 return Ok(());
             };
             let before = clients.len();
-            clients.retain(|p| !p.is_transport_closed() && !same_session(p, client));
+            clients.retain(|p| !p.is_gone() && !p.is(client));
             if clients.len() == before || !clients.is_empty() {
                 None
             } else {
@@ -179,19 +226,18 @@ impl Subscriptions {
     /// Passes a server's `notifications/resources/updated` to the clients
     /// that subscribed to that URI of that server.
     pub async fn updated(&self, connector: &str, uri: &str) {
-        let clients: Vec<Peer<RoleServer>> = {
+        let clients: Vec<Subscriber> = {
             let mut map = self.lock();
             match map.get_mut(uri) {
                 Some((owner, clients)) if owner == connector => {
-                    clients.retain(|p| !p.is_transport_closed());
+                    clients.retain(|p| !p.is_gone());
                     clients.clone()
                 }
                 _ => Vec::new(),
             }
         };
         for client in clients {
-            let params = ResourceUpdatedNotificationParam::new(uri);
-            let _ = client.notify_resource_updated(params).await;
+            client.tell(uri).await;
         }
     }
 }
