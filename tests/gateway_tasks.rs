@@ -60,6 +60,8 @@ fn tasks_pass_through_both_fronts_as_they_do_directly() {
     assert_eq!(direct["cancelled"]["status"], "cancelled", "{direct}");
     assert_eq!(direct["unknown"], -32602, "{direct}");
     assert_eq!(direct["notifiedCompleted"], true, "{direct}");
+    assert!(direct["got"]["ttl"].is_u64(), "{direct}");
+    assert!(direct["got"]["pollInterval"].is_u64(), "{direct}");
     assert!(!direct_id.contains(':'), "{direct_id}");
 
     let sb = Sandbox::with_everything();

@@ -70,14 +70,24 @@ struct Calls {
     /// Where each URL elicitation went, by (connector, elicitation id),
     /// until its completion arrives or its session ends.
     url_elicitations: BTreeMap<(String, String), Peer<RoleServer>>,
-    /// The client that created each task, by (connector, the server's task
-    /// id), until the task ends (`gateway/tasks.rs`).
-    task_owners: BTreeMap<(String, String), Peer<RoleServer>>,
+    /// The tasks clients created, by (connector, the server's task id)
+    /// (`gateway/tasks.rs`).
+    tasks: BTreeMap<(String, String), TaskRecord>,
 }
 
-/// The most tasks whose owners are remembered; past it the oldest-named
-/// go (their clients can still poll).
-const MAX_TASK_OWNERS: usize = 4096;
+/// A task created through the gateway.
+#[derive(Clone)]
+pub struct TaskRecord {
+    /// The client that created it: its status notifications go there.
+    pub owner: Peer<RoleServer>,
+    /// `ttl` and `pollInterval` as the server gave them at creation.
+    pub ttl: serde_json::Value,
+    pub poll_interval: Option<serde_json::Value>,
+}
+
+/// The most tasks remembered; past it the oldest-named go (their clients
+/// can still poll; their answers lack what rmcp drops, see `tasks.rs`).
+const MAX_TASKS: usize = 4096;
 
 /// A call in flight; dropping it ends it.
 pub struct InFlight {
@@ -106,16 +116,24 @@ impl Callers {
         }
     }
 
-    /// Records that `client` created `connector`'s task `task_id`: its
-    /// status notifications go to it.
-    pub fn own_task(&self, connector: &str, task_id: &str, client: Peer<RoleServer>) {
+    /// Records a task a client created at `connector`'s server.
+    pub fn record_task(&self, connector: &str, task_id: &str, task: TaskRecord) {
         let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
-        if calls.task_owners.len() >= MAX_TASK_OWNERS {
-            calls.task_owners.pop_first();
+        if calls.tasks.len() >= MAX_TASKS {
+            calls.tasks.pop_first();
         }
         calls
-            .task_owners
-            .insert((connector.to_string(), task_id.to_string()), client);
+            .tasks
+            .insert((connector.to_string(), task_id.to_string()), task);
+    }
+
+    /// What was recorded of `connector`'s task `task_id`.
+    pub fn task(&self, connector: &str, task_id: &str) -> Option<TaskRecord> {
+        let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        calls
+            .tasks
+            .get(&(connector.to_string(), task_id.to_string()))
+            .cloned()
     }
 
     /// Records that `client` calls `connector` until the guard drops.
@@ -234,15 +252,15 @@ impl Upstream for Callers {
         );
         let key = (connector.to_string(), id);
         let owner = {
-            let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
-            match ended {
-                true => calls.task_owners.remove(&key),
-                false => calls.task_owners.get(&key).cloned(),
-            }
+            let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+            calls.tasks.get(&key).map(|task| task.owner.clone())
         };
         let Some(owner) = owner else {
             return;
         };
+        if ended {
+            tracing::debug!(connector, task = key.1, "a task ended");
+        }
         super::tasks::qualify(params, connector);
         tokio::spawn(async move {
             let _ = owner

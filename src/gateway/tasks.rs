@@ -11,9 +11,10 @@
 //! written as the backend wrote them (`mcp/tasks.rs`).
 //!
 //! A backend's `notifications/tasks/status` goes to the client that
-//! created the task (`gateway/callers.rs` remembers it until the task
-//! ends). Not passed: the `execution` of tools in `tools/list` (rmcp keeps
-//! none to pass).
+//! created the task (`gateway/callers.rs` remembers it, with the `ttl` and
+//! `pollInterval` of its creation, which are put back in `tasks/get` and
+//! `tasks/cancel` answers that rmcp read without them). Not passed: the
+//! `execution` of tools in `tools/list` (rmcp keeps none to pass).
 //! A client that calls a tool its server runs only as a task without
 //! asking for one is served all the same: the call becomes a task at the
 //! backend and the client gets its result (`mcp/server.rs`).
@@ -27,7 +28,7 @@ use rmcp::service::{Peer, RequestContext};
 use rmcp::{ErrorData as McpError, RoleClient, RoleServer};
 use serde_json::{json, Map, Value};
 
-use super::callers::Caller;
+use super::callers::{Caller, TaskRecord};
 use super::Gateway;
 use crate::mcp::{task_request, CallError};
 
@@ -100,9 +101,12 @@ async fn call_as_task(
     let mut answer = forward(&peer, "tools/call", params, context, timeout).await?;
     if let Some(task) = answer.get_mut("task") {
         if let Some(id) = task["taskId"].as_str() {
-            gateway
-                .callers
-                .own_task(&connector, id, context.peer.clone());
+            let record = TaskRecord {
+                owner: context.peer.clone(),
+                ttl: task.get("ttl").cloned().unwrap_or(Value::Null),
+                poll_interval: task.get("pollInterval").cloned(),
+            };
+            gateway.callers.record_task(&connector, id, record);
         }
         qualify(task, &connector);
     }
@@ -145,7 +149,10 @@ async fn by_id(
                 qualify(related, connector);
             }
         }
-        _ => qualify(&mut answer, connector),
+        _ => {
+            restore(&mut answer, gateway.callers.task(connector, task_id));
+            qualify(&mut answer, connector);
+        }
     }
     Ok(answer)
 }
@@ -207,6 +214,21 @@ fn peer_of(gateway: &Gateway, connector: &str) -> Result<Peer<RoleClient>, McpEr
                 None,
             )
         })
+}
+
+/// Puts back in a `tasks/get` or `tasks/cancel` answer what rmcp's 2026
+/// reading dropped (`mcp/tasks.rs`): the `ttl` and `pollInterval` the
+/// server gave when it created the task.
+fn restore(answer: &mut Value, created: Option<TaskRecord>) {
+    let (Some(created), Some(answer)) = (created, answer.as_object_mut()) else {
+        return;
+    };
+    if answer.get("ttl").is_none_or(Value::is_null) {
+        answer.insert("ttl".into(), created.ttl);
+    }
+    if let Some(poll) = created.poll_interval {
+        answer.entry("pollInterval").or_insert(poll);
+    }
 }
 
 /// Names a backend's task id by its connector, in place.

@@ -10,7 +10,8 @@
 //!   server meant it. Where rmcp read it in the 2026 shape (a `tasks/get`
 //!   answer), `ttlMs` and `pollIntervalMs` are put back as `ttl` and
 //!   `pollInterval` — rmcp keeps neither of the 2025-11-25 answer, so
-//!   `ttl` comes back null and `pollInterval` absent.
+//!   `ttl` comes back null and `pollInterval` absent (the gateway puts
+//!   back those of the task's creation, `gateway/tasks.rs`).
 //! - [`call_through_task`]: a plain call of a tool its server runs only as
 //!   a task (`execution.taskSupport: "required"`), for a client that did
 //!   not ask for one: the task is created, its result awaited with

@@ -79,7 +79,10 @@ try {
   const listed = await client.experimental.tasks.listTasks();
   report.listed = listed.tasks.some((t) => t.taskId === taskId);
   const got = await client.experimental.tasks.getTask(taskId);
-  report.got = { status: got.status, taskId: got.taskId, hasCreatedAt: typeof got.createdAt === "string" };
+  report.got = {
+    status: got.status, taskId: got.taskId, hasCreatedAt: typeof got.createdAt === "string",
+    ttl: got.ttl, pollInterval: got.pollInterval,
+  };
   const again = await client.experimental.tasks.getTaskResult(taskId, CallToolResultSchema);
   report.again = firstLine(again);
 
