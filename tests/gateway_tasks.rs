@@ -107,4 +107,19 @@ fn a_tool_that_runs_only_as_a_task_is_called_through_search_mode() {
         .as_str()
         .unwrap_or_default();
     assert!(text.starts_with("# Research Report: search"), "{report}");
+
+    // `call_tool` itself as a task: the task of the call it names.
+    let mut args: Vec<String> = vec!["--prefix".into(), "ev__".into(), "--search".into()];
+    args.push("stdio".into());
+    args.extend(sb.gateway_argv());
+    args.extend(["--tools".to_string(), "search".to_string()]);
+    let report = task_client(&args);
+    assert!(
+        report["taskId"].as_str().unwrap().starts_with("ev:"),
+        "{report}"
+    );
+    assert_eq!(
+        report["result"], "# Research Report: via search",
+        "{report}"
+    );
 }

@@ -158,7 +158,7 @@ impl<R> CheckedRead<R> {
                 self.ready.extend_from_slice(line);
                 self.ready.push(b'\n');
             }
-            Ok(intake::Pass::Renamed(message)) => {
+            Ok(intake::Pass::Renamed { message, .. }) => {
                 self.ready.extend_from_slice(&message);
                 self.ready.push(b'\n');
             }

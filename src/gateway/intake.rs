@@ -93,10 +93,13 @@ struct CallParams<'a> {
 pub enum Pass {
     /// The message as it came.
     AsIs,
-    /// The message under another method name: a task request, which rmcp
-    /// would misread (see `gateway/tasks.rs`), goes to the gateway as a
-    /// custom request.
-    Renamed(Vec<u8>),
+    /// The message under another method name, `method`: a task request,
+    /// which rmcp would misread (see `gateway/tasks.rs`), goes to the
+    /// gateway as a custom request.
+    Renamed {
+        message: Vec<u8>,
+        method: &'static str,
+    },
 }
 
 /// Checks one message. `Ok` means rmcp may have it; a refusal for a
@@ -160,7 +163,10 @@ pub fn check(text: &[u8]) -> Result<Pass, Option<Refusal>> {
     let Ok(method) = serde_json::from_str::<&str>(method.get()) else {
         return answerable(-32600, "invalid request: `method` must be a string".into());
     };
-    let renamed = |to: &str| Pass::Renamed(rename(text, raw_method, to));
+    let renamed = |to: &'static str| Pass::Renamed {
+        message: rename(text, raw_method, to),
+        method: to,
+    };
     if method == "tools/call" {
         return match check_call(probe.params) {
             Ok(false) => Ok(Pass::AsIs),
@@ -310,7 +316,7 @@ mod tests {
     #[test]
     fn task_requests_are_renamed_for_the_gateway_and_nothing_else_is() {
         let renamed = |text: &str| match check(text.as_bytes()) {
-            Ok(Pass::Renamed(bytes)) => Some(String::from_utf8(bytes).unwrap()),
+            Ok(Pass::Renamed { message, .. }) => Some(String::from_utf8(message).unwrap()),
             _ => None,
         };
         assert_eq!(

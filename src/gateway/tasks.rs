@@ -23,7 +23,7 @@
 
 use std::time::Duration;
 
-use rmcp::model::{CustomRequest, CustomResult};
+use rmcp::model::{CallToolRequestParams, CustomRequest, CustomResult};
 use rmcp::service::{Peer, RequestContext};
 use rmcp::{ErrorData as McpError, RoleClient, RoleServer};
 use serde_json::{json, Map, Value};
@@ -90,7 +90,31 @@ async fn call_as_task(
             None,
         ));
     };
-    let (connector, raw_name) = gateway.target(name)?;
+    let mut name = name.to_string();
+    // In search mode, `call_tool` as a task is the call it names as one.
+    if gateway.mode == super::search::ToolsMode::Search {
+        let mut call = CallToolRequestParams::new(name.clone());
+        call.arguments = match params.get("arguments") {
+            Some(Value::Object(arguments)) => Some(arguments.clone()),
+            _ => None,
+        };
+        match super::search::meta_call(Vec::new, &mut call) {
+            Some(Err(err)) => return Err(err),
+            Some(Ok(_)) => {
+                return Err(McpError::invalid_params(
+                    format!("`{name}` answers at once: call it without `task`"),
+                    None,
+                ))
+            }
+            None => {}
+        }
+        name = call.name.to_string();
+        match call.arguments {
+            Some(arguments) => params.insert("arguments".into(), Value::Object(arguments)),
+            None => params.remove("arguments"),
+        };
+    }
+    let (connector, raw_name) = gateway.target(&name)?;
     params.insert("name".into(), Value::String(raw_name));
     // A progress token is the client's; the backend's progress for it
     // would have nowhere to go.

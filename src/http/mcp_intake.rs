@@ -14,6 +14,8 @@ use futures::StreamExt;
 
 use crate::gateway::intake::{self, Refusal};
 
+/// The header a 2026-07-28 client names its method in (SEP-2243).
+const MCP_METHOD: &str = "mcp-method";
 /// How many bytes of an oversized body are kept to find its id.
 const HEAD_BYTES: usize = 4096;
 /// How much of an oversized body is read and dropped before answering.
@@ -41,9 +43,16 @@ pub(crate) async fn check(State(limit): State<usize>, request: Request, next: Ne
             next.run(Request::from_parts(parts, Body::from(bytes)))
                 .await
         }
-        Ok(intake::Pass::Renamed(message)) => {
+        Ok(intake::Pass::Renamed { message, method }) => {
             let mut parts = parts;
             parts.headers.remove(header::CONTENT_LENGTH);
+            // A 2026-07-28 client names the method in a header too, which
+            // rmcp checks against the body.
+            if parts.headers.contains_key(MCP_METHOD) {
+                parts
+                    .headers
+                    .insert(MCP_METHOD, HeaderValue::from_static(method));
+            }
             next.run(Request::from_parts(parts, Body::from(message)))
                 .await
         }

@@ -3,7 +3,10 @@
 // TypeScript SDK's client, for switchboard's tests: the same steps against
 // server-everything directly and through the gateway.
 //
-//   node tests/peers/task-client.mjs [--prefix P] [--plain] (stdio CMD [ARGS...] | http URL TOKEN)
+//   node tests/peers/task-client.mjs [--prefix P] [--plain | --search] (stdio CMD [ARGS...] | http URL TOKEN)
+//
+// With --search (a gateway in search mode) it only runs the tool as a task
+// through `call_tool` and reports the task id and the result's first line.
 //
 // With the tool `${P}simulate-research-query`:
 //   1. callToolStream as a task: the messages' kinds, the task id, the
@@ -26,10 +29,12 @@ import {
 const argv = process.argv.slice(2);
 let prefix = "";
 let plain = false;
+let search = false;
 while (argv[0]?.startsWith("--")) {
   const flag = argv.shift();
   if (flag === "--prefix") prefix = argv.shift();
   else if (flag === "--plain") plain = true;
+  else if (flag === "--search") search = true;
   else fail(`unknown flag ${flag}`);
 }
 const [kind, target, ...rest] = argv;
@@ -58,6 +63,18 @@ const firstLine = (result) => (result?.content?.[0]?.text ?? "").split("\n")[0];
 try {
   await client.connect(transport);
   const report = {};
+  if (search) {
+    const created = await client.request({
+      method: "tools/call",
+      params: { name: "call_tool", arguments: { name: tool, arguments: { topic: "via search" } }, task: { ttl: 60000 } },
+    }, CreateTaskResultSchema);
+    report.taskId = created.task.taskId;
+    report.result = firstLine(await client.experimental.tasks.getTaskResult(created.task.taskId, CallToolResultSchema));
+    clearTimeout(deadline);
+    process.stdout.write(JSON.stringify(report) + "\n");
+    await client.close();
+    process.exit(0);
+  }
 
   const stream = client.experimental.tasks.callToolStream(
     { name: tool, arguments: { topic: "rust" } }, CallToolResultSchema, { task: { ttl: 60000 } });
