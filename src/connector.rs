@@ -386,6 +386,23 @@ impl ConnectorService {
             .collect()
     }
 
+    /// The `execution` (`taskSupport`) of the connected servers' tools, by
+    /// (connector, tool), where their servers gave one (rmcp keeps none;
+    /// `mcp/client_tasks.rs` notes them).
+    pub fn gateway_tool_executions(
+        &self,
+    ) -> std::collections::HashMap<(String, String), serde_json::Value> {
+        self.registry()
+            .iter()
+            .filter_map(|(name, e)| e.state.server().map(|s| (name, s.executions())))
+            .flat_map(|(name, executions)| {
+                executions
+                    .into_iter()
+                    .map(move |(tool, execution)| ((name.clone(), tool), execution))
+            })
+            .collect()
+    }
+
     /// The first tool offered through the gateway (in the order of
     /// [`Self::gateway_tools`]) for which `matches(connector, tool)` holds:
     /// its connector and raw name. Finds a call's target without copying

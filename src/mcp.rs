@@ -7,6 +7,7 @@
 
 pub mod auth;
 mod call;
+mod client_tasks;
 mod config;
 mod container_events;
 mod engine;

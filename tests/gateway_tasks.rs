@@ -61,6 +61,7 @@ fn tasks_pass_through_both_fronts_as_they_do_directly() {
     assert_eq!(direct["unknown"], -32602, "{direct}");
     assert_eq!(direct["notifiedCompleted"], true, "{direct}");
     assert!(direct["got"]["ttl"].is_u64(), "{direct}");
+    assert_eq!(direct["execution"]["taskSupport"], "required", "{direct}");
     assert!(direct["got"]["pollInterval"].is_u64(), "{direct}");
     assert!(!direct_id.contains(':'), "{direct_id}");
 
@@ -122,4 +123,29 @@ fn a_tool_that_runs_only_as_a_task_is_called_through_search_mode() {
         report["result"], "# Research Report: via search",
         "{report}"
     );
+}
+
+#[test]
+fn a_servers_questions_asked_as_tasks_are_run_by_the_service() {
+    // server-everything offers its async tools only to a client that runs
+    // sampling and elicitation as tasks; the service declares that it
+    // does, runs each question as a task of its own (asking the calling
+    // client the ordinary way) and answers the server's polling.
+    let sb = Sandbox::with_everything();
+    let tools = sb.ok(&["tools", "ev"]);
+    assert!(tools.contains("trigger-sampling-request-async"), "{tools}");
+    let mut args: Vec<String> = vec!["--prefix".into(), "ev__".into(), "--async".into()];
+    args.push("stdio".into());
+    args.extend(sb.gateway_argv());
+    let report = task_client(&args);
+    assert_eq!(
+        report["sampling"]["first"], "[COMPLETED] Async sampling completed!",
+        "{report}"
+    );
+    assert_eq!(report["sampling"]["answered"], true, "{report}");
+    assert_eq!(
+        report["elicitation"]["first"], "[COMPLETED] User provided the requested information!",
+        "{report}"
+    );
+    assert_eq!(report["elicitation"]["answered"], true, "{report}");
 }

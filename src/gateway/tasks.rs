@@ -8,14 +8,14 @@
 //! drops `tools/call`'s `task`), so the intake (`gateway/intake.rs`) hands
 //! them to rmcp under names of ours ([`our_method`], [`CALL_AS_TASK`]),
 //! which reach [`handle`] as custom requests; the answers go back as JSON,
-//! written as the backend wrote them (`mcp/tasks.rs`).
+//! written as the backend wrote them (`mcp/tasks.rs`). `tools/list` comes
+//! the same way, so each tool's `execution` (`taskSupport`), which rmcp's
+//! `Tool` has no field for, is offered as its server gave it.
 //!
 //! A backend's `notifications/tasks/status` goes to the client that
 //! created the task (`gateway/callers.rs` remembers it, with the `ttl` and
 //! `pollInterval` of its creation, which are put back in `tasks/get` and
-//! `tasks/cancel` answers that rmcp read without them). Not passed: the
-//! `execution` of tools in `tools/list` (rmcp keeps none to pass).
-//! A client that calls a tool its server runs only as a task without
+//! `tasks/cancel` answers that rmcp read without them). A client that calls a tool its server runs only as a task without
 //! asking for one is served all the same: the call becomes a task at the
 //! backend and the client gets its result (`mcp/server.rs`).
 //! `tasks/list` lists the tasks of every server the session may reach;
@@ -34,14 +34,19 @@ use crate::mcp::{task_request, CallError};
 
 /// The name a task-augmented `tools/call` reaches the gateway under.
 pub const CALL_AS_TASK: &str = "switchboard/tools/call-as-task";
+/// The name `tools/list` reaches the gateway under.
+pub const TOOLS_LIST: &str = "switchboard/tools/list";
 /// How long one backend may take over `tasks/list`.
 const LIST_WAIT: Duration = Duration::from_secs(10);
 /// `_meta` key that ties a message to its task.
 const RELATED_TASK: &str = "io.modelcontextprotocol/related-task";
 
 /// The name of ours that a client's task request reaches rmcp under.
+/// `tools/list` is one: the tools' `execution`, which rmcp's `Tool` does
+/// not have, is added to its answer here.
 pub fn our_method(method: &str) -> Option<&'static str> {
     Some(match method {
+        "tools/list" => TOOLS_LIST,
         "tasks/get" => "switchboard/tasks/get",
         "tasks/result" => "switchboard/tasks/result",
         "tasks/list" => "switchboard/tasks/list",
@@ -71,9 +76,47 @@ pub async fn handle(
             by_id(gateway, "tasks/result", params, context, timeout).await
         }
         "switchboard/tasks/list" => Ok(list(gateway, context).await),
+        TOOLS_LIST => tools_list(gateway, context).await,
         _ => return None,
     };
     Some(answer.map(CustomResult))
+}
+
+/// `tools/list` as the gateway answers it, with each tool's `execution`
+/// as its server gave it.
+async fn tools_list(
+    gateway: &Gateway,
+    context: &RequestContext<RoleServer>,
+) -> Result<Value, McpError> {
+    use rmcp::ServerHandler as _;
+    let list = gateway.list_tools(None, context.clone()).await?;
+    let mut answer = serde_json::to_value(&list)
+        .map_err(|e| McpError::internal_error(format!("tools/list: {e}"), None))?;
+    if !super::rounds::is_stateless(context) {
+        // Not a field of the revisions with `initialize`.
+        answer.as_object_mut().map(|a| a.remove("resultType"));
+    }
+    if gateway.mode == super::search::ToolsMode::Search {
+        return Ok(answer);
+    }
+    let executions = gateway.service.gateway_tool_executions();
+    if executions.is_empty() {
+        return Ok(answer);
+    }
+    let names: std::collections::HashMap<String, (String, String)> = gateway
+        .tools()
+        .into_iter()
+        .map(|q| (q.name, (q.connector, q.raw_name)))
+        .collect();
+    if let Some(Value::Array(tools)) = answer.get_mut("tools") {
+        for tool in tools {
+            let target = tool["name"].as_str().and_then(|name| names.get(name));
+            if let Some(execution) = target.and_then(|t| executions.get(t)) {
+                tool["execution"] = execution.clone();
+            }
+        }
+    }
+    Ok(answer)
 }
 
 /// A `tools/call` with `task`: sent as one to the tool's backend, the

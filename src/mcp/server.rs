@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::call::{call_tool, CallError, InputSource, ProgressRoutes, ProgressSender};
+use super::client_tasks::Executions;
 use super::config::{LaunchKind, LaunchPlan};
 use super::engine::ContainerEngine;
 use super::handler::{Handler, ServerEvent};
@@ -99,6 +100,8 @@ pub struct RunningServer {
     upstream: SharedUpstream,
     /// Tools its server runs only as tasks, shared by its callers.
     task_only: TaskOnly,
+    /// Its tools' `execution`, as its tool lists gave them (stdio only).
+    executions: Executions,
     /// Becomes `true` when the supervisor, which owns the process and the
     /// MCP session, has finished and the server is gone.
     done: watch::Receiver<bool>,
@@ -145,6 +148,15 @@ impl RunningServer {
             stop.cancel();
             let _ = done.wait_for(|finished| *finished).await;
         }
+    }
+
+    /// Its tools' `execution` (`taskSupport`), by tool name, as its tool
+    /// lists gave them: rmcp keeps none. Known for servers over stdio.
+    pub fn executions(&self) -> std::collections::HashMap<String, serde_json::Value> {
+        self.executions
+            .lock()
+            .map(|known| known.clone())
+            .unwrap_or_default()
     }
 
     /// A cheap handle for tool calls, usable without holding the server.
@@ -280,6 +292,7 @@ async fn start_remote(
         None,
         ServerLog::default(),
         progress,
+        Executions::default(),
         opts,
     ))
 }
@@ -296,6 +309,7 @@ async fn start_local(plan: &LaunchPlan, opts: StartOptions<'_>) -> Result<Runnin
                     Some(up.stderr_task),
                     up.log,
                     up.progress,
+                    up.executions,
                     opts,
                 ))
             }
@@ -319,6 +333,7 @@ struct Up {
     stderr_task: tokio::task::JoinHandle<()>,
     log: ServerLog,
     progress: ProgressRoutes,
+    executions: Executions,
 }
 
 /// Spawns the server and starts its session in `revision`, by `deadline`.
@@ -344,7 +359,17 @@ async fn start_local_as(
     ));
     let progress = ProgressRoutes::default();
     let handler = handler_for(opts, &progress);
-    let handshake = handler.serve_with_lifecycle((pipes.stdout, pipes.stdin), revision.lifecycle());
+    // Tasks the server asks of its client are answered beneath rmcp,
+    // which also leaves us to note its tools' `execution`.
+    let executions = Executions::default();
+    let pipes_tapped = super::client_tasks::tap(
+        pipes.stdout,
+        pipes.stdin,
+        opts.connector,
+        opts.upstream.clone(),
+        executions.clone(),
+    );
+    let handshake = handler.serve_with_lifecycle(pipes_tapped, revision.lifecycle());
     let service = match tokio::time::timeout_at(deadline, handshake).await {
         Ok(Ok(service)) => service,
         Ok(Err(err)) => {
@@ -397,6 +422,7 @@ async fn start_local_as(
         stderr_task,
         log,
         progress,
+        executions,
     })))
 }
 
@@ -407,6 +433,7 @@ fn supervised(
     stderr_task: Option<tokio::task::JoinHandle<()>>,
     log: ServerLog,
     progress: ProgressRoutes,
+    executions: Executions,
     opts: StartOptions<'_>,
 ) -> RunningServer {
     let peer = service.peer().clone();
@@ -458,6 +485,7 @@ fn supervised(
         connector,
         upstream,
         task_only: TaskOnly::default(),
+        executions,
         done,
     }
 }
