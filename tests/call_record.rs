@@ -21,30 +21,10 @@ const PRIVATE: &str = "private-value-7f3a";
 fn every_face_is_recorded_without_values_and_stats_sum_it_up() {
     let sb = Sandbox::with_everything();
     let args = format!(r#"{{"message": "{PRIVATE}"}}"#);
-    sb.ok(&["call", "ev", "echo", &args]);
-
-    let mut client_args: Vec<String> = vec!["--call".into(), "ev__echo".into(), args.clone()];
-    client_args.push("stdio".into());
-    client_args.extend(sb.gateway_argv());
-    common::typescript_report(client_args);
-
+    // Three calls that answer and one that fails.
+    sb.echo_from_every_face(&args);
     let (mcp_url, token) = sb.http_endpoint();
     let api = mcp_url.trim_end_matches("/mcp");
-    let out = Command::new("curl")
-        .args(["-sf", "-X", "POST"])
-        .arg(format!("{api}/api/v1/connectors/ev/tools/echo/call"))
-        .args(["-H", &format!("Authorization: Bearer {token}")])
-        .args(["-H", "Content-Type: application/json"])
-        .args(["-d", &format!(r#"{{"arguments": {args}}}"#)])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // A call that fails is recorded too.
-    assert_ne!(code(&sb.run(&["call", "ev", "echo", "{}"])), 0);
 
     let file = sb.home().join("audit/calls.jsonl");
     let mut records: Vec<Value> = Vec::new();

@@ -9,12 +9,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{code, poll, repo, Sandbox};
+use common::{poll, repo, Sandbox};
 use serde_json::Value;
 
 /// Stands for something private in an argument.
@@ -80,22 +80,6 @@ impl Drop for Receiver {
     }
 }
 
-fn set_secret(sb: &Sandbox) {
-    let mut child = sb
-        .command()
-        .args(["secret", "set", "ev", "EV_TOKEN"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(SECRET.as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
-}
-
 #[test]
 fn every_face_sends_a_span_and_metrics_without_values_or_secrets() {
     let mut sb = Sandbox::new();
@@ -117,28 +101,12 @@ fn every_face_sends_a_span_and_metrics_without_values_or_secrets() {
         &common::server_everything(),
         "stdio",
     ]);
-    set_secret(&sb);
+    sb.set_secret("ev", "EV_TOKEN", SECRET);
     sb.ok(&["connect", "ev"]);
 
-    let args = format!(r#"{{"message": "{PRIVATE}"}}"#);
-    sb.ok(&["call", "ev", "echo", &args]);
-    let mut client_args: Vec<String> = vec!["--call".into(), "ev__echo".into(), args.clone()];
-    client_args.push("stdio".into());
-    client_args.extend(sb.gateway_argv());
-    common::typescript_report(client_args);
-    let (mcp_url, token) = sb.http_endpoint();
-    let api = mcp_url.trim_end_matches("/mcp");
-    let out = Command::new("curl")
-        .args(["-sf", "-X", "POST"])
-        .arg(format!("{api}/api/v1/connectors/ev/tools/echo/call"))
-        .args(["-H", &format!("Authorization: Bearer {token}")])
-        .args(["-H", "Content-Type: application/json"])
-        .args(["-d", &format!(r#"{{"arguments": {args}}}"#)])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    // A call that fails (echo without its message) is a span with an error.
-    assert_ne!(code(&sb.run(&["call", "ev", "echo", "{}"])), 0);
+    // Three calls that answer, and one that fails (echo without its
+    // message): a span with an error.
+    sb.echo_from_every_face(&format!(r#"{{"message": "{PRIVATE}"}}"#));
 
     let spans = || -> Vec<Value> {
         receiver

@@ -79,6 +79,57 @@ impl Sandbox {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// `switchboard secret set NAME KEY` with `value` on its stdin, as a
+    /// person pastes it; asserts success.
+    pub fn set_secret(&self, name: &str, key: &str, value: &str) {
+        use std::io::Write;
+        let mut child = self
+            .command()
+            .args(["secret", "set", name, key])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("run switchboard secret set");
+        child
+            .stdin
+            .take()
+            .expect("its stdin")
+            .write_all(value.as_bytes())
+            .expect("write the secret");
+        assert!(
+            child.wait().expect("wait for it").success(),
+            "secret set {name} {key}"
+        );
+    }
+
+    /// Calls server-everything's `echo` on `ev` with `args` from each face
+    /// — the CLI, the TypeScript SDK's client through the stdio gateway and
+    /// the HTTP API — and once more from the CLI without its message, which
+    /// fails.
+    pub fn echo_from_every_face(&self, args: &str) {
+        self.ok(&["call", "ev", "echo", args]);
+        let mut client_args: Vec<String> = vec!["--call".into(), "ev__echo".into(), args.into()];
+        client_args.push("stdio".into());
+        client_args.extend(self.gateway_argv());
+        typescript_report(client_args);
+        let (mcp_url, token) = self.http_endpoint();
+        let api = mcp_url.trim_end_matches("/mcp");
+        let out = Command::new("curl")
+            .args(["-sf", "-X", "POST"])
+            .arg(format!("{api}/api/v1/connectors/ev/tools/echo/call"))
+            .args(["-H", &format!("Authorization: Bearer {token}")])
+            .args(["-H", "Content-Type: application/json"])
+            .args(["-d", &format!(r#"{{"arguments": {args}}}"#)])
+            .output()
+            .expect("run curl");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_ne!(code(&self.run(&["call", "ev", "echo", "{}"])), 0);
+    }
+
     /// Runs the CLI with `--json`, asserts success and parses stdout.
     pub fn json(&self, args: &[&str]) -> Value {
         let mut all: Vec<&str> = args.to_vec();

@@ -12,6 +12,7 @@ exporter sent for values that must never be there.
 import argparse
 import json
 import sys
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
@@ -71,11 +72,14 @@ def points(body):
                     yield line
 
 
+# Requests are served on threads of their own: one writes at a time, so
+# lines never interleave.
+OUTPUT = threading.Lock()
+
+
 class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with open(self.server.raw, "ab") as raw:
-            raw.write(body)
         if self.path == "/v1/traces":
             lines, answer = spans(body), ExportTraceServiceResponse()
         elif self.path == "/v1/metrics":
@@ -83,8 +87,12 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.send_error(404)
             return
-        for line in lines:
-            print(json.dumps(line), flush=True)
+        with OUTPUT:
+            with open(self.server.raw, "ab") as raw:
+                raw.write(body)
+            for line in lines:
+                sys.stdout.write(json.dumps(line) + "\n")
+            sys.stdout.flush()
         reply = answer.SerializeToString()
         self.send_response(200)
         self.send_header("Content-Type", "application/x-protobuf")
