@@ -45,6 +45,7 @@ mod atomic_file;
 mod credentials;
 mod error;
 mod jsonc;
+mod line_read;
 #[doc(hidden)]
 pub mod output;
 mod paths;

@@ -21,13 +21,11 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use serde_json::Value;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, Mutex, OwnedMutexGuard};
 
 use super::intake::{self, Refusal, ID_SCAN_BYTES};
-
-/// How much is read from the client at a time.
-const CHUNK_BYTES: usize = 64 * 1024;
+use crate::line_read::{LineRead, Lines};
 
 /// Puts the intake between a client's stream and rmcp; returns what rmcp
 /// reads from and writes to. `resume` holds the `initialize` params of a
@@ -46,17 +44,17 @@ where
     let (refusals, pending) = mpsc::unbounded_channel();
     tokio::spawn(write_refusals(shared.clone(), pending));
     let hide = resume.is_some();
-    let reader = CheckedRead {
-        inner: read,
-        chunk: vec![0; CHUNK_BYTES].into_boxed_slice(),
-        ready: resume.map(intake::replay).unwrap_or_default(),
-        ready_at: 0,
+    let checker = Checker {
         line: Vec::new(),
         discarding: None,
-        eof: false,
         limit,
         refusals,
     };
+    let reader = LineRead::new(
+        read,
+        checker,
+        resume.map(intake::replay).unwrap_or_default(),
+    );
     let writer = SharedWrite {
         shared,
         held: None,
@@ -83,26 +81,23 @@ async fn write_refusals<W: AsyncWrite + Unpin>(
 }
 
 /// The client's input as rmcp sees it: checked lines only.
-pub struct CheckedRead<R> {
-    inner: R,
-    chunk: Box<[u8]>,
-    /// Checked lines not yet read by rmcp, from `ready_at`.
-    ready: Vec<u8>,
-    ready_at: usize,
+pub type CheckedRead<R> = LineRead<R, Checker>;
+
+/// The intake's checks, line by line.
+pub struct Checker {
     /// The line being gathered (at most `limit` bytes).
     line: Vec<u8>,
     /// While skipping the rest of an oversized line: its first bytes.
     discarding: Option<Vec<u8>>,
-    eof: bool,
     limit: usize,
     refusals: mpsc::UnboundedSender<Refusal>,
 }
 
-impl<R> CheckedRead<R> {
+impl Lines for Checker {
     /// Cuts `bytes` into lines; checked good ones go to `ready`.
-    fn take(&mut self, mut bytes: &[u8]) {
+    fn take(&mut self, mut bytes: &[u8], ready: &mut Vec<u8>) {
         while !bytes.is_empty() {
-            let newline = bytes.iter().position(|b| *b == b'\n');
+            let newline = memchr::memchr(b'\n', bytes);
             let (part, rest) = match newline {
                 Some(at) => (&bytes[..at], &bytes[at + 1..]),
                 None => (bytes, &[][..]),
@@ -136,73 +131,42 @@ impl<R> CheckedRead<R> {
                 continue;
             }
             if self.line.is_empty() {
-                self.accept(part);
+                self.accept(part, ready);
             } else {
                 let mut line = std::mem::take(&mut self.line);
                 line.extend_from_slice(part);
-                self.accept(&line);
+                self.accept(&line, ready);
                 line.clear();
                 self.line = line;
             }
         }
     }
 
+    /// A trailing line without its newline is incomplete: as rmcp does,
+    /// nothing is delivered for it.
+    fn end(&mut self, _ready: &mut Vec<u8>) {}
+}
+
+impl Checker {
     /// Checks one complete line (without its newline).
-    fn accept(&mut self, line: &[u8]) {
+    fn accept(&mut self, line: &[u8], ready: &mut Vec<u8>) {
         let trimmed = line.trim_ascii();
         if trimmed.is_empty() {
             return;
         }
         match intake::check(trimmed) {
             Ok(intake::Pass::AsIs) => {
-                self.ready.extend_from_slice(line);
-                self.ready.push(b'\n');
+                ready.extend_from_slice(line);
+                ready.push(b'\n');
             }
             Ok(intake::Pass::Renamed { message, .. }) => {
-                self.ready.extend_from_slice(&message);
-                self.ready.push(b'\n');
+                ready.extend_from_slice(&message);
+                ready.push(b'\n');
             }
             Err(Some(refusal)) => {
                 let _ = self.refusals.send(refusal);
             }
             Err(None) => tracing::debug!("dropped a malformed notification"),
-        }
-    }
-}
-
-impl<R: AsyncRead + Unpin> AsyncRead for CheckedRead<R> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = &mut *self;
-        loop {
-            if this.ready_at < this.ready.len() {
-                let n = buf.remaining().min(this.ready.len() - this.ready_at);
-                buf.put_slice(&this.ready[this.ready_at..this.ready_at + n]);
-                this.ready_at += n;
-                if this.ready_at == this.ready.len() {
-                    this.ready.clear();
-                    this.ready_at = 0;
-                }
-                return Poll::Ready(Ok(()));
-            }
-            if this.eof {
-                // A trailing line without its newline is incomplete: as rmcp
-                // does, nothing is delivered for it.
-                return Poll::Ready(Ok(()));
-            }
-            let mut read = ReadBuf::new(&mut this.chunk);
-            ready!(Pin::new(&mut this.inner).poll_read(cx, &mut read))?;
-            let n = read.filled().len();
-            if n == 0 {
-                this.eof = true;
-                continue;
-            }
-            let chunk = std::mem::take(&mut this.chunk);
-            this.take(&chunk[..n]);
-            this.chunk = chunk;
         }
     }
 }
@@ -306,7 +270,7 @@ mod tests {
         let good = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
         let big = format!(
             r#"{{"jsonrpc":"2.0","id":9,"method":"x","params":{{"a":"{}"}}}}"#,
-            "y".repeat(3 * CHUNK_BYTES)
+            "y".repeat(3 * crate::line_read::CHUNK_BYTES)
         );
         let input = format!("{good}\n{big}\nnot json\n\n{good}\n{{\"partial\"");
         let (client_out, to_client) = tokio::io::duplex(64 * 1024);

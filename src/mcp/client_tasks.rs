@@ -36,15 +36,17 @@ use chrono::{SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
+use tokio_util::sync::PollSender;
 
 use super::upstream::{no_client, SharedUpstream};
+use crate::line_read::{LineRead, Lines};
 
-/// How much is read from the server at a time.
-const CHUNK_BYTES: usize = 64 * 1024;
 /// A line longer than this is not one of ours: it passes unread.
 const LOOK_BYTES: usize = 4 * 1024 * 1024;
+/// rmcp's messages waiting for the server to read them.
+const WRITES_HELD: usize = 16;
 /// How often a server is told to poll a task of ours.
 const POLL_MS: u64 = 250;
 /// The most tasks kept per server; past it, ended ones are forgotten.
@@ -68,7 +70,9 @@ where
     W: AsyncWrite + Unpin + Send + 'static,
 {
     let (lines, pending) = mpsc::unbounded_channel::<String>();
-    let (out_tx, out_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    // Bounded: a server that stops reading holds rmcp's writes back, as
+    // its pipe would.
+    let (out_tx, out_rx) = mpsc::channel::<Vec<u8>>(WRITES_HELD);
     tokio::spawn(write_all(write, out_rx, pending));
     let tasks = Arc::new(Tasks {
         connector: connector.to_string(),
@@ -77,19 +81,15 @@ where
         next: AtomicU64::new(1),
         tasks: SyncMutex::new(BTreeMap::new()),
     });
-    let reader = TapRead {
-        inner: read,
-        chunk: vec![0; CHUNK_BYTES].into_boxed_slice(),
-        ready: Vec::new(),
-        ready_at: 0,
+    let tap = Tap {
         line: Vec::new(),
         passing: false,
-        eof: false,
         tasks,
         executions,
     };
+    let reader = LineRead::new(read, tap, Vec::new());
     let writer = TapWrite {
-        out: out_tx,
+        out: PollSender::new(out_tx),
         message: Vec::new(),
         first: true,
     };
@@ -100,7 +100,7 @@ where
 /// and our answers between them.
 async fn write_all<W: AsyncWrite + Unpin>(
     mut out: W,
-    mut rmcp: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut rmcp: mpsc::Receiver<Vec<u8>>,
     mut ours: mpsc::UnboundedReceiver<String>,
 ) {
     loop {
@@ -120,23 +120,20 @@ async fn write_all<W: AsyncWrite + Unpin>(
 }
 
 /// The server's output as rmcp sees it: without the requests of ours.
-pub struct TapRead<R> {
-    inner: R,
-    chunk: Box<[u8]>,
-    /// Lines for rmcp, from `ready_at`.
-    ready: Vec<u8>,
-    ready_at: usize,
+pub type TapRead<R> = LineRead<R, Tap>;
+
+/// What is kept of the server's output, line by line.
+pub struct Tap {
     /// The line being gathered.
     line: Vec<u8>,
     /// Passing the rest of a long line straight to rmcp.
     passing: bool,
-    eof: bool,
     tasks: Arc<Tasks>,
     executions: Executions,
 }
 
-impl<R> TapRead<R> {
-    fn take(&mut self, mut bytes: &[u8]) {
+impl Lines for Tap {
+    fn take(&mut self, mut bytes: &[u8], ready: &mut Vec<u8>) {
         while !bytes.is_empty() {
             let newline = memchr::memchr(b'\n', bytes);
             let (part, rest) = match newline {
@@ -145,32 +142,39 @@ impl<R> TapRead<R> {
             };
             bytes = rest;
             if self.passing {
-                self.ready.extend_from_slice(part);
+                ready.extend_from_slice(part);
                 self.passing = newline.is_none();
                 continue;
             }
             if newline.is_none() {
                 self.line.extend_from_slice(part);
                 if self.line.len() > LOOK_BYTES {
-                    self.ready.append(&mut self.line);
+                    ready.append(&mut self.line);
                     self.passing = true;
                 }
                 continue;
             }
             if self.line.is_empty() {
-                self.route(part);
+                self.route(part, ready);
             } else {
                 let mut line = std::mem::take(&mut self.line);
                 line.extend_from_slice(part);
-                self.route(&line);
+                self.route(&line, ready);
                 line.clear();
                 self.line = line;
             }
         }
     }
 
+    /// What is left of a last line without its newline is rmcp's.
+    fn end(&mut self, ready: &mut Vec<u8>) {
+        ready.append(&mut self.line);
+    }
+}
+
+impl Tap {
     /// A whole line (with its newline): ours, or rmcp's.
-    fn route(&mut self, line: &[u8]) {
+    fn route(&mut self, line: &[u8], ready: &mut Vec<u8>) {
         if memchr::memmem::find(line, b"\"task").is_some() {
             if let Some(request) = ours(line) {
                 self.tasks.clone().answer(request);
@@ -180,52 +184,15 @@ impl<R> TapRead<R> {
         if memchr::memmem::find(line, b"\"inputSchema\"").is_some() {
             note_executions(line, &self.executions);
         }
-        self.ready.extend_from_slice(line);
-    }
-}
-
-impl<R: AsyncRead + Unpin> AsyncRead for TapRead<R> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = &mut *self;
-        loop {
-            if this.ready_at < this.ready.len() {
-                let n = buf.remaining().min(this.ready.len() - this.ready_at);
-                buf.put_slice(&this.ready[this.ready_at..this.ready_at + n]);
-                this.ready_at += n;
-                if this.ready_at == this.ready.len() {
-                    this.ready.clear();
-                    this.ready_at = 0;
-                }
-                return Poll::Ready(Ok(()));
-            }
-            if this.eof {
-                return Poll::Ready(Ok(()));
-            }
-            let mut read = ReadBuf::new(&mut this.chunk);
-            ready!(Pin::new(&mut this.inner).poll_read(cx, &mut read))?;
-            let n = read.filled().len();
-            if n == 0 {
-                // What is left of a last line without its newline is rmcp's.
-                this.eof = true;
-                let rest = std::mem::take(&mut this.line);
-                this.ready.extend_from_slice(&rest);
-                continue;
-            }
-            let chunk = std::mem::take(&mut this.chunk);
-            this.take(&chunk[..n]);
-            this.chunk = chunk;
-        }
+        ready.extend_from_slice(line);
     }
 }
 
 /// What rmcp writes: whole messages to the writer task; the first one, its
 /// `initialize`, declaring the tasks it can run.
 pub struct TapWrite {
-    out: mpsc::UnboundedSender<Vec<u8>>,
+    out: PollSender<Vec<u8>>,
+    /// The message being written, up to its newline.
     message: Vec<u8>,
     first: bool,
 }
@@ -233,24 +200,24 @@ pub struct TapWrite {
 impl AsyncWrite for TapWrite {
     fn poll_write(
         mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
-        let mut rest = buf;
-        while let Some(at) = memchr::memchr(b'\n', rest) {
-            this.message.extend_from_slice(&rest[..=at]);
-            rest = &rest[at + 1..];
-            let mut message = std::mem::take(&mut this.message);
-            if std::mem::take(&mut this.first) {
-                message = declare_tasks(message);
-            }
-            if this.out.send(message).is_err() {
-                return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
-            }
+        let Some(at) = memchr::memchr(b'\n', buf) else {
+            this.message.extend_from_slice(buf);
+            return Poll::Ready(Ok(buf.len()));
+        };
+        // A message ends here: it goes once the writer has room for it.
+        let broken = |_| io::Error::from(io::ErrorKind::BrokenPipe);
+        ready!(this.out.poll_reserve(cx)).map_err(broken)?;
+        this.message.extend_from_slice(&buf[..=at]);
+        let mut message = std::mem::take(&mut this.message);
+        if std::mem::take(&mut this.first) {
+            message = declare_tasks(message);
         }
-        this.message.extend_from_slice(rest);
-        Poll::Ready(Ok(buf.len()))
+        this.out.send_item(message).map_err(broken)?;
+        Poll::Ready(Ok(at + 1))
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
