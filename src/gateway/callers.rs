@@ -261,7 +261,7 @@ impl Upstream for Callers {
         if ended {
             tracing::debug!(connector, task = key.1, "a task ended");
         }
-        super::tasks::qualify(params, connector);
+        super::names::qualify_task(params, connector);
         tokio::spawn(async move {
             let _ = owner
                 .send_notification(ServerNotification::CustomNotification(notification))

@@ -158,6 +158,16 @@ fn unique(named: Vec<(String, String, Tool)>) -> Vec<QualifiedTool> {
     out
 }
 
+/// Names a server's task id by its connector (`CONNECTOR:ID`), in place,
+/// so two servers' ids never collide (`gateway/tasks.rs`).
+pub fn qualify_task(task: &mut serde_json::Value, connector: &str) {
+    if let Some(id) = task.get_mut("taskId") {
+        if let Some(raw) = id.as_str() {
+            *id = serde_json::Value::String(format!("{connector}:{raw}"));
+        }
+    }
+}
+
 /// The qualified name of one tool.
 pub fn qualify(connector: &str, tool: &str, separator: &str) -> String {
     let full = format!(

@@ -29,6 +29,7 @@ use rmcp::{ErrorData as McpError, RoleClient, RoleServer};
 use serde_json::{json, Map, Value};
 
 use super::callers::{Caller, TaskRecord};
+use super::names::qualify_task;
 use super::Gateway;
 use crate::mcp::{task_request, CallError};
 
@@ -175,7 +176,7 @@ async fn call_as_task(
             };
             gateway.callers.record_task(&connector, id, record);
         }
-        qualify(task, &connector);
+        qualify_task(task, &connector);
     }
     Ok(answer)
 }
@@ -213,12 +214,12 @@ async fn by_id(
                 .get_mut("_meta")
                 .and_then(|meta| meta.get_mut(RELATED_TASK))
             {
-                qualify(related, connector);
+                qualify_task(related, connector);
             }
         }
         _ => {
             restore(&mut answer, gateway.callers.task(connector, task_id));
-            qualify(&mut answer, connector);
+            qualify_task(&mut answer, connector);
         }
     }
     Ok(answer)
@@ -238,7 +239,7 @@ async fn list(gateway: &Gateway, context: &RequestContext<RoleServer>) -> Value 
             Err(_) => Vec::new(),
         };
         for task in &mut tasks {
-            qualify(task, connector);
+            qualify_task(task, connector);
         }
         tasks
     });
@@ -298,15 +299,6 @@ fn restore(answer: &mut Value, created: Option<TaskRecord>) {
     }
 }
 
-/// Names a backend's task id by its connector, in place.
-pub(super) fn qualify(task: &mut Value, connector: &str) {
-    if let Some(id) = task.get_mut("taskId") {
-        if let Some(raw) = id.as_str() {
-            *id = Value::String(format!("{connector}:{raw}"));
-        }
-    }
-}
-
 fn unknown_task(id: &str) -> McpError {
     McpError::invalid_params(
         format!("unknown task `{id}`: list the tasks with tasks/list"),
@@ -321,7 +313,7 @@ mod tests {
     #[test]
     fn task_ids_are_named_by_connector() {
         let mut task = json!({"taskId": "abc", "status": "working"});
-        qualify(&mut task, "ev");
+        qualify_task(&mut task, "ev");
         assert_eq!(task["taskId"], "ev:abc");
         // The backend's own id keeps any colon it has.
         let (connector, raw) = "ev:a:b".split_once(':').unwrap();
