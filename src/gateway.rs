@@ -436,26 +436,7 @@ impl ServerHandler for Gateway {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> impl std::future::Future<Output = Result<ListToolsResult, McpError>> + Send + '_ {
-        let (ttl_ms, cache_scope) = freshness(&context);
-        if self.mode == search::ToolsMode::Search {
-            let mut list = ListToolsResult::with_all_items(search::meta_tools());
-            (list.ttl_ms, list.cache_scope) = (ttl_ms, cache_scope);
-            return std::future::ready(Ok(list));
-        }
-        let tools = self
-            .tools()
-            .into_iter()
-            .map(|q| {
-                // Only the name changes: title, description, annotations,
-                // icons, schemas and `_meta` are the server's, unchanged.
-                let mut tool = q.tool;
-                tool.name = q.name.into();
-                tool
-            })
-            .collect();
-        let mut list = ListToolsResult::with_all_items(tools);
-        (list.ttl_ms, list.cache_scope) = (ttl_ms, cache_scope);
-        std::future::ready(Ok(list))
+        std::future::ready(Ok(self.tool_list(&context).0))
     }
 
     async fn list_prompts(
@@ -612,6 +593,35 @@ impl ServerHandler for Gateway {
                 .await
         })
         .await
+    }
+}
+
+impl Gateway {
+    /// The session's `tools/list`, and for each of its tools, in order, the
+    /// connector and the name there it routes to (none in search mode,
+    /// whose tools are the gateway's own).
+    fn tool_list(
+        &self,
+        context: &RequestContext<RoleServer>,
+    ) -> (ListToolsResult, Vec<(String, String)>) {
+        let (tools, targets) = if self.mode == search::ToolsMode::Search {
+            (search::meta_tools(), Vec::new())
+        } else {
+            self.tools()
+                .into_iter()
+                .map(|q| {
+                    // Only the name changes: title, description,
+                    // annotations, icons, schemas and `_meta` are the
+                    // server's, unchanged.
+                    let mut tool = q.tool;
+                    tool.name = q.name.into();
+                    (tool, (q.connector, q.raw_name))
+                })
+                .unzip()
+        };
+        let mut list = ListToolsResult::with_all_items(tools);
+        (list.ttl_ms, list.cache_scope) = freshness(context);
+        (list, targets)
     }
 }
 

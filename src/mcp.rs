@@ -49,4 +49,4 @@ pub use remote::{
 };
 pub use server::{start_server, RunningServer, Spawned, StartOptions, ToolCaller};
 pub use supervisor::{Health, HealthPolicy};
-pub use tasks::request as task_request;
+pub use tasks::{request as task_request, RELATED_TASK};

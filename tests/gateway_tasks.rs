@@ -11,23 +11,11 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::{repo, server_everything, Sandbox};
+use common::{server_everything, Sandbox};
 use serde_json::Value;
 
 fn task_client(args: &[String]) -> Value {
-    let out = Command::new("node")
-        .arg(repo().join("tests/peers/task-client.mjs"))
-        .args(args)
-        .output()
-        .expect("run the TypeScript task client");
-    assert!(
-        out.status.success(),
-        "task-client.mjs: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("one JSON report")
+    common::node_report("task-client.mjs", args)
 }
 
 /// The report with the task id taken out, and that id.

@@ -246,10 +246,6 @@ impl Upstream for Callers {
             return;
         };
         let id = params["taskId"].as_str().unwrap_or_default().to_string();
-        let ended = matches!(
-            params["status"].as_str(),
-            Some("completed" | "failed" | "cancelled")
-        );
         let key = (connector.to_string(), id);
         let owner = {
             let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
@@ -258,9 +254,6 @@ impl Upstream for Callers {
         let Some(owner) = owner else {
             return;
         };
-        if ended {
-            tracing::debug!(connector, task = key.1, "a task ended");
-        }
         super::names::qualify_task(params, connector);
         tokio::spawn(async move {
             let _ = owner

@@ -31,7 +31,7 @@ use serde_json::{json, Map, Value};
 use super::callers::{Caller, TaskRecord};
 use super::names::qualify_task;
 use super::Gateway;
-use crate::mcp::{task_request, CallError};
+use crate::mcp::{task_request, CallError, RELATED_TASK};
 
 /// The name a task-augmented `tools/call` reaches the gateway under.
 pub const CALL_AS_TASK: &str = "switchboard/tools/call-as-task";
@@ -39,8 +39,6 @@ pub const CALL_AS_TASK: &str = "switchboard/tools/call-as-task";
 pub const TOOLS_LIST: &str = "switchboard/tools/list";
 /// How long one backend may take over `tasks/list`.
 const LIST_WAIT: Duration = Duration::from_secs(10);
-/// `_meta` key that ties a message to its task.
-const RELATED_TASK: &str = "io.modelcontextprotocol/related-task";
 
 /// The name of ours that a client's task request reaches rmcp under.
 /// `tools/list` is one: the tools' `execution`, which rmcp's `Tool` does
@@ -77,7 +75,7 @@ pub async fn handle(
             by_id(gateway, "tasks/result", params, context, timeout).await
         }
         "switchboard/tasks/list" => Ok(list(gateway, context).await),
-        TOOLS_LIST => tools_list(gateway, context).await,
+        TOOLS_LIST => tools_list(gateway, context),
         _ => return None,
     };
     Some(answer.map(CustomResult))
@@ -85,34 +83,21 @@ pub async fn handle(
 
 /// `tools/list` as the gateway answers it, with each tool's `execution`
 /// as its server gave it.
-async fn tools_list(
-    gateway: &Gateway,
-    context: &RequestContext<RoleServer>,
-) -> Result<Value, McpError> {
-    use rmcp::ServerHandler as _;
-    let list = gateway.list_tools(None, context.clone()).await?;
+fn tools_list(gateway: &Gateway, context: &RequestContext<RoleServer>) -> Result<Value, McpError> {
+    let (list, targets) = gateway.tool_list(context);
     let mut answer = serde_json::to_value(&list)
         .map_err(|e| McpError::internal_error(format!("tools/list: {e}"), None))?;
     if !super::rounds::is_stateless(context) {
         // Not a field of the revisions with `initialize`.
         answer.as_object_mut().map(|a| a.remove("resultType"));
     }
-    if gateway.mode == super::search::ToolsMode::Search {
-        return Ok(answer);
-    }
-    let executions = gateway.service.gateway_tool_executions();
-    if executions.is_empty() {
-        return Ok(answer);
-    }
-    let names: std::collections::HashMap<String, (String, String)> = gateway
-        .tools()
-        .into_iter()
-        .map(|q| (q.name, (q.connector, q.raw_name)))
-        .collect();
+    let executions = match targets.is_empty() {
+        true => Default::default(),
+        false => gateway.service.gateway_tool_executions(),
+    };
     if let Some(Value::Array(tools)) = answer.get_mut("tools") {
-        for tool in tools {
-            let target = tool["name"].as_str().and_then(|name| names.get(name));
-            if let Some(execution) = target.and_then(|t| executions.get(t)) {
+        for (tool, target) in tools.iter_mut().zip(&targets) {
+            if let Some(execution) = executions.get(target) {
                 tool["execution"] = execution.clone();
             }
         }

@@ -108,10 +108,12 @@ pub struct InputSource<'a> {
 /// of the 2026-07-28 revision that answers `input_required` gets its
 /// requests answered by the calling client (`inputs`) and the call again
 /// with the answers and its `requestState`, within the same deadline.
+/// `params` is lent, not given: a caller may send the call again another
+/// way (`mcp/tasks.rs`); the rounds' answers are left in it.
 pub async fn call_tool(
     peer: &Peer<RoleClient>,
     routes: &ProgressRoutes,
-    mut params: CallToolRequestParams,
+    params: &mut CallToolRequestParams,
     progress: Option<ProgressSender>,
     cancel: CancellationToken,
     timeout: Duration,
@@ -173,16 +175,17 @@ async fn call_once(
     deadline: tokio::time::Instant,
 ) -> Result<ServerResult, CallError> {
     let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
-    send(peer, routes, request, progress, cancel, deadline).await
+    let progress = progress.map(|tx| (routes, tx));
+    send(peer, request, progress, cancel, deadline).await
 }
 
-/// One request of any kind, its progress routed to `progress`, cancelled
-/// at the server when `cancel` fires or `deadline` passes.
+/// One request of any kind, its progress (when asked for) routed to the
+/// sender, cancelled at the server when `cancel` fires or `deadline`
+/// passes.
 pub(super) async fn send(
     peer: &Peer<RoleClient>,
-    routes: &ProgressRoutes,
     request: ClientRequest,
-    progress: Option<ProgressSender>,
+    progress: Option<(&ProgressRoutes, ProgressSender)>,
     cancel: &CancellationToken,
     deadline: tokio::time::Instant,
 ) -> Result<ServerResult, CallError> {
@@ -190,18 +193,21 @@ pub(super) async fn send(
         .send_cancellable_request(request, PeerRequestOptions::no_options())
         .await?;
     let token = handle.progress_token.clone();
-    if let Some(tx) = progress {
+    let routes = progress.map(|(routes, tx)| {
         routes.insert(token.clone(), tx);
-    }
+        routes
+    });
     let left = deadline.saturating_duration_since(tokio::time::Instant::now());
     let outcome = bounded(async { Ok((&mut handle.rx).await) }, cancel, left).await;
-    // rmcp hands a notification to the handler in a task of its own, so
-    // the last progress, sent just before the result, may still be on its
-    // way: let those tasks run before the route goes.
-    for _ in 0..3 {
-        tokio::task::yield_now().await;
+    if let Some(routes) = routes {
+        // rmcp hands a notification to the handler in a task of its own,
+        // so the last progress, sent just before the result, may still be
+        // on its way: let those tasks run before the route goes.
+        for _ in 0..3 {
+            tokio::task::yield_now().await;
+        }
+        routes.remove(&token);
     }
-    routes.remove(&token);
     match outcome {
         Ok(Ok(Ok(result))) => Ok(result),
         Ok(Ok(Err(err))) => Err(CallError::Service(err)),

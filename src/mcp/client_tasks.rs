@@ -40,6 +40,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::PollSender;
 
+use super::tasks::RELATED_TASK;
 use super::upstream::{no_client, SharedUpstream};
 use crate::line_read::{LineRead, Lines};
 
@@ -51,8 +52,6 @@ const WRITES_HELD: usize = 16;
 const POLL_MS: u64 = 250;
 /// The most tasks kept per server; past it, ended ones are forgotten.
 const MAX_TASKS: usize = 1024;
-/// `_meta` key that ties a message to its task.
-const RELATED_TASK: &str = "io.modelcontextprotocol/related-task";
 
 /// A server's tools' `execution`, by tool name.
 pub type Executions = Arc<SyncMutex<HashMap<String, Value>>>;

@@ -197,20 +197,19 @@ impl ToolCaller {
     /// Calls a tool with progress routing, cancellation and a deadline.
     pub async fn call_tool(
         &self,
-        params: rmcp::model::CallToolRequestParams,
+        mut params: rmcp::model::CallToolRequestParams,
         progress: Option<ProgressSender>,
         cancel: CancellationToken,
         timeout: Duration,
     ) -> std::result::Result<rmcp::model::CallToolResult, CallError> {
-        let tool = params.name.to_string();
-        if self.runs_only_as_task(&tool) {
+        if self.runs_only_as_task(&params.name) {
             return super::tasks::call_through_task(&self.peer, params, cancel, timeout).await;
         }
         let started = tokio::time::Instant::now();
         let answer = call_tool(
             &self.peer,
             &self.progress,
-            params.clone(),
+            &mut params,
             progress,
             cancel.clone(),
             timeout,
@@ -226,7 +225,7 @@ impl ToolCaller {
         // Its server runs it only as a task: from now on it is called as
         // one, for clients that never asked for a task.
         if let Ok(mut names) = self.task_only.lock() {
-            names.insert(tool);
+            names.insert(params.name.to_string());
         }
         let left = timeout.saturating_sub(started.elapsed());
         super::tasks::call_through_task(&self.peer, params, cancel, left).await

@@ -29,10 +29,10 @@ use rmcp::RoleClient;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
-use super::call::{send, CallError, ProgressRoutes};
+use super::call::{send, CallError};
 
 /// `_meta` key that ties a message to its task.
-const RELATED_TASK: &str = "io.modelcontextprotocol/related-task";
+pub const RELATED_TASK: &str = "io.modelcontextprotocol/related-task";
 /// How long the cancel of an abandoned task may take.
 const CANCEL_WAIT: Duration = Duration::from_secs(5);
 
@@ -46,8 +46,7 @@ pub async fn request(
 ) -> Result<Value, CallError> {
     let deadline = tokio::time::Instant::now() + timeout;
     let request = ClientRequest::CustomRequest(CustomRequest::new(method, Some(params)));
-    let routes = ProgressRoutes::default();
-    let answer = send(peer, &routes, request, None, cancel, deadline).await;
+    let answer = send(peer, request, None, cancel, deadline).await;
     match answer {
         Ok(result) => Ok(wire(result)),
         Err(CallError::Timeout { .. }) => Err(CallError::Timeout { after: timeout }),

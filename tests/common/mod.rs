@@ -232,25 +232,35 @@ where
     serde_json::from_slice(&out.stdout).expect("one JSON report")
 }
 
-/// Runs the TypeScript SDK's client (`tests/peers/mcp-client.mjs`) with
-/// `args` (its flags, then `stdio CMD…` or `http URL`), asserts it
-/// succeeded and returns its JSON report.
-pub fn typescript_report<I, A>(args: I) -> Value
+/// Runs a TypeScript SDK peer script of `tests/peers/` with `args`,
+/// asserts it succeeded and returns the one JSON report it prints.
+pub fn node_report<I, A>(script: &str, args: I) -> Value
 where
     I: IntoIterator<Item = A>,
     A: AsRef<std::ffi::OsStr>,
 {
     let out = Command::new("node")
-        .arg(repo().join("tests/peers/mcp-client.mjs"))
+        .arg(repo().join("tests/peers").join(script))
         .args(args)
         .output()
-        .expect("run the TypeScript client");
+        .expect("run the TypeScript peer");
     assert!(
         out.status.success(),
-        "mcp-client.mjs: {}",
+        "{script}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("one JSON report")
+}
+
+/// Runs the TypeScript SDK's client (`tests/peers/mcp-client.mjs`) with
+/// `args` (its flags, then `stdio CMD…` or `http URL`) and returns its
+/// JSON report.
+pub fn typescript_report<I, A>(args: I) -> Value
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<std::ffi::OsStr>,
+{
+    node_report("mcp-client.mjs", args)
 }
 
 pub fn alive(pid: u64) -> bool {
