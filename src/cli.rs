@@ -279,6 +279,10 @@ pub(crate) enum Command {
     Logs(LogsArgs),
     /// Show or change what a connector's server may reach and use: network, paths, memory, CPUs.
     Policy(PolicyArgs),
+    /// Inside a server's network namespace: carries its connections to
+    /// the egress proxy (run by the service, not by people).
+    #[command(hide = true)]
+    EgressForward(switchboard::egress::forward::ForwardArgs),
 }
 
 #[derive(Args)]
@@ -417,8 +421,10 @@ pub(crate) struct ServeArgs {
 pub(crate) struct PolicyArgs {
     #[arg(add = ArgValueCandidates::new(completion::connector_names))]
     pub(crate) name: String,
-    /// `open`, `none` or `loopback`.
-    #[arg(long, value_name = "open|none|loopback")]
+    /// `open`, `none`, `loopback`, or the only hosts it may reach, separated
+    /// by commas: `api.github.com`, `db.example.com:5432`, `*.example.com`,
+    /// `127.0.0.1:5432` (a port of this machine).
+    #[arg(long, value_name = "open|none|loopback|HOST,…")]
     pub(crate) network: Option<String>,
     /// A path it may read (repeatable; a container, or a sandboxed program).
     #[arg(long = "read", value_name = "PATH")]

@@ -21,6 +21,7 @@ pub use suggest::did_you_mean;
 pub mod client;
 pub mod daemon;
 pub mod doctor;
+pub mod egress;
 pub mod gateway;
 pub mod http;
 pub mod ipc;

@@ -31,6 +31,11 @@ fn main() -> ExitCode {
         .var(completion::VAR)
         .complete();
     let cli = Cli::parse();
+    if let Command::EgressForward(args) = cli.command {
+        // Inside a sandbox: no service, settings or logging of ours.
+        let code = switchboard::egress::forward::main(args);
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     let paths = Paths::resolve(cli.settings.clone(), cli.home.clone());
     if let Command::Completions { shell } = cli.command {
         // No service and no settings needed: the script only calls back.
@@ -175,7 +180,7 @@ async fn run(command: Command, paths: Paths) -> Result<ExitCode, Error> {
         Command::Profile(command) => profilecmd::run(&client, command).await?,
         Command::Stats { name, since, out } => stats(&paths, name, since, out)?,
         // Answered in `main`, before any service or settings.
-        Command::Completions { .. } => {}
+        Command::Completions { .. } | Command::EgressForward(_) => {}
         Command::Doctor(out) => {
             let report = doctor(&client, &paths).await?;
             print(out, &report, || render::doctor(&report));

@@ -205,11 +205,13 @@ impl Policy {
             ));
         }
         if let Network::Hosts(hosts) = self.network() {
-            return Err(format!(
-                "allowing only {} needs an egress proxy, which this version does not have yet: \
-                 use `open` or `none`",
-                hosts.join(", ")
-            ));
+            if let Some(bad) = hosts.iter().find(|h| !crate::egress::is_rule(h)) {
+                return Err(format!(
+                    "`{bad}` is not a host to allow: give a name (api.github.com), a name and \
+                     port (db.example.com:5432), subdomains (*.example.com) or a port of this \
+                     machine (127.0.0.1:5432)"
+                ));
+            }
         }
         Ok(())
     }

@@ -114,6 +114,13 @@ impl ConnectorService {
                      together with `--sandbox on`"
                 )));
             }
+            let hosts = matches!(effective.network(), crate::catalog::Network::Hosts(_));
+            if hosts && source == "command" && !effective.sandboxed() {
+                return Err(Error::InvalidInput(format!(
+                    "`{name}` runs unsandboxed, as you, with your whole network: a list of \
+                     hosts is kept only in the sandbox, so give it together with `--sandbox on`"
+                )));
+            }
             if files && source == "other" {
                 return Err(Error::InvalidInput(format!(
                     "`{name}` runs no container or program here, so it cannot be given paths"

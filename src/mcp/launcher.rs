@@ -13,6 +13,8 @@ use super::engine::ContainerEngine;
 use super::orphans::{HOME_LABEL, SERVICE_LABEL};
 use crate::catalog::DEFAULT_PIDS;
 use crate::catalog::{Network, Policy};
+use crate::egress::forward::PROXY_PORT;
+use crate::egress::{Allowed, EgressProxy};
 use crate::error::{Error, Result};
 
 /// What identifies a launch: the connector and the data dir it belongs to.
@@ -22,6 +24,8 @@ pub struct LaunchContext<'a> {
     pub generation: u64,
     pub home: &'a Path,
     pub engine: Option<&'a ContainerEngine>,
+    /// Where the egress proxy notes what it refused (the server's log).
+    pub notes: crate::egress::Notes,
 }
 
 /// A container we started, so we can remove it.
@@ -42,13 +46,18 @@ pub(super) struct Launch {
     pub(super) container: Option<ContainerRef>,
     /// The program, as errors name it.
     pub(super) program: String,
+    /// The proxy its namespace's one way out leads to, for a policy that
+    /// allows only some hosts.
+    pub(super) egress: Option<EgressProxy>,
+    /// The forwarder whose network namespace a container joins.
+    pub(super) helper: Option<tokio::process::Child>,
 }
 
 /// The launcher for `plan`'s kind.
-pub(super) fn launch_command(plan: &LaunchPlan, ctx: &LaunchContext<'_>) -> Result<Launch> {
+pub(super) async fn launch_command(plan: &LaunchPlan, ctx: &LaunchContext<'_>) -> Result<Launch> {
     match &plan.kind {
         LaunchKind::Native => native(plan, ctx),
-        LaunchKind::Container { image, mounts } => container(image, mounts, plan, ctx),
+        LaunchKind::Container { image, mounts } => container(image, mounts, plan, ctx).await,
         LaunchKind::Remote { .. } => Err(Error::Internal(
             "a remote server has no process to spawn".into(),
         )),
@@ -74,21 +83,61 @@ fn native(plan: &LaunchPlan, ctx: &LaunchContext<'_>) -> Result<Launch> {
             cwd.display()
         )));
     }
+    let egress = egress_proxy(&plan.policy, ctx)?;
     let mut cmd = if plan.policy.sandboxed() {
         let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
         let private = ctx.home.join("sandbox").join(ctx.connector);
         let homes = home.as_deref().map(|home| (home, private.as_path()));
-        super::sandbox::command(ctx.connector, &program, plan, &cwd, homes)?
+        let way_out = egress
+            .as_ref()
+            .map(|(proxy, ports)| super::sandbox::Egress {
+                socket: proxy.socket(),
+                ports: ports.clone(),
+            });
+        super::sandbox::command(ctx.connector, &program, plan, &cwd, homes, way_out)?
+    } else if egress.is_some() {
+        // The policy's check refuses this; never run it with the network open.
+        return Err(Error::InvalidInput(format!(
+            "`{}` may reach only some hosts, which needs the sandbox: run \
+             `switchboard policy {} --sandbox on`",
+            ctx.connector, ctx.connector
+        )));
     } else {
         Command::new(&program)
     };
     cmd.env_clear().envs(super::inherit::inherited_env());
+    if egress.is_some() {
+        cmd.envs(crate::egress::proxy_env(PROXY_PORT));
+    }
     cmd.current_dir(cwd);
     Ok(Launch {
         cmd,
         container: None,
         program,
+        egress: egress.map(|(proxy, _)| proxy),
+        helper: None,
     })
+}
+
+/// For a policy that allows only some hosts: the proxy that admits them,
+/// listening for this start of the connector, and the ports of this
+/// machine among them.
+fn egress_proxy(
+    policy: &Policy,
+    ctx: &LaunchContext<'_>,
+) -> Result<Option<(EgressProxy, Vec<u16>)>> {
+    let Network::Hosts(hosts) = policy.network() else {
+        return Ok(None);
+    };
+    let allowed = Allowed::new(hosts);
+    let ports = allowed.loopback_ports();
+    let socket = ctx
+        .home
+        .join("egress")
+        .join(format!("{}-{}.sock", ctx.connector, ctx.generation));
+    let proxy = EgressProxy::start(ctx.connector, allowed, socket.clone(), ctx.notes.clone())
+        .map_err(|e| Error::file("listen on", &socket, e))?;
+    Ok(Some((proxy, ports)))
 }
 
 /// The `docker run` flags of a policy: no capabilities, a read-only root
@@ -109,6 +158,7 @@ fn limits(policy: &Policy) -> Vec<String> {
     flags.push(DEFAULT_PIDS.to_string());
     flags.extend(["--memory".to_string(), policy.memory().to_string()]);
     flags.extend(["--cpus".to_string(), policy.cpus().to_string()]);
+    // A list of hosts: the forwarder's namespace, added by `container`.
     if matches!(policy.network(), Network::None | Network::Loopback) {
         flags.extend(["--network".to_string(), "none".to_string()]);
     }
@@ -126,8 +176,10 @@ fn limits(policy: &Policy) -> Vec<String> {
 
 /// `docker run -i --rm --init IMAGE` (or Podman's), labelled with its
 /// connector, data dir and service so a crashed service's containers can
-/// be found; the container sees only the plan's variables, by name.
-fn container(
+/// be found; the container sees only the plan's variables, by name. For a
+/// policy that allows only some hosts, the container joins the network
+/// namespace of a forwarder to the egress proxy (Podman's `ns:` network).
+async fn container(
     image: &str,
     mounts: &[String],
     plan: &LaunchPlan,
@@ -151,6 +203,16 @@ fn container(
         ])
         .args(["--security-opt", "no-new-privileges"])
         .args(limits(&plan.policy));
+    let egress = egress_proxy(&plan.policy, ctx)?;
+    let mut helper = None;
+    if let Some((proxy, ports)) = &egress {
+        let (child, pid) = namespace_helper(ctx.connector, proxy.socket(), ports).await?;
+        helper = Some(child);
+        cmd.args(["--network", &format!("ns:/proc/{pid}/ns/net")]);
+        for (name, value) in crate::egress::proxy_env(PROXY_PORT) {
+            cmd.args(["-e", &format!("{name}={value}")]);
+        }
+    }
     for mount in mounts {
         cmd.args(["--mount", mount]);
     }
@@ -167,5 +229,78 @@ fn container(
             name,
         }),
         program: engine.program.display().to_string(),
+        egress: egress.map(|(proxy, _)| proxy),
+        helper,
     })
+}
+
+/// How long the forwarder beside a container may take to listen.
+const HELPER_READY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Starts a forwarder to `socket` in a network namespace of its own (made
+/// by bubblewrap), for a container to join; returns it and its process id
+/// once it listens.
+async fn namespace_helper(
+    connector: &str,
+    socket: &Path,
+    ports: &[u16],
+) -> Result<(tokio::process::Child, u32)> {
+    use tokio::io::AsyncBufReadExt;
+    let unavailable = |why: String| Error::SandboxUnavailable {
+        message: format!(
+            "`{connector}` may reach only some hosts, through a network namespace that \
+             bubblewrap makes, but {why}: install bubblewrap (Debian: `apt install bubblewrap`), \
+             or let it reach everything with `switchboard policy {connector} --network open`"
+        ),
+    };
+    let bwrap = super::find_program("bwrap")
+        .ok_or_else(|| unavailable("bubblewrap (`bwrap`) is not installed".into()))?;
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::Internal(format!("cannot find switchboard's own program: {e}")))?;
+    let mut cmd = Command::new(bwrap);
+    cmd.args([
+        "--die-with-parent",
+        "--unshare-net",
+        "--dev-bind",
+        "/",
+        "/",
+        "--",
+    ])
+    .arg(exe)
+    .args(["egress-forward", "--socket"])
+    .arg(socket);
+    for port in ports {
+        cmd.arg("--port").arg(port.to_string());
+    }
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    // SAFETY: prctl is async-signal-safe; it asks the kernel to kill the
+    // forwarder if the service dies (its bubblewrap child dies with it).
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| unavailable(format!("it could not start ({e})")))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| Error::Internal("the forwarder has no output".into()))?;
+    let mut line = String::new();
+    let mut reader = tokio::io::BufReader::new(stdout);
+    let read = tokio::time::timeout(HELPER_READY, reader.read_line(&mut line)).await;
+    let pid = line
+        .strip_prefix("ready ")
+        .and_then(|pid| pid.trim().parse::<u32>().ok());
+    match (read, pid) {
+        (Ok(Ok(_)), Some(pid)) => Ok((child, pid)),
+        _ => Err(unavailable(
+            "its network namespace did not start (are unprivileged namespaces turned off?)".into(),
+        )),
+    }
 }

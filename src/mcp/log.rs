@@ -39,6 +39,12 @@ impl ServerLog {
         }
     }
 
+    /// A line of ours about the server (what its egress proxy refused),
+    /// kept with its own lines.
+    pub fn note(&self, line: &str) {
+        self.push(line.to_string());
+    }
+
     fn push(&self, line: String) {
         if let Ok(mut lines) = self.lines.lock() {
             if lines.len() == KEPT_LINES {

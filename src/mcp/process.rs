@@ -27,6 +27,10 @@ pub struct ServerProcess {
     pgid: Option<i32>,
     container: Option<ContainerRef>,
     exited: bool,
+    /// The egress proxy and the forwarder beside a container, for a policy
+    /// that allows only some hosts; they go when the server goes.
+    egress: Option<crate::egress::EgressProxy>,
+    helper: Option<tokio::process::Child>,
 }
 
 /// The pipes of a freshly spawned server.
@@ -38,12 +42,17 @@ pub struct Pipes {
 
 impl ServerProcess {
     /// Starts the process described by `plan`.
-    pub fn spawn(plan: &LaunchPlan, ctx: &LaunchContext<'_>) -> Result<(ServerProcess, Pipes)> {
+    pub async fn spawn(
+        plan: &LaunchPlan,
+        ctx: &LaunchContext<'_>,
+    ) -> Result<(ServerProcess, Pipes)> {
         let Launch {
             mut cmd,
             container,
             program,
-        } = launch_command(plan, ctx)?;
+            egress,
+            helper,
+        } = launch_command(plan, ctx).await?;
         cmd.args(&plan.args)
             .envs(&plan.env)
             .env(
@@ -93,6 +102,8 @@ impl ServerProcess {
                 pgid,
                 container,
                 exited: false,
+                egress,
+                helper,
             },
             pipes,
         ))
@@ -133,6 +144,10 @@ impl ServerProcess {
         if let Some(container) = self.container.take() {
             container.engine.remove(&container.name).await;
         }
+        if let Some(mut helper) = self.helper.take() {
+            let _ = helper.kill().await;
+        }
+        self.egress = None;
     }
 
     fn signal_group(&self, signal: i32) {

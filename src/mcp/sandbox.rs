@@ -13,6 +13,17 @@ use super::config::LaunchPlan;
 use crate::catalog::{Network, Policy};
 use crate::error::{Error, Result};
 
+/// Where the forwarder and the egress proxy's socket appear inside.
+const FORWARDER: &str = "/run/switchboard/switchboard";
+const EGRESS_SOCKET: &str = "/run/switchboard/egress.sock";
+
+/// The way out of a sandbox whose policy allows only some hosts: the
+/// egress proxy's socket, and the ports of this machine to forward.
+pub(super) struct Egress<'a> {
+    pub(super) socket: &'a Path,
+    pub(super) ports: Vec<u16>,
+}
+
 /// System directories a program may need, read only (missing ones skipped).
 const SYSTEM: &[&str] = &[
     "/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/etc", "/opt",
@@ -29,6 +40,7 @@ pub(super) fn command(
     plan: &LaunchPlan,
     cwd: &Path,
     homes: Option<(&Path, &Path)>,
+    egress: Option<Egress<'_>>,
 ) -> Result<Command> {
     let home = homes.map(|(home, _)| home);
     let bwrap = super::find_program("bwrap").ok_or_else(|| Error::SandboxUnavailable {
@@ -59,8 +71,9 @@ pub(super) fn command(
         "--unshare-uts",
     ]);
     cmd.args(["--unshare-cgroup-try"]);
-    if matches!(policy.network(), Network::None | Network::Loopback) {
-        // A network namespace of its own: only its own loopback.
+    if !matches!(policy.network(), Network::Open) {
+        // A network namespace of its own: only its own loopback (and, for
+        // a list of hosts, the forwarder to the egress proxy on it).
         cmd.arg("--unshare-net");
     }
     for dir in SYSTEM.iter().filter(|d| Path::new(d).exists()) {
@@ -96,8 +109,19 @@ pub(super) fn command(
     }
     cmd.arg("--chdir").arg(cwd);
     // bubblewrap also sets PWD, to this directory (no secret: getcwd()).
-    cmd.args(["--setenv", "TMPDIR", "/tmp", "--"]);
-    cmd.arg(program);
+    cmd.args(["--setenv", "TMPDIR", "/tmp"]);
+    if let Some(egress) = egress {
+        // The forwarder runs the program, after listening on loopback.
+        let exe = std::env::current_exe()
+            .map_err(|e| Error::Internal(format!("cannot find switchboard's own program: {e}")))?;
+        cmd.arg("--ro-bind").arg(exe).arg(FORWARDER);
+        cmd.arg("--bind").arg(egress.socket).arg(EGRESS_SOCKET);
+        cmd.args(["--", FORWARDER, "egress-forward", "--socket", EGRESS_SOCKET]);
+        for port in egress.ports {
+            cmd.arg("--port").arg(port.to_string());
+        }
+    }
+    cmd.arg("--").arg(program);
     Ok(cmd)
 }
 

@@ -342,15 +342,26 @@ async fn start_local_as(
     revision: Revision,
     deadline: tokio::time::Instant,
 ) -> Result<Started> {
+    let log = ServerLog::default();
+    let notes: crate::egress::Notes = {
+        let log = log.clone();
+        let file = opts.log_file.clone();
+        std::sync::Arc::new(move |line: &str| {
+            log.note(line);
+            if let Some(file) = &file {
+                super::log::append_line(file, line);
+            }
+        })
+    };
     let ctx = LaunchContext {
         connector: opts.connector,
         generation: opts.generation,
         home: opts.home,
         engine: opts.engine,
+        notes,
     };
-    let (mut process, pipes) = ServerProcess::spawn(plan, &ctx)?;
+    let (mut process, pipes) = ServerProcess::spawn(plan, &ctx).await?;
     opts.spawned.mark();
-    let log = ServerLog::default();
     let stderr_task = tokio::spawn(log.clone().follow(
         pipes.stderr,
         opts.log_file.clone(),

@@ -5,10 +5,19 @@ line instead of failing, so the test reads the outcome:
     read(path)         -> "read N bytes" or "refused: ..."
     write(path)        -> "wrote" or "refused: ..."
     connect(port)      -> "connected" or "refused: ..." (127.0.0.1:port)
+    fetch(url)         -> "status N: BODY" or "refused: ..." (urllib, which
+                          follows HTTP_PROXY and NO_PROXY)
+    tunnel(host, port) -> "status N: BODY" or "refused: ..." (a GET through
+                          a CONNECT tunnel of the HTTPS_PROXY)
 
     python probe_server.py
 """
+import http.client
+import os
 import socket
+import urllib.error
+import urllib.parse
+import urllib.request
 
 from mcp.server.mcpserver import MCPServer
 
@@ -44,6 +53,37 @@ def connect(port: int) -> str:
             return "connected"
     except OSError as err:
         return f"refused: {err}"
+
+
+@server.tool()
+def fetch(url: str) -> str:
+    """Fetches a URL."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return f"status {answer.status}: {answer.read(300).decode(errors='replace')}"
+    except urllib.error.HTTPError as err:
+        return f"refused: status {err.code}: {err.read(300).decode(errors='replace')}"
+    except (OSError, ValueError) as err:
+        return f"refused: {err}"
+
+
+@server.tool()
+def tunnel(host: str, port: int) -> str:
+    """GETs / from host:port through a CONNECT tunnel of HTTPS_PROXY."""
+    proxy = os.environ.get("HTTPS_PROXY")
+    if not proxy:
+        return "refused: no HTTPS_PROXY"
+    where = urllib.parse.urlsplit(proxy)
+    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=5)
+    try:
+        conn.set_tunnel(host, port)
+        conn.request("GET", "/")
+        answer = conn.getresponse()
+        return f"status {answer.status}: {answer.read(300).decode(errors='replace')}"
+    except OSError as err:
+        return f"refused: {err}"
+    finally:
+        conn.close()
 
 
 if __name__ == "__main__":

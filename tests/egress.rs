@@ -1,0 +1,143 @@
+//! The allowed-host path, for real: a Python SDK server in bubblewrap
+//! whose policy lists some hosts reaches them through the egress proxy
+//! (urllib's `HTTP_PROXY`, a `CONNECT` tunnel, and a listed port of this
+//! machine forwarded as it is), and every other host — by the proxy, or
+//! directly — is refused, with the refusal and its remedy in its log. All
+//! hosts are loopback addresses of this machine.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+
+use common::{repo, Sandbox};
+
+/// An HTTP server on `addr` answering every request with `body`.
+fn http_server(addr: &str, body: &'static str) -> u16 {
+    let listener = TcpListener::bind(addr).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    port
+}
+
+fn call(sb: &Sandbox, tool: &str, arguments: serde_json::Value) -> String {
+    sb.ok(&["call", "probe", tool, &arguments.to_string()])
+}
+
+#[test]
+fn a_sandboxed_program_reaches_only_its_allowed_hosts() {
+    let allowed = http_server("127.0.0.2:0", "the allowed host");
+    let other = http_server("127.0.0.3:0", "another host");
+    let db = TcpListener::bind("127.0.0.1:0").unwrap();
+    let db_port = db.local_addr().unwrap().port();
+    let unlisted = TcpListener::bind("127.0.0.1:0").unwrap();
+    let unlisted_port = unlisted.local_addr().unwrap().port();
+
+    let sb = Sandbox::new();
+    let python = repo().join("tests/peers/.venv/bin/python");
+    let script = repo().join("tests/peers/probe_server.py");
+    sb.ok(&[
+        "add",
+        "probe",
+        "--command",
+        python.to_str().unwrap(),
+        script.to_str().unwrap(),
+    ]);
+    let hosts = format!("127.0.0.2:{allowed},localhost:{db_port}");
+    let shown = sb.ok(&["policy", "probe", "--network", &hosts]);
+    assert!(
+        shown.contains(&format!(
+            "network: 127.0.0.2:{allowed}, localhost:{db_port} only"
+        )),
+        "{shown}"
+    );
+    assert_eq!(sb.ok(&["connect", "probe"]).trim(), "connected");
+
+    // The allowed host, by urllib through the proxy and through a tunnel.
+    let url = format!("http://127.0.0.2:{allowed}/");
+    let fetched = call(&sb, "fetch", serde_json::json!({ "url": url }));
+    assert_eq!(fetched.trim(), "status 200: the allowed host");
+    let tunnelled = call(
+        &sb,
+        "tunnel",
+        serde_json::json!({"host": "127.0.0.2", "port": allowed}),
+    );
+    assert_eq!(tunnelled.trim(), "status 200: the allowed host");
+
+    // Another host: the proxy refuses it, and says how to allow it.
+    let url = format!("http://127.0.0.3:{other}/");
+    let refused = call(&sb, "fetch", serde_json::json!({ "url": url }));
+    assert!(refused.contains("refused: status 403"), "{refused}");
+    assert!(
+        refused.contains("switchboard policy probe --network"),
+        "{refused}"
+    );
+    let refused = call(
+        &sb,
+        "tunnel",
+        serde_json::json!({"host": "127.0.0.3", "port": other}),
+    );
+    assert!(refused.starts_with("refused"), "{refused}");
+    assert!(!refused.contains("another host"), "{refused}");
+
+    // A listed port of this machine is there as it is, for clients that
+    // know no proxy; an unlisted one is not there at all.
+    let reached = call(&sb, "connect", serde_json::json!({ "port": db_port }));
+    assert_eq!(reached.trim(), "connected");
+    let blocked = call(&sb, "connect", serde_json::json!({ "port": unlisted_port }));
+    assert!(blocked.starts_with("refused"), "{blocked}");
+
+    // Its log says what was refused and how to allow it.
+    let logs = sb.ok(&["logs", "probe"]);
+    assert!(
+        logs.contains(&format!("egress: refused 127.0.0.3:{other} for `probe`")),
+        "{logs}"
+    );
+    assert!(logs.contains("--network 127.0.0.2"), "{logs}");
+}
+
+#[test]
+fn host_lists_are_checked_and_need_the_sandbox() {
+    let sb = Sandbox::new();
+    let python = repo().join("tests/peers/.venv/bin/python");
+    sb.ok(&["add", "plain", "--command", python.to_str().unwrap(), "-V"]);
+    let out = sb.run(&["policy", "plain", "--network", "api.github.com:https"]);
+    assert_eq!(common::code(&out), 5, "{out:?}");
+    assert!(
+        common::stderr(&out).contains("is not a host to allow"),
+        "{out:?}"
+    );
+    let out = sb.run(&[
+        "policy",
+        "plain",
+        "--no-sandbox",
+        "--network",
+        "api.github.com",
+    ]);
+    assert_eq!(common::code(&out), 5, "{out:?}");
+    assert!(common::stderr(&out).contains("--sandbox on"), "{out:?}");
+    let shown = sb.ok(&[
+        "policy",
+        "plain",
+        "--network",
+        "*.github.com,api.example.org",
+    ]);
+    assert!(
+        shown.contains("network: *.github.com, api.example.org only"),
+        "{shown}"
+    );
+}
