@@ -7,6 +7,7 @@
 
 pub mod auth;
 mod call;
+mod cgroup;
 mod client_tasks;
 mod config;
 mod container_events;

@@ -191,3 +191,70 @@ fn the_sandbox_is_the_default_and_hides_the_services_data() {
         "{status}"
     );
 }
+
+/// The memory, CPU and process limits of a program are the kernel's: it
+/// runs in control groups of its own, a fork bomb stops at the process
+/// limit (and the server still answers), and a program past its memory
+/// is killed and reported as out of memory, with the limit.
+#[test]
+fn a_program_is_held_to_its_memory_cpu_and_process_limits() {
+    let sb = Sandbox::new();
+    std::fs::write(
+        sb.settings(),
+        r#"{ "codebuddy.connectors.supervision": { "maxRestarts": 0 } }"#,
+    )
+    .unwrap();
+    add_probe(&sb);
+    let shown = sb.ok(&["policy", "probe", "--memory", "256m", "--cpus", "0.5"]);
+    assert!(shown.contains("memory 256 MB, 0.5 CPUs"), "{shown}");
+    assert_eq!(sb.ok(&["connect", "probe"]).trim(), "connected");
+
+    // Its groups, as the kernel has them for its process.
+    let pid = sb.json(&["status", "probe"])["pid"].as_u64().unwrap();
+    let groups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let group = |controller: &str| {
+        let line = groups
+            .lines()
+            .find(|l| {
+                l.split(':')
+                    .nth(1)
+                    .unwrap_or("")
+                    .split(',')
+                    .any(|c| c == controller)
+            })
+            .unwrap_or_else(|| panic!("no {controller} group: {groups}"));
+        let path = line.splitn(3, ':').nth(2).unwrap().trim_start_matches('/');
+        assert!(path.contains("switchboard-probe-"), "{groups}");
+        std::path::Path::new("/sys/fs/cgroup")
+            .join(controller)
+            .join(path)
+    };
+    let read = |path: std::path::PathBuf| std::fs::read_to_string(path).unwrap().trim().to_string();
+    assert_eq!(
+        read(group("memory").join("memory.limit_in_bytes")),
+        (256u64 << 20).to_string()
+    );
+    assert_eq!(read(group("cpu").join("cpu.cfs_quota_us")), "50000");
+    assert_eq!(read(group("pids").join("pids.max")), "256");
+
+    // A fork bomb stops at the limit; the server lives on.
+    let spawned = call(&sb, "spawn", serde_json::json!({"count": 400}));
+    let n: u32 = spawned
+        .trim()
+        .strip_prefix("spawned ")
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{spawned}"));
+    assert!(n < 256 && spawned.contains("refused"), "{spawned}");
+    let read_back = call(&sb, "read", serde_json::json!({"path": "/etc/hostname"}));
+    assert!(!read_back.is_empty());
+
+    // Past its memory, the kernel kills it, and the reason says so.
+    let _ = sb.run(&["call", "probe", "allocate", r#"{"mb": 600}"#]);
+    let status = sb.wait_status("probe", std::time::Duration::from_secs(20), |s| {
+        s["status"] == "error"
+    });
+    let reason = status["error"].as_str().unwrap();
+    assert!(reason.contains("out of memory (limit 256 MB)"), "{status}");
+    assert!(reason.contains("--memory 1g"), "{status}");
+}

@@ -60,12 +60,14 @@ fn enforcement(source: Option<Source<'_>>, policy: &Policy) -> &'static str {
         }
         Some(Source::Command(_)) if policy.sandboxed() => {
             "in bubblewrap: the system read only, a home of its own, a private /tmp, only \
-             the paths it was given (its directory, program and arguments, and these); \
-             memory and CPU are not limited for a program yet"
+             the paths it was given (its directory, program and arguments, and these), \
+             no network but the hosts it may reach (through switchboard's egress proxy); \
+             memory, CPU and processes held by control groups of its own"
         }
         Some(Source::Command(_)) => {
-            "nowhere: the sandbox is turned off for it, so it runs as you, with your files \
-             and network (`switchboard policy NAME --sandbox on` turns it back on)"
+            "nowhere but its control groups (memory, CPU, processes): the sandbox is turned \
+             off for it, so it runs as you, with your files and network \
+             (`switchboard policy NAME --sandbox on` turns it back on)"
         }
         Some(Source::Url(_)) => "not here: a remote server runs elsewhere",
         None => "not here: a built-in skill runs inside the service",

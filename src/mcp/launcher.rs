@@ -51,6 +51,8 @@ pub(super) struct Launch {
     pub(super) egress: Option<EgressProxy>,
     /// The forwarder whose network namespace a container joins.
     pub(super) helper: Option<tokio::process::Child>,
+    /// A program's control groups (a container's engine makes its own).
+    pub(super) limits: Option<super::cgroup::Limits>,
 }
 
 /// The launcher for `plan`'s kind.
@@ -110,12 +112,28 @@ fn native(plan: &LaunchPlan, ctx: &LaunchContext<'_>) -> Result<Launch> {
         cmd.envs(crate::egress::proxy_env(PROXY_PORT));
     }
     cmd.current_dir(cwd);
+    let name = format!(
+        "{}-{}-{}",
+        ctx.connector,
+        std::process::id(),
+        ctx.generation
+    );
+    let limits = match super::cgroup::Limits::create(&name, &plan.policy) {
+        Ok(limits) => Some(limits),
+        Err(why) => {
+            (ctx.notes)(&format!(
+                "switchboard: its memory, CPU and process limits are not kept: {why}"
+            ));
+            None
+        }
+    };
     Ok(Launch {
         cmd,
         container: None,
         program,
         egress: egress.map(|(proxy, _)| proxy),
         helper: None,
+        limits,
     })
 }
 
@@ -231,6 +249,7 @@ async fn container(
         program: engine.program.display().to_string(),
         egress: egress.map(|(proxy, _)| proxy),
         helper,
+        limits: None,
     })
 }
 

@@ -31,6 +31,8 @@ pub struct ServerProcess {
     /// that allows only some hosts; they go when the server goes.
     egress: Option<crate::egress::EgressProxy>,
     helper: Option<tokio::process::Child>,
+    /// A program's control groups, which also tell a death by memory.
+    limits: Option<super::cgroup::Limits>,
 }
 
 /// The pipes of a freshly spawned server.
@@ -52,6 +54,7 @@ impl ServerProcess {
             program,
             egress,
             helper,
+            mut limits,
         } = launch_command(plan, ctx).await?;
         cmd.args(&plan.args)
             .envs(&plan.env)
@@ -67,13 +70,23 @@ impl ServerProcess {
         // SAFETY: prctl is async-signal-safe and touches no memory of ours;
         // it asks the kernel to kill the child if the service dies, so a
         // crashed service leaves no server behind.
+        // The control groups are joined before the program runs, so
+        // nothing it starts is outside them.
+        let groups = limits
+            .as_ref()
+            .map(super::cgroup::Limits::procs_fds)
+            .unwrap_or_default();
         unsafe {
-            cmd.pre_exec(|| {
+            cmd.pre_exec(move || {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
+                super::cgroup::join_now(&groups)
             });
         }
-        let mut child = cmd.spawn().map_err(|source| {
+        let spawned = cmd.spawn();
+        if let Some(limits) = limits.as_mut() {
+            limits.joined();
+        }
+        let mut child = spawned.map_err(|source| {
             if source.kind() == std::io::ErrorKind::NotFound {
                 if container.is_some() {
                     Error::NoContainerEngine
@@ -104,6 +117,7 @@ impl ServerProcess {
                 exited: false,
                 egress,
                 helper,
+                limits,
             },
             pipes,
         ))
@@ -112,6 +126,14 @@ impl ServerProcess {
     /// The process id of the server (or of the `docker run` client).
     pub fn pid(&self) -> Option<u32> {
         self.pgid.and_then(|p| u32::try_from(p).ok())
+    }
+
+    /// When the kernel killed it for memory: its limit in words ("512 MB").
+    pub fn out_of_memory(&self) -> Option<String> {
+        self.limits
+            .as_ref()
+            .filter(|l| l.out_of_memory())
+            .map(super::cgroup::Limits::memory_words)
     }
 
     /// The container's name, for container-backed servers.

@@ -114,7 +114,11 @@ pub(super) async fn supervise(
                     Ok(status) => describe_exit(status),
                     Err(err) => format!("could not be waited for ({err})"),
                 };
-                break format!("the server exited {how}{}", stderr_suffix(&owned.log.tail(QUOTED_LINES)));
+                let stderr = stderr_suffix(&owned.log.tail(QUOTED_LINES));
+                if let Some(limit) = owned.process.as_ref().and_then(|p| p.out_of_memory()) {
+                    break out_of_memory(&connector, &limit, &stderr);
+                }
+                break format!("the server exited {how}{stderr}");
             }
             _ = ticker.tick() => {
                 let started = Instant::now();
@@ -157,4 +161,12 @@ async fn wait_process(
         Some(process) => process.wait().await,
         None => std::future::pending().await,
     }
+}
+
+/// The reason for a server the kernel killed at its memory limit.
+pub(super) fn out_of_memory(connector: &str, limit: &str, stderr: &str) -> String {
+    format!(
+        "the server ran out of memory (limit {limit}) and was killed: give it more with \
+         `switchboard policy {connector} --memory 1g`{stderr}"
+    )
 }

@@ -9,12 +9,16 @@ line instead of failing, so the test reads the outcome:
                           follows HTTP_PROXY and NO_PROXY)
     tunnel(host, port) -> "status N: BODY" or "refused: ..." (a GET through
                           a CONNECT tunnel of the HTTPS_PROXY)
+    spawn(count)       -> "spawned N" or "spawned N, then refused: ..."
+                          (sleeping children, ended before it answers)
+    allocate(mb)       -> "allocated N MB" (or the process is killed)
 
     python probe_server.py
 """
 import http.client
 import os
 import socket
+import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -84,6 +88,29 @@ def tunnel(host: str, port: int) -> str:
         return f"refused: {err}"
     finally:
         conn.close()
+
+
+@server.tool()
+def spawn(count: int) -> str:
+    """Starts sleeping children, as many as it may, then ends them."""
+    children = []
+    outcome = ""
+    try:
+        for _ in range(count):
+            children.append(subprocess.Popen(["sleep", "60"]))
+    except OSError as err:
+        outcome = f", then refused: {err}"
+    for child in children:
+        child.kill()
+        child.wait()
+    return f"spawned {len(children)}{outcome}"
+
+
+@server.tool()
+def allocate(mb: int) -> str:
+    """Allocates and touches memory, a megabyte at a time."""
+    held = [bytearray(b"x" * (1 << 20)) for _ in range(mb)]
+    return f"allocated {len(held)} MB"
 
 
 if __name__ == "__main__":
