@@ -49,5 +49,5 @@ pub use remote::{
     connect_remote, connect_remote_signed, scope_challenge, RemoteError, RemoteTransport,
 };
 pub use server::{start_server, RunningServer, Spawned, StartOptions, ToolCaller};
-pub use supervisor::{Health, HealthPolicy};
+pub use supervisor::{out_of_memory as out_of_memory_reason, Health, HealthPolicy};
 pub use tasks::{request as task_request, RELATED_TASK};

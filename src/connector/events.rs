@@ -38,19 +38,26 @@ impl ConnectorService {
                                 if entry.state.server().and_then(|s| s.container())
                                     == Some(death.name.as_str()) =>
                             {
-                                Some((name.clone(), live.generation))
+                                let memory = entry
+                                    .state
+                                    .server()
+                                    .and_then(|s| s.out_of_memory(death.exit_code));
+                                Some((name.clone(), live.generation, memory))
                             }
                             _ => None,
                         });
-                if let Some((connector, generation)) = owner {
+                if let Some((connector, generation, memory)) = owner {
                     let code = death
                         .exit_code
                         .map(|c| format!(" with code {c}"))
                         .unwrap_or_default();
-                    let reason = format!(
-                        "its container {} was stopped from outside{code}",
-                        death.name
-                    );
+                    let reason = match memory {
+                        Some(limit) => crate::mcp::out_of_memory_reason(&connector, &limit, ""),
+                        None => format!(
+                            "its container {} was stopped from outside{code}",
+                            death.name
+                        ),
+                    };
                     let _ = service.inner.server_events.send(ServerEvent::Exited {
                         connector,
                         generation,

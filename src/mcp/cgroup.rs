@@ -30,6 +30,10 @@ pub struct Limits {
     procs: Vec<std::fs::File>,
     /// The memory limit, in bytes.
     limit: u64,
+    /// For a container's parent group: the memory group's peak, which
+    /// tells a death at the limit where version 1 keeps no count above
+    /// the container's own (removed with it).
+    peak: Option<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -50,6 +54,7 @@ impl Limits {
             memory: None,
             procs: Vec::new(),
             limit,
+            peak: None,
         };
         let own = std::fs::read_to_string("/proc/self/cgroup")
             .map_err(|e| format!("cannot read /proc/self/cgroup ({e})"))?;
@@ -118,6 +123,60 @@ impl Limits {
         Ok(limits)
     }
 
+    /// A parent group for a container of `name` (`--cgroup-parent`), whose
+    /// engine makes the container's own groups, with `policy`'s limits,
+    /// beneath it: returns it and the parent's path. Its memory counts
+    /// tell whether the container died at its limit.
+    pub fn container_parent(name: &str, policy: &Policy) -> Result<(Limits, String), String> {
+        let limit = memory_bytes(policy.memory()).unwrap_or(512 * 1024 * 1024);
+        let own = std::fs::read_to_string("/proc/self/cgroup")
+            .map_err(|e| format!("cannot read /proc/self/cgroup ({e})"))?;
+        let mut limits = Limits {
+            dirs: Vec::new(),
+            memory: None,
+            procs: Vec::new(),
+            limit,
+            peak: None,
+        };
+        let unified = Path::new(ROOT).join("cgroup.controllers").exists();
+        let own_path = if unified {
+            own.lines().find_map(|l| l.strip_prefix("0::"))
+        } else {
+            own.lines()
+                .filter_map(|l| l.split_once(':').map(|(_, rest)| rest))
+                .filter_map(|rest| rest.split_once(':'))
+                .find(|(list, _)| list.split(',').any(|c| c == "memory"))
+                .map(|(_, path)| path)
+        }
+        .ok_or("no memory group of its own")?;
+        let parent =
+            format!("/{}/switchboard-{name}", own_path.trim_matches('/')).replace("//", "/");
+        let memory_root = if unified {
+            PathBuf::from(ROOT)
+        } else {
+            Path::new(ROOT).join("memory")
+        };
+        let dir = memory_root.join(parent.trim_start_matches('/'));
+        limits.make(&dir)?;
+        if unified {
+            limits.memory = Some(Counter {
+                file: dir.join("memory.events"),
+                key: "oom_kill",
+            });
+        } else {
+            limits.peak = Some(dir.join("memory.max_usage_in_bytes"));
+            // The engine makes the parent in the other hierarchies: they
+            // are removed with it.
+            for entry in std::fs::read_dir(ROOT).into_iter().flatten().flatten() {
+                let other = entry.path().join(parent.trim_start_matches('/'));
+                if other != dir {
+                    limits.dirs.push(other);
+                }
+            }
+        }
+        Ok((limits, parent))
+    }
+
     fn make(&mut self, dir: &Path) -> Result<(), String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot make {} ({e})", dir.display()))?;
         self.dirs.push(dir.to_path_buf());
@@ -145,8 +204,17 @@ impl Limits {
         self.procs.clear();
     }
 
-    /// Whether the kernel killed a process of the group for memory.
+    /// Whether the kernel killed a process of the group for memory. For
+    /// a container's parent on version 1, whether its memory reached the
+    /// limit (the caller knows the container was killed).
     pub fn out_of_memory(&self) -> bool {
+        if let Some(peak) = &self.peak {
+            let peak: u64 = std::fs::read_to_string(peak)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+                .unwrap_or(0);
+            return peak >= self.limit / 10 * 9;
+        }
         let Some(counter) = &self.memory else {
             return false;
         };
@@ -165,8 +233,15 @@ impl Limits {
 impl Drop for Limits {
     fn drop(&mut self) {
         // The group empties as its killed processes exit, which may take a
-        // moment after ours has been reaped; a thread waits for it.
+        // moment after ours has been reaped; a thread waits for it. Groups
+        // an engine made beneath (a container's, conmon's) go first.
         let dirs = std::mem::take(&mut self.dirs);
+        for dir in &dirs {
+            remove_tree(dir);
+        }
+        if dirs.iter().all(|d| !d.exists()) {
+            return;
+        }
         std::thread::spawn(move || {
             for _ in 0..100 {
                 let left: Vec<&PathBuf> = dirs.iter().filter(|d| d.exists()).collect();
@@ -174,7 +249,7 @@ impl Drop for Limits {
                     return;
                 }
                 for dir in left {
-                    let _ = std::fs::remove_dir(dir);
+                    remove_tree(dir);
                 }
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
@@ -182,10 +257,60 @@ impl Drop for Limits {
     }
 }
 
-/// `ROOT/own/switchboard-NAME`.
+/// Removes a group and the groups beneath it (their files are the
+/// kernel's: only directories are removed).
+fn remove_tree(dir: &Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_tree(&entry.path());
+        }
+    }
+    let _ = std::fs::remove_dir(dir);
+}
+
+/// `ROOT/own/switchboard-NAME`, after the groups a service that is gone
+/// left beside it are removed.
 fn under(root: &Path, own: &str, name: &str) -> PathBuf {
-    root.join(own.trim_start_matches('/'))
-        .join(format!("switchboard-{name}"))
+    let parent = root.join(own.trim_start_matches('/'));
+    sweep(&parent);
+    parent.join(format!("switchboard-{name}"))
+}
+
+/// Removes `switchboard-CONNECTOR-PID-GENERATION` groups whose service
+/// (PID) no longer runs, in every hierarchy: a service killed before its
+/// groups emptied leaves them behind.
+fn sweep(parent: &Path) {
+    let Ok(relative) = parent.strip_prefix(ROOT) else {
+        return;
+    };
+    // On version 1, `relative` starts with the controller's directory.
+    let mut parts = relative.components();
+    let inner: PathBuf = if Path::new(ROOT).join("cgroup.controllers").exists() {
+        relative.to_path_buf()
+    } else {
+        parts.next();
+        parts.as_path().to_path_buf()
+    };
+    let mut roots = vec![PathBuf::from(ROOT)];
+    roots.extend(
+        std::fs::read_dir(ROOT)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path()),
+    );
+    for dir in roots.iter().map(|r| r.join(&inner)) {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(rest) = name.strip_prefix("switchboard-") else {
+                continue;
+            };
+            let pid = rest.rsplit('-').nth(1).and_then(|p| p.parse::<u32>().ok());
+            if pid.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
+                remove_tree(&entry.path());
+            }
+        }
+    }
 }
 
 fn write(dir: &Path, file: &str, value: &str) -> Result<(), String> {

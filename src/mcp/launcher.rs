@@ -221,6 +221,18 @@ async fn container(
         ])
         .args(["--security-opt", "no-new-privileges"])
         .args(limits(&plan.policy));
+    // A parent group of ours, whose memory tells a death at the limit.
+    let name_of_group = name.trim_start_matches("switchboard-").to_string();
+    let limits = match super::cgroup::Limits::container_parent(&name_of_group, &plan.policy) {
+        Ok((limits, parent)) => {
+            cmd.args(["--cgroup-parent", &parent]);
+            Some(limits)
+        }
+        Err(why) => {
+            tracing::debug!(connector = ctx.connector, "no parent group of ours: {why}");
+            None
+        }
+    };
     let egress = egress_proxy(&plan.policy, ctx)?;
     let mut helper = None;
     if let Some((proxy, ports)) = &egress {
@@ -249,7 +261,7 @@ async fn container(
         program: engine.program.display().to_string(),
         egress: egress.map(|(proxy, _)| proxy),
         helper,
-        limits: None,
+        limits,
     })
 }
 

@@ -31,8 +31,27 @@ pub struct ServerProcess {
     /// that allows only some hosts; they go when the server goes.
     egress: Option<crate::egress::EgressProxy>,
     helper: Option<tokio::process::Child>,
-    /// A program's control groups, which also tell a death by memory.
-    limits: Option<super::cgroup::Limits>,
+    /// A program's control groups, or a container's parent group; they
+    /// also tell a death by memory.
+    limits: Option<std::sync::Arc<super::cgroup::Limits>>,
+}
+
+/// Tells whether a server died of its memory limit, after it died.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryWatch {
+    limits: Option<std::sync::Arc<super::cgroup::Limits>>,
+    container: bool,
+}
+
+impl MemoryWatch {
+    /// When the kernel killed it for memory: its limit in words ("512
+    /// MB"). `code` is how it ended: a container killed at its limit ends
+    /// with 137, and its memory reached the limit.
+    pub fn out_of_memory(&self, code: Option<i32>) -> Option<String> {
+        let limits = self.limits.as_ref()?;
+        let killed = !self.container || code == Some(137);
+        (killed && limits.out_of_memory()).then(|| limits.memory_words())
+    }
 }
 
 /// The pipes of a freshly spawned server.
@@ -117,7 +136,7 @@ impl ServerProcess {
                 exited: false,
                 egress,
                 helper,
-                limits,
+                limits: limits.map(std::sync::Arc::new),
             },
             pipes,
         ))
@@ -128,12 +147,13 @@ impl ServerProcess {
         self.pgid.and_then(|p| u32::try_from(p).ok())
     }
 
-    /// When the kernel killed it for memory: its limit in words ("512 MB").
-    pub fn out_of_memory(&self) -> Option<String> {
-        self.limits
-            .as_ref()
-            .filter(|l| l.out_of_memory())
-            .map(super::cgroup::Limits::memory_words)
+    /// Its control groups, which tell whether it died of its memory limit
+    /// (`MemoryWatch::out_of_memory`).
+    pub fn memory_watch(&self) -> MemoryWatch {
+        MemoryWatch {
+            limits: self.limits.clone(),
+            container: self.container.is_some(),
+        }
     }
 
     /// The container's name, for container-backed servers.

@@ -105,6 +105,8 @@ pub struct RunningServer {
     /// Becomes `true` when the supervisor, which owns the process and the
     /// MCP session, has finished and the server is gone.
     done: watch::Receiver<bool>,
+    /// Whether it died of its memory limit, once it died.
+    memory: super::process::MemoryWatch,
 }
 
 impl RunningServer {
@@ -126,6 +128,12 @@ impl RunningServer {
     /// The server's recent stderr.
     pub fn log(&self) -> &ServerLog {
         &self.log
+    }
+
+    /// After its death with `code`: the memory limit it died of, if so
+    /// ("512 MB").
+    pub fn out_of_memory(&self, code: Option<i32>) -> Option<String> {
+        self.memory.out_of_memory(code)
     }
 
     /// Its ping statistics.
@@ -453,6 +461,10 @@ fn supervised(
     let container = process
         .as_ref()
         .and_then(|p| p.container().map(str::to_string));
+    let memory = process
+        .as_ref()
+        .map(ServerProcess::memory_watch)
+        .unwrap_or_default();
     let stop = CancellationToken::new();
     let (done_tx, done) = watch::channel(false);
     let health = Arc::new(Health::default());
@@ -497,5 +509,6 @@ fn supervised(
         task_only: TaskOnly::default(),
         executions,
         done,
+        memory,
     }
 }

@@ -110,12 +110,14 @@ pub(super) async fn supervise(
                 if let Some(task) = owned.stderr_task.take() {
                     let _ = tokio::time::timeout(STDERR_DRAIN, task).await;
                 }
+                let code = status.as_ref().ok().and_then(|s| s.code());
                 let how = match status {
                     Ok(status) => describe_exit(status),
                     Err(err) => format!("could not be waited for ({err})"),
                 };
                 let stderr = stderr_suffix(&owned.log.tail(QUOTED_LINES));
-                if let Some(limit) = owned.process.as_ref().and_then(|p| p.out_of_memory()) {
+                let watch = owned.process.as_ref().map(ServerProcess::memory_watch).unwrap_or_default();
+                if let Some(limit) = watch.out_of_memory(code) {
                     break out_of_memory(&connector, &limit, &stderr);
                 }
                 break format!("the server exited {how}{stderr}");
@@ -164,7 +166,7 @@ async fn wait_process(
 }
 
 /// The reason for a server the kernel killed at its memory limit.
-pub(super) fn out_of_memory(connector: &str, limit: &str, stderr: &str) -> String {
+pub fn out_of_memory(connector: &str, limit: &str, stderr: &str) -> String {
     format!(
         "the server ran out of memory (limit {limit}) and was killed: give it more with \
          `switchboard policy {connector} --memory 1g`{stderr}"

@@ -29,6 +29,9 @@ readonly ALIASES=(docker.io/mcp/google-calendar:latest)
 # with `ghp_valid` are accepted).
 readonly AUTH_IMAGE=localhost/switchboard-test/github-auth:latest
 readonly AUTH_ALIASES=(docker.io/mcp/github:latest)
+# A server that tries what a hostile one would (tests/peers/probe-server.mjs),
+# with `sleep` for its children: the container-limit tests run it.
+readonly PROBE_IMAGE=localhost/switchboard-test/probe:latest
 readonly HASH_LABEL=io.switchboard.test.inputs-sha256
 readonly PKG=@modelcontextprotocol/server-everything
 readonly APP_DIR=/app # where node_modules lives inside the image
@@ -102,6 +105,25 @@ EOF
   say "built $AUTH_IMAGE ${id:0:12} (also ${AUTH_ALIASES[*]})"
 }
 
+# Builds the probe image on top of $IMAGE (two COPYs, about a second).
+build_probe_image() {
+  local stage id
+  stage=$(mktemp -d /var/tmp/switchboard-probe-image.XXXXXX)
+  cp "$peers_dir/probe-server.mjs" "$stage/probe-server.mjs"
+  cp "$(realpath /usr/bin/sleep)" "$stage/sleep"
+  cat >"$stage/Containerfile" <<EOF
+FROM $IMAGE
+COPY probe-server.mjs $APP_DIR/probe-server.mjs
+COPY sleep /usr/bin/sleep
+ENTRYPOINT ["/usr/bin/node", "$APP_DIR/probe-server.mjs"]
+CMD []
+EOF
+  podman build --quiet -t "$PROBE_IMAGE" -f "$stage/Containerfile" "$stage" >/dev/null
+  rm -rf "$stage"
+  id=$(image_id "$PROBE_IMAGE")
+  say "built $PROBE_IMAGE ${id:0:12}"
+}
+
 old_id=$(image_id "$IMAGE")
 if [[ -n $old_id ]]; then
   current=$(podman image inspect --format "{{index .Labels \"$HASH_LABEL\"}}" "$IMAGE" 2>/dev/null || true)
@@ -109,6 +131,7 @@ if [[ -n $old_id ]]; then
     say "$IMAGE is up to date (inputs ${inputs_hash:0:12}); not rebuilding"
     ensure_aliases
     build_auth_image
+    build_probe_image
     exit 0
   fi
   say "$IMAGE exists but its inputs changed (${current:0:12} -> ${inputs_hash:0:12}); rebuilding"
@@ -210,4 +233,5 @@ fi
 say "checking that $IMAGE speaks MCP over stdio"
 "$script_dir/mcp-stdio-probe.sh" --timeout 20 -- podman run -i --rm --init "$IMAGE" >/dev/null
 build_auth_image
-say "done: $IMAGE and $AUTH_IMAGE"
+build_probe_image
+say "done: $IMAGE, $AUTH_IMAGE and $PROBE_IMAGE"

@@ -1,0 +1,137 @@
+//! A hostile server in a container, for real (Podman, the probe image of
+//! tests/support/build-test-image.sh): it reaches only the hosts its
+//! policy lists, through the egress proxy; a fork bomb stops at the
+//! process limit and the server still answers; past its memory it is
+//! killed, and the connector's error says "out of memory" with the limit.
+//! All hosts are loopback addresses of this machine.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::process::Command;
+use std::time::Duration;
+
+use common::Sandbox;
+
+const PROBE_IMAGE: &str = "localhost/switchboard-test/probe";
+
+fn require_probe_image() {
+    let out = Command::new("docker")
+        .args(["image", "inspect", "--format", "{{.Id}}", PROBE_IMAGE])
+        .output()
+        .expect("docker");
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).trim().is_empty(),
+        "the test image {PROBE_IMAGE} is missing: run `bash .ci/install-peers.sh`"
+    );
+}
+
+/// An HTTP server on `addr` answering every request with `body`.
+fn http_server(addr: &str, body: &'static str) -> u16 {
+    let listener = TcpListener::bind(addr).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    port
+}
+
+/// The probe image added as `probe`, never restarted after a death.
+fn probe(sb: &Sandbox) {
+    require_probe_image();
+    std::fs::write(
+        sb.settings(),
+        r#"{ "codebuddy.connectors.supervision": { "maxRestarts": 0 } }"#,
+    )
+    .unwrap();
+    sb.ok(&["add", "probe", "--image", PROBE_IMAGE]);
+}
+
+fn call(sb: &Sandbox, tool: &str, arguments: serde_json::Value) -> String {
+    sb.ok(&["call", "probe", tool, &arguments.to_string()])
+}
+
+#[test]
+fn a_container_reaches_only_its_allowed_hosts() {
+    let allowed = http_server("127.0.0.2:0", "the allowed host");
+    let other = http_server("127.0.0.3:0", "another host");
+    let sb = Sandbox::new();
+    probe(&sb);
+    sb.ok(&[
+        "policy",
+        "probe",
+        "--network",
+        &format!("127.0.0.2:{allowed}"),
+    ]);
+    assert_eq!(sb.ok(&["connect", "probe"]).trim(), "connected");
+
+    let url = format!("http://127.0.0.2:{allowed}/");
+    let fetched = call(&sb, "fetch", serde_json::json!({ "url": url }));
+    assert_eq!(fetched.trim(), "status 200: the allowed host");
+
+    let url = format!("http://127.0.0.3:{other}/");
+    let refused = call(&sb, "fetch", serde_json::json!({ "url": url }));
+    assert!(refused.contains("refused: status 403"), "{refused}");
+    assert!(
+        refused.contains("switchboard policy probe --network"),
+        "{refused}"
+    );
+    // Straight to the host, past the proxy: no way out.
+    let direct = call(
+        &sb,
+        "connect",
+        serde_json::json!({"host": "127.0.0.3", "port": other}),
+    );
+    assert!(direct.starts_with("refused"), "{direct}");
+
+    let logs = sb.ok(&["logs", "probe"]);
+    assert!(
+        logs.contains(&format!("egress: refused 127.0.0.3:{other} for `probe`")),
+        "{logs}"
+    );
+}
+
+#[test]
+fn a_container_fork_bomb_stops_at_its_process_limit() {
+    let sb = Sandbox::new();
+    probe(&sb);
+    sb.ok(&["policy", "probe", "--memory", "1g"]);
+    assert_eq!(sb.ok(&["connect", "probe"]).trim(), "connected");
+    let spawned = call(&sb, "spawn", serde_json::json!({"count": 400}));
+    let n: u32 = spawned
+        .trim()
+        .strip_prefix("spawned ")
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{spawned}"));
+    assert!(n < 256 && spawned.contains("refused"), "{spawned}");
+    // The server lives on.
+    let again = call(&sb, "spawn", serde_json::json!({"count": 2}));
+    assert_eq!(again.trim(), "spawned 2");
+}
+
+#[test]
+fn a_container_past_its_memory_is_reported_out_of_memory() {
+    let sb = Sandbox::new();
+    probe(&sb);
+    sb.ok(&["policy", "probe", "--memory", "128m"]);
+    assert_eq!(sb.ok(&["connect", "probe"]).trim(), "connected");
+    let _ = sb.run(&["call", "probe", "allocate", r#"{"mb": 600}"#]);
+    let status = sb.wait_status("probe", Duration::from_secs(30), |s| s["status"] == "error");
+    let reason = status["error"].as_str().unwrap();
+    assert!(reason.contains("out of memory (limit 128 MB)"), "{status}");
+    assert!(reason.contains("--memory 1g"), "{status}");
+}
