@@ -66,19 +66,41 @@ impl Allowed {
         })
     }
 
-    /// Ports of this machine the list names (`127.0.0.1:5432`,
-    /// `localhost:6379`): inside the namespace they are forwarded as they
-    /// are, for clients (database drivers) that know no proxy.
-    pub fn loopback_ports(&self) -> Vec<u16> {
-        let mut ports: Vec<u16> = self
-            .rules
-            .iter()
-            .filter(|r| !r.wildcard && r.host == LOOPBACK)
-            .filter_map(|r| r.port)
-            .collect();
-        ports.sort_unstable();
-        ports.dedup();
-        ports
+    /// What the namespace's forwarder listens on, so that a server whose
+    /// client knows no proxy still reaches what is listed: a listed port of
+    /// this machine (`127.0.0.1:5432`) at the same address; a listed name
+    /// (`api.github.com`, ports 443 and 80 unless one is given) at a
+    /// loopback address of its own, which the namespace's `/etc/hosts`
+    /// gives the name. Each is a `CONNECT` tunnel through the proxy.
+    pub fn inside(&self) -> Inside {
+        let mut inside = Inside::default();
+        for rule in self.rules.iter().filter(|r| !r.wildcard) {
+            if let Ok(ip) = rule.host.parse::<std::net::Ipv4Addr>() {
+                if let (true, Some(port)) = (ip.is_loopback(), rule.port) {
+                    inside.forward(ip, port, &rule.host);
+                }
+                continue;
+            }
+            if rule.host.contains(':') || rule.host.parse::<std::net::IpAddr>().is_ok() {
+                continue;
+            }
+            let ip = match inside.names.iter().find(|(name, _)| *name == rule.host) {
+                Some((_, ip)) => *ip,
+                None => {
+                    let Ok(n) = u8::try_from(inside.names.len() + 1) else {
+                        continue;
+                    };
+                    let ip = std::net::Ipv4Addr::new(127, 0, 100, n);
+                    inside.names.push((rule.host.clone(), ip));
+                    ip
+                }
+            };
+            let ports = rule.port.map(|p| vec![p]).unwrap_or(DEFAULT_PORTS.to_vec());
+            for port in ports {
+                inside.forward(ip, port, &rule.host);
+            }
+        }
+        inside
     }
 
     /// The list as a person wrote it, for messages.
@@ -104,6 +126,34 @@ impl Allowed {
 /// Whether `entry` is a host a policy can allow.
 pub fn is_rule(entry: &str) -> bool {
     parse_rule(entry).is_some()
+}
+
+/// What the forwarder inside a server's namespace does for its listed
+/// hosts (`Allowed::inside`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inside {
+    /// `LISTEN=HOST:PORT`: where it listens, and what it tunnels to.
+    pub forwards: Vec<String>,
+    /// Names and the loopback address each is given in `/etc/hosts`.
+    pub names: Vec<(String, std::net::Ipv4Addr)>,
+}
+
+impl Inside {
+    fn forward(&mut self, ip: std::net::Ipv4Addr, port: u16, host: &str) {
+        let forward = format!("{ip}:{port}={host}:{port}");
+        if !self.forwards.contains(&forward) {
+            self.forwards.push(forward);
+        }
+    }
+
+    /// The namespace's `/etc/hosts`: this machine, and each listed name.
+    pub fn hosts_file(&self) -> String {
+        let mut text = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost\n");
+        for (name, ip) in &self.names {
+            text.push_str(&format!("{ip}\t{name}\n"));
+        }
+        text
+    }
 }
 
 /// `name`, `name:port`, `*.name`, `*.name:port`.
@@ -147,6 +197,8 @@ fn same_machine(host: String) -> String {
 pub struct EgressProxy {
     socket: PathBuf,
     task: tokio::task::JoinHandle<()>,
+    /// The namespace's `/etc/hosts`, written beside the socket.
+    hosts: Option<PathBuf>,
 }
 
 /// Whom a proxy serves, for its messages.
@@ -177,7 +229,20 @@ impl EgressProxy {
             notes,
         };
         let task = tokio::spawn(serve(listener, scope));
-        Ok(EgressProxy { socket, task })
+        Ok(EgressProxy {
+            socket,
+            task,
+            hosts: None,
+        })
+    }
+
+    /// Writes the namespace's `/etc/hosts` (`Inside::hosts_file`) beside
+    /// the socket, removed with the proxy; returns its path.
+    pub fn write_hosts(&mut self, text: &str) -> std::io::Result<PathBuf> {
+        let path = self.socket.with_extension("hosts");
+        std::fs::write(&path, text)?;
+        self.hosts = Some(path.clone());
+        Ok(path)
     }
 
     /// The socket the namespace's forwarder connects to.
@@ -190,6 +255,9 @@ impl Drop for EgressProxy {
     fn drop(&mut self) {
         self.task.abort();
         let _ = std::fs::remove_file(&self.socket);
+        if let Some(hosts) = &self.hosts {
+            let _ = std::fs::remove_file(hosts);
+        }
     }
 }
 
@@ -334,7 +402,19 @@ mod tests {
         assert!(!allowed.admits("127.0.0.1", 6379));
         assert!(!allowed.admits("127.0.0.2", 5432));
         assert!(!allowed.admits("bad host", 443));
-        assert_eq!(allowed.loopback_ports(), vec![5432]);
+        let inside = allowed.inside();
+        assert_eq!(
+            inside.forwards,
+            vec![
+                "127.0.100.1:443=api.github.com:443",
+                "127.0.100.1:80=api.github.com:80",
+                "127.0.0.1:5432=127.0.0.1:5432",
+                "127.0.0.2:8080=127.0.0.2:8080",
+            ]
+        );
+        assert!(inside
+            .hosts_file()
+            .contains("127.0.100.1\tapi.github.com\n"));
         assert_eq!(
             allowed.words(),
             "api.github.com,*.example.org,127.0.0.1:5432,127.0.0.2:8080"

@@ -9,7 +9,7 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::net::{TcpListener, ToSocketAddrs};
 use std::process::Command;
 use std::time::Duration;
 
@@ -68,15 +68,32 @@ fn call(sb: &Sandbox, tool: &str, arguments: serde_json::Value) -> String {
 fn a_container_reaches_only_its_allowed_hosts() {
     let allowed = http_server("127.0.0.2:0", "the allowed host");
     let other = http_server("127.0.0.3:0", "another host");
+    // This machine's name, which resolves to loopback here (Debian lists
+    // it in /etc/hosts): a listed name the container's client reaches
+    // without knowing any proxy.
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_string();
+    let name_ip = (name.as_str(), 0)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.find(|a| a.ip().is_loopback()))
+        .unwrap_or_else(|| panic!("this test needs {name} to resolve to loopback in /etc/hosts"))
+        .ip();
+    let named = TcpListener::bind((name_ip, 0)).unwrap();
+    let named_port = named.local_addr().unwrap().port();
     let sb = Sandbox::new();
     probe(&sb);
-    sb.ok(&[
-        "policy",
-        "probe",
-        "--network",
-        &format!("127.0.0.2:{allowed}"),
-    ]);
+    let hosts = format!("127.0.0.2:{allowed},{name}:{named_port}");
+    sb.ok(&["policy", "probe", "--network", &hosts]);
     assert_eq!(sb.ok(&["connect", "probe"]).trim(), "connected");
+    let reached = call(
+        &sb,
+        "connect",
+        serde_json::json!({"host": name, "port": named_port}),
+    );
+    assert_eq!(reached.trim(), "connected");
 
     let url = format!("http://127.0.0.2:{allowed}/");
     let fetched = call(&sb, "fetch", serde_json::json!({ "url": url }));

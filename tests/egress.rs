@@ -1,15 +1,16 @@
 //! The allowed-host path, for real: a Python SDK server in bubblewrap
 //! whose policy lists some hosts reaches them through the egress proxy
-//! (urllib's `HTTP_PROXY`, a `CONNECT` tunnel, and a listed port of this
-//! machine forwarded as it is), and every other host — by the proxy, or
-//! directly — is refused, with the refusal and its remedy in its log. All
-//! hosts are loopback addresses of this machine.
+//! (urllib's `HTTP_PROXY`, a `CONNECT` tunnel, a listed port of this
+//! machine forwarded as it is, and a listed name reached by a client that
+//! knows no proxy), and every other host — by the proxy, or directly — is
+//! refused, with the refusal and its remedy in its log. All hosts are
+//! loopback addresses of this machine.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::net::{IpAddr, TcpListener, ToSocketAddrs};
 
 use common::{repo, Sandbox};
 
@@ -34,6 +35,22 @@ fn http_server(addr: &str, body: &'static str) -> u16 {
     port
 }
 
+/// This machine's name and the loopback address it resolves to here
+/// (Debian lists it in /etc/hosts): a name the proxy resolves to loopback.
+fn machine_name() -> (String, IpAddr) {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_string();
+    let ip = (name.as_str(), 0)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.find(|a| a.ip().is_loopback()))
+        .map(|a| a.ip())
+        .unwrap_or_else(|| panic!("this test needs the machine's name ({name}) to resolve to a loopback address in /etc/hosts"));
+    (name, ip)
+}
+
 fn call(sb: &Sandbox, tool: &str, arguments: serde_json::Value) -> String {
     sb.ok(&["call", "probe", tool, &arguments.to_string()])
 }
@@ -46,6 +63,9 @@ fn a_sandboxed_program_reaches_only_its_allowed_hosts() {
     let db_port = db.local_addr().unwrap().port();
     let unlisted = TcpListener::bind("127.0.0.1:0").unwrap();
     let unlisted_port = unlisted.local_addr().unwrap().port();
+    let (name, name_ip) = machine_name();
+    let named = TcpListener::bind((name_ip, 0)).unwrap();
+    let named_port = named.local_addr().unwrap().port();
 
     let sb = Sandbox::new();
     let python = repo().join("tests/peers/.venv/bin/python");
@@ -57,11 +77,11 @@ fn a_sandboxed_program_reaches_only_its_allowed_hosts() {
         python.to_str().unwrap(),
         script.to_str().unwrap(),
     ]);
-    let hosts = format!("127.0.0.2:{allowed},localhost:{db_port}");
+    let hosts = format!("127.0.0.2:{allowed},localhost:{db_port},{name}:{named_port}");
     let shown = sb.ok(&["policy", "probe", "--network", &hosts]);
     assert!(
         shown.contains(&format!(
-            "network: 127.0.0.2:{allowed}, localhost:{db_port} only"
+            "network: 127.0.0.2:{allowed}, localhost:{db_port}, {name}:{named_port} only"
         )),
         "{shown}"
     );
@@ -100,6 +120,29 @@ fn a_sandboxed_program_reaches_only_its_allowed_hosts() {
     assert_eq!(reached.trim(), "connected");
     let blocked = call(&sb, "connect", serde_json::json!({ "port": unlisted_port }));
     assert!(blocked.starts_with("refused"), "{blocked}");
+    // A listed name, by a client that knows no proxy: the namespace's
+    // /etc/hosts gives it an address where the forwarder tunnels to it.
+    let reached = call(
+        &sb,
+        "connect",
+        serde_json::json!({"host": name, "port": named_port}),
+    );
+    assert_eq!(reached.trim(), "connected");
+    let blocked = call(
+        &sb,
+        "connect",
+        serde_json::json!({"host": name_ip.to_string(), "port": named_port}),
+    );
+    assert!(blocked.starts_with("refused"), "{blocked}");
+
+    // The forwarder may listen below 1024, which the program keeps at
+    // most (as root: the bounding set's one capability, good only inside
+    // its own network namespace), and nothing else.
+    let caps = call(&sb, "capabilities", serde_json::json!({}));
+    assert!(
+        ["CapEff 0000000000000000", "CapEff 0000000000000400"].contains(&caps.trim()),
+        "{caps}"
+    );
 
     // Its log says what was refused and how to allow it.
     let logs = sb.ok(&["logs", "probe"]);

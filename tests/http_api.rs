@@ -250,8 +250,8 @@ async fn connectors_can_be_listed_added_connected_called_and_removed() {
     assert!(info["restarted"].is_string(), "{info}");
     assert_ne!(info["pid"].as_u64(), before, "{info}");
 
-    // policy: shown in words, changed (restarting it), refused where it
-    // cannot be kept
+    // policy: shown in words, changed (restarting it), a host that is not
+    // one refused
     let (status, policy) = server.get("/api/v1/connectors/ev/policy").await;
     assert_eq!(status, StatusCode::OK, "{policy}");
     assert!(
@@ -273,7 +273,7 @@ async fn connectors_can_be_listed_added_connected_called_and_removed() {
             .send(
                 Method::PUT,
                 "/api/v1/connectors/ev/policy",
-                Some(serde_json::json!({"network": "api.github.com"})),
+                Some(serde_json::json!({"network": "api.github.com:https"})),
             )
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,

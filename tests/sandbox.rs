@@ -92,6 +92,10 @@ fn a_sandboxed_program_sees_only_what_it_was_given() {
         "reached port {port}: {blocked}"
     );
 
+    // No capability, though the service may run as root.
+    let caps = call(&sb, "capabilities", serde_json::json!({}));
+    assert_eq!(caps.trim(), "CapEff 0000000000000000");
+
     // Opening the network restarts it, and then the port answers.
     let out_ = sb.run(&["policy", "probe", "--network", "open"]);
     assert!(out_.status.success(), "{out_:?}");

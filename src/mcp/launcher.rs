@@ -14,7 +14,7 @@ use super::orphans::{HOME_LABEL, SERVICE_LABEL};
 use crate::catalog::DEFAULT_PIDS;
 use crate::catalog::{Network, Policy};
 use crate::egress::forward::PROXY_PORT;
-use crate::egress::{Allowed, EgressProxy};
+use crate::egress::{Allowed, EgressProxy, Inside};
 use crate::error::{Error, Result};
 
 /// What identifies a launch: the connector and the data dir it belongs to.
@@ -85,17 +85,24 @@ fn native(plan: &LaunchPlan, ctx: &LaunchContext<'_>) -> Result<Launch> {
             cwd.display()
         )));
     }
-    let egress = egress_proxy(&plan.policy, ctx)?;
+    let mut egress = egress_proxy(&plan.policy, ctx)?;
     let mut cmd = if plan.policy.sandboxed() {
         let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
         let private = ctx.home.join("sandbox").join(ctx.connector);
         let homes = home.as_deref().map(|home| (home, private.as_path()));
-        let way_out = egress
-            .as_ref()
-            .map(|(proxy, ports)| super::sandbox::Egress {
-                socket: proxy.socket(),
-                ports: ports.clone(),
-            });
+        let way_out = match egress.as_mut() {
+            Some((proxy, inside)) => {
+                let hosts = proxy
+                    .write_hosts(&inside.hosts_file())
+                    .map_err(|e| Error::file("write", proxy.socket().with_extension("hosts"), e))?;
+                Some(super::sandbox::Egress {
+                    socket: proxy.socket().to_path_buf(),
+                    hosts,
+                    forwards: inside.forwards.clone(),
+                })
+            }
+            None => None,
+        };
         super::sandbox::command(ctx.connector, &program, plan, &cwd, homes, way_out)?
     } else if egress.is_some() {
         // The policy's check refuses this; never run it with the network open.
@@ -112,13 +119,7 @@ fn native(plan: &LaunchPlan, ctx: &LaunchContext<'_>) -> Result<Launch> {
         cmd.envs(crate::egress::proxy_env(PROXY_PORT));
     }
     cmd.current_dir(cwd);
-    let name = format!(
-        "{}-{}-{}",
-        ctx.connector,
-        std::process::id(),
-        ctx.generation
-    );
-    let limits = match super::cgroup::Limits::create(&name, &plan.policy) {
+    let limits = match super::cgroup::Limits::create(&group_name(ctx.connector), &plan.policy) {
         Ok(limits) => Some(limits),
         Err(why) => {
             (ctx.notes)(&format!(
@@ -137,25 +138,32 @@ fn native(plan: &LaunchPlan, ctx: &LaunchContext<'_>) -> Result<Launch> {
     })
 }
 
+/// A control group's name for one spawn: `CONNECTOR-PID-N`, the service's
+/// pid (a later service removes the groups of one that is gone) and a
+/// count of spawns, as a start retried in another revision spawns again
+/// while the last spawn's group is still being removed.
+fn group_name(connector: &str) -> String {
+    static SPAWNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SPAWNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{connector}-{}-{n}", std::process::id())
+}
+
 /// For a policy that allows only some hosts: the proxy that admits them,
-/// listening for this start of the connector, and the ports of this
-/// machine among them.
-fn egress_proxy(
-    policy: &Policy,
-    ctx: &LaunchContext<'_>,
-) -> Result<Option<(EgressProxy, Vec<u16>)>> {
+/// listening for this start of the connector, and what the forwarder in
+/// the namespace does for them.
+fn egress_proxy(policy: &Policy, ctx: &LaunchContext<'_>) -> Result<Option<(EgressProxy, Inside)>> {
     let Network::Hosts(hosts) = policy.network() else {
         return Ok(None);
     };
     let allowed = Allowed::new(hosts);
-    let ports = allowed.loopback_ports();
+    let inside = allowed.inside();
     let socket = ctx
         .home
         .join("egress")
         .join(format!("{}-{}.sock", ctx.connector, ctx.generation));
     let proxy = EgressProxy::start(ctx.connector, allowed, socket.clone(), ctx.notes.clone())
         .map_err(|e| Error::file("listen on", &socket, e))?;
-    Ok(Some((proxy, ports)))
+    Ok(Some((proxy, inside)))
 }
 
 /// The `docker run` flags of a policy: no capabilities, a read-only root
@@ -222,23 +230,26 @@ async fn container(
         .args(["--security-opt", "no-new-privileges"])
         .args(limits(&plan.policy));
     // A parent group of ours, whose memory tells a death at the limit.
-    let name_of_group = name.trim_start_matches("switchboard-").to_string();
-    let limits = match super::cgroup::Limits::container_parent(&name_of_group, &plan.policy) {
-        Ok((limits, parent)) => {
-            cmd.args(["--cgroup-parent", &parent]);
-            Some(limits)
-        }
-        Err(why) => {
-            tracing::debug!(connector = ctx.connector, "no parent group of ours: {why}");
-            None
-        }
-    };
+    let limits =
+        match super::cgroup::Limits::container_parent(&group_name(ctx.connector), &plan.policy) {
+            Ok((limits, parent)) => {
+                cmd.args(["--cgroup-parent", &parent]);
+                Some(limits)
+            }
+            Err(why) => {
+                tracing::debug!(connector = ctx.connector, "no parent group of ours: {why}");
+                None
+            }
+        };
     let egress = egress_proxy(&plan.policy, ctx)?;
     let mut helper = None;
-    if let Some((proxy, ports)) = &egress {
-        let (child, pid) = namespace_helper(ctx.connector, proxy.socket(), ports).await?;
+    if let Some((proxy, inside)) = &egress {
+        let (child, pid) = namespace_helper(ctx.connector, proxy.socket(), inside).await?;
         helper = Some(child);
         cmd.args(["--network", &format!("ns:/proc/{pid}/ns/net")]);
+        for (name, ip) in &inside.names {
+            cmd.args(["--add-host", &format!("{name}:{ip}")]);
+        }
         for (name, value) in crate::egress::proxy_env(PROXY_PORT) {
             cmd.args(["-e", &format!("{name}={value}")]);
         }
@@ -274,7 +285,7 @@ const HELPER_READY: std::time::Duration = std::time::Duration::from_secs(10);
 async fn namespace_helper(
     connector: &str,
     socket: &Path,
-    ports: &[u16],
+    inside: &Inside,
 ) -> Result<(tokio::process::Child, u32)> {
     use tokio::io::AsyncBufReadExt;
     let unavailable = |why: String| Error::SandboxUnavailable {
@@ -289,19 +300,15 @@ async fn namespace_helper(
     let exe = std::env::current_exe()
         .map_err(|e| Error::Internal(format!("cannot find switchboard's own program: {e}")))?;
     let mut cmd = Command::new(bwrap);
-    cmd.args([
-        "--die-with-parent",
-        "--unshare-net",
-        "--dev-bind",
-        "/",
-        "/",
-        "--",
-    ])
-    .arg(exe)
-    .args(["egress-forward", "--socket"])
-    .arg(socket);
-    for port in ports {
-        cmd.arg("--port").arg(port.to_string());
+    // Its one capability: to listen on a listed name's port below 1024.
+    cmd.args(["--die-with-parent", "--unshare-net", "--cap-drop", "ALL"])
+        .args(["--cap-add", "CAP_NET_BIND_SERVICE"])
+        .args(["--dev-bind", "/", "/", "--"])
+        .arg(exe)
+        .args(["egress-forward", "--socket"])
+        .arg(socket);
+    for forward in &inside.forwards {
+        cmd.arg("--forward").arg(forward);
     }
     cmd.stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

@@ -18,10 +18,12 @@ const FORWARDER: &str = "/run/switchboard/switchboard";
 const EGRESS_SOCKET: &str = "/run/switchboard/egress.sock";
 
 /// The way out of a sandbox whose policy allows only some hosts: the
-/// egress proxy's socket, and the ports of this machine to forward.
-pub(super) struct Egress<'a> {
-    pub(super) socket: &'a Path,
-    pub(super) ports: Vec<u16>,
+/// egress proxy's socket, the namespace's `/etc/hosts`, and what the
+/// forwarder listens on (`Inside::forwards`).
+pub(super) struct Egress {
+    pub(super) socket: PathBuf,
+    pub(super) hosts: PathBuf,
+    pub(super) forwards: Vec<String>,
 }
 
 /// System directories a program may need, read only (missing ones skipped).
@@ -40,7 +42,7 @@ pub(super) fn command(
     plan: &LaunchPlan,
     cwd: &Path,
     homes: Option<(&Path, &Path)>,
-    egress: Option<Egress<'_>>,
+    egress: Option<Egress>,
 ) -> Result<Command> {
     let home = homes.map(|(home, _)| home);
     let bwrap = super::find_program("bwrap").ok_or_else(|| Error::SandboxUnavailable {
@@ -71,6 +73,15 @@ pub(super) fn command(
         "--unshare-uts",
     ]);
     cmd.args(["--unshare-cgroup-try"]);
+    // A service run as root would otherwise hand the program all of
+    // root's capabilities (modules, mounts, raw devices). The forwarder
+    // alone keeps the right to listen below port 1024 (inside its own
+    // network namespace), and does not pass it on, unless the program runs
+    // as root.
+    cmd.args(["--cap-drop", "ALL"]);
+    if egress.is_some() {
+        cmd.args(["--cap-add", "CAP_NET_BIND_SERVICE"]);
+    }
     if !matches!(policy.network(), Network::Open) {
         // A network namespace of its own: only its own loopback (and, for
         // a list of hosts, the forwarder to the egress proxy on it).
@@ -115,10 +126,11 @@ pub(super) fn command(
         let exe = std::env::current_exe()
             .map_err(|e| Error::Internal(format!("cannot find switchboard's own program: {e}")))?;
         cmd.arg("--ro-bind").arg(exe).arg(FORWARDER);
-        cmd.arg("--bind").arg(egress.socket).arg(EGRESS_SOCKET);
+        cmd.arg("--bind").arg(&egress.socket).arg(EGRESS_SOCKET);
+        cmd.arg("--ro-bind").arg(&egress.hosts).arg("/etc/hosts");
         cmd.args(["--", FORWARDER, "egress-forward", "--socket", EGRESS_SOCKET]);
-        for port in egress.ports {
-            cmd.arg("--port").arg(port.to_string());
+        for forward in &egress.forwards {
+            cmd.arg("--forward").arg(forward);
         }
     }
     cmd.arg("--").arg(program);

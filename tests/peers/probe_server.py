@@ -4,7 +4,7 @@ line instead of failing, so the test reads the outcome:
 
     read(path)         -> "read N bytes" or "refused: ..."
     write(path)        -> "wrote" or "refused: ..."
-    connect(port)      -> "connected" or "refused: ..." (127.0.0.1:port)
+    connect(port, host) -> "connected" or "refused: ..." (host: 127.0.0.1)
     fetch(url)         -> "status N: BODY" or "refused: ..." (urllib, which
                           follows HTTP_PROXY and NO_PROXY)
     tunnel(host, port) -> "status N: BODY" or "refused: ..." (a GET through
@@ -12,6 +12,7 @@ line instead of failing, so the test reads the outcome:
     spawn(count)       -> "spawned N" or "spawned N, then refused: ..."
                           (sleeping children, ended before it answers)
     allocate(mb)       -> "allocated N MB" (or the process is killed)
+    capabilities()     -> "CapEff HEX" (its effective capabilities)
 
     python probe_server.py
 """
@@ -50,10 +51,10 @@ def write(path: str) -> str:
 
 
 @server.tool()
-def connect(port: int) -> str:
-    """Opens a TCP connection to 127.0.0.1:port."""
+def connect(port: int, host: str = "127.0.0.1") -> str:
+    """Opens a TCP connection to host:port."""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=3):
+        with socket.create_connection((host, port), timeout=3):
             return "connected"
     except OSError as err:
         return f"refused: {err}"
@@ -111,6 +112,16 @@ def allocate(mb: int) -> str:
     """Allocates and touches memory, a megabyte at a time."""
     held = [bytearray(b"x" * (1 << 20)) for _ in range(mb)]
     return f"allocated {len(held)} MB"
+
+
+@server.tool()
+def capabilities() -> str:
+    """Its effective capabilities, as the kernel shows them."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("CapEff:"):
+                return f"CapEff {line.split()[1]}"
+    return "refused: no CapEff"
 
 
 if __name__ == "__main__":
