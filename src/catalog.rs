@@ -382,6 +382,7 @@ const CONNECTOR_KEYS: &[&str] = &[
     "cwd",
     "category",
     "icon",
+    "policy",
 ];
 const SKILL_KEYS: &[&str] = &["name", "description", "field"];
 const FIELD_KEYS: &[&str] = &[

@@ -308,7 +308,12 @@ async fn handle(req: Request<hyper::body::Incoming>, scope: &Scope) -> Response<
         (scope.notes)(&message);
         return answer(StatusCode::FORBIDDEN, message);
     }
-    let upstream = match TcpStream::connect((host.as_str(), port)).await {
+    // A container's names for this machine are ours to resolve.
+    let reach = match host.as_str() {
+        "host.docker.internal" | "host.containers.internal" => LOOPBACK,
+        other => other,
+    };
+    let upstream = match TcpStream::connect((reach, port)).await {
         Ok(stream) => stream,
         Err(err) => {
             return answer(

@@ -152,3 +152,70 @@ fn a_container_past_its_memory_is_reported_out_of_memory() {
     assert!(reason.contains("out of memory (limit 128 MB)"), "{status}");
     assert!(reason.contains("--memory 1g"), "{status}");
 }
+
+/// The catalog's PostgreSQL connector may reach its database only (its
+/// policy: the host in POSTGRES_URL). `mcp/postgres` here is the probe
+/// image: from its container it reaches this machine's PostgreSQL at
+/// 127.0.0.1:5432 — forwarded to the host's loopback, which a container
+/// could not reach before — and not this machine's MariaDB beside it.
+#[test]
+fn the_catalog_postgres_server_reaches_its_database_only() {
+    require_probe_image();
+    let sb = Sandbox::new();
+    let shown = sb.ok(&["policy", "postgres"]);
+    assert!(
+        shown.contains("network: the host in POSTGRES_URL only"),
+        "{shown}"
+    );
+    let out = sb.run_env(
+        &["connect", "postgres"],
+        &[("POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let call = |arguments: serde_json::Value| {
+        sb.ok(&["call", "postgres", "connect", &arguments.to_string()])
+    };
+    let database = call(serde_json::json!({"host": "127.0.0.1", "port": 5432}));
+    assert_eq!(database.trim(), "connected");
+    let beside = call(serde_json::json!({"host": "127.0.0.1", "port": 3306}));
+    assert!(beside.starts_with("refused"), "{beside}");
+}
+
+/// The catalog's GitHub connector may reach api.github.com only: its
+/// container joins the forwarder's namespace, where that name is given
+/// an address of the forwarder's (`docker inspect` shows both).
+#[test]
+fn the_catalog_github_server_reaches_the_github_api_only() {
+    require_probe_image();
+    let sb = Sandbox::new();
+    let shown = sb.ok(&["policy", "github"]);
+    assert!(shown.contains("network: api.github.com only"), "{shown}");
+    let out = sb.run_env(
+        &["connect", "github"],
+        &[("GITHUB_PERSONAL_ACCESS_TOKEN", "ghp_valid_token")],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let container = sb.json(&["status", "github"])["container"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let text = Command::new("docker")
+        .args(["inspect", &container])
+        .output()
+        .unwrap()
+        .stdout;
+    let host = serde_json::from_slice::<serde_json::Value>(&text).unwrap()[0]["HostConfig"].clone();
+    assert!(
+        host["NetworkMode"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("ns:/proc/"),
+        "{host}"
+    );
+    assert!(
+        host["ExtraHosts"]
+            .to_string()
+            .contains("api.github.com:127.0.100.1"),
+        "{host}"
+    );
+}

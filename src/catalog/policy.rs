@@ -52,14 +52,26 @@ impl FromStr for Network {
             "none" => Ok(Network::None),
             "loopback" | "localhost" => Ok(Network::Loopback),
             hosts => {
+                // A `{FIELD}` entry (the catalog's: the host of a field's
+                // value) keeps its case; a host is lowercase.
                 let hosts: Vec<String> = hosts
                     .split(',')
-                    .map(|h| h.trim().to_ascii_lowercase())
+                    .map(|h| {
+                        let h = h.trim();
+                        if h.contains('{') {
+                            h.to_string()
+                        } else {
+                            h.to_ascii_lowercase()
+                        }
+                    })
                     .filter(|h| !h.is_empty())
                     .collect();
                 let bad = hosts.iter().find(|h| {
-                    !h.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '*'))
+                    !h.chars().all(|c| {
+                        c.is_ascii_alphanumeric()
+                            || matches!(c, '.' | '-' | ':' | '*')
+                            || (h.contains('{') && matches!(c, '{' | '}' | '_'))
+                    })
                 });
                 match (hosts.is_empty(), bad) {
                     (true, _) => Err("give `open`, `none`, `loopback` or host names".into()),
@@ -205,7 +217,8 @@ impl Policy {
             ));
         }
         if let Network::Hosts(hosts) = self.network() {
-            if let Some(bad) = hosts.iter().find(|h| !crate::egress::is_rule(h)) {
+            let plain = hosts.iter().filter(|h| !h.contains('{'));
+            if let Some(bad) = plain.into_iter().find(|h| !crate::egress::is_rule(h)) {
                 return Err(format!(
                     "`{bad}` is not a host to allow: give a name (api.github.com), a name and \
                      port (db.example.com:5432), subdomains (*.example.com) or a port of this \
@@ -223,7 +236,10 @@ impl Policy {
             Network::Open => "open".to_string(),
             Network::None => "none".to_string(),
             Network::Loopback => "this machine only".to_string(),
-            Network::Hosts(hosts) => format!("{} only", hosts.join(", ")),
+            Network::Hosts(hosts) => {
+                let words: Vec<String> = hosts.iter().map(|h| host_words(h)).collect();
+                format!("{} only", words.join(", "))
+            }
         };
         let mut files = Vec::new();
         if !self.read.is_empty() {
@@ -243,6 +259,86 @@ impl Policy {
         let cpus = self.cpus();
         let plural = if cpus == 1.0 { "" } else { "s" };
         format!("network: {network}; files: {files}; memory {memory}, {cpus} CPU{plural}")
+    }
+}
+
+impl Policy {
+    /// The policy with each `{FIELD}` host entry made a host from the
+    /// field's value (`lookup`): a URL gives its host and port
+    /// (`postgres://…@db:5432/x` → `db:5432`), other text is put in place
+    /// (`{MYSQL_HOST}:{MYSQL_PORT}`). An entry whose field has no value is
+    /// left out; what a value makes must be a host to allow.
+    pub fn with_fields(&self, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Policy, String> {
+        let Some(Network::Hosts(hosts)) = &self.network else {
+            return Ok(self.clone());
+        };
+        let mut made = Vec::new();
+        for entry in hosts {
+            if !entry.contains('{') {
+                made.push(entry.clone());
+                continue;
+            }
+            let Some(host) = fill(entry, lookup) else {
+                continue;
+            };
+            if !crate::egress::is_rule(&host) {
+                return Err(format!(
+                    "`{host}`, from `{entry}`, is not a host its server could be allowed to \
+                     reach: correct the value, or set the network with `switchboard policy`"
+                ));
+            }
+            made.push(host);
+        }
+        let mut policy = self.clone();
+        policy.network = Some(Network::Hosts(made));
+        Ok(policy)
+    }
+}
+
+/// `{A}:{B}` with A and B looked up (a URL's host and port); `None` when
+/// a field has no value.
+fn fill(entry: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = entry;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let close = rest[open..].find('}')? + open;
+        let value = lookup(&rest[open + 1..close]).filter(|v| !v.is_empty())?;
+        out.push_str(&host_of(&value));
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    Some(out.to_ascii_lowercase())
+}
+
+/// A URL's `host:port` (its scheme's port when it names none); other
+/// text as it is.
+fn host_of(value: &str) -> String {
+    let Ok(url) = url::Url::parse(value) else {
+        return value.trim().to_string();
+    };
+    let Some(host) = url.host_str() else {
+        return value.trim().to_string();
+    };
+    let port = url.port().or(match url.scheme() {
+        "postgres" | "postgresql" => Some(5432),
+        "mysql" | "mariadb" => Some(3306),
+        "redis" | "rediss" => Some(6379),
+        "mongodb" => Some(27017),
+        _ => url.port_or_known_default(),
+    });
+    match port {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    }
+}
+
+/// A host entry in words: `{POSTGRES_URL}` is "the host in POSTGRES_URL".
+fn host_words(entry: &str) -> String {
+    if entry.starts_with('{') && entry.ends_with('}') && entry.matches('{').count() == 1 {
+        format!("the host in {}", &entry[1..entry.len() - 1])
+    } else {
+        entry.replace(['{', '}'], "")
     }
 }
 
@@ -306,5 +402,39 @@ mod tests {
         .check()
         .is_err());
         assert_eq!(memory_bytes("512m"), Some(512 * 1024 * 1024));
+    }
+
+    #[test]
+    fn field_entries_become_the_hosts_of_their_values() {
+        let policy = Policy {
+            network: Some(
+                "api.example.com,{POSTGRES_URL},{MYSQL_HOST}:{MYSQL_PORT},{MISSING}"
+                    .parse()
+                    .unwrap(),
+            ),
+            ..Policy::default()
+        };
+        assert_eq!(
+            policy.describe(),
+            "network: api.example.com, the host in POSTGRES_URL, MYSQL_HOST:MYSQL_PORT, \
+             the host in MISSING only; files: none given; memory 512 MB, 1 CPU"
+        );
+        let values = |name: &str| match name {
+            "POSTGRES_URL" => Some("postgresql://me:pw@DB.example.com/app".to_string()),
+            "MYSQL_HOST" => Some("host.docker.internal".to_string()),
+            "MYSQL_PORT" => Some("3306".to_string()),
+            _ => None,
+        };
+        let made = policy.with_fields(&values).unwrap();
+        assert_eq!(
+            made.network,
+            Some(Network::Hosts(vec![
+                "api.example.com".into(),
+                "db.example.com:5432".into(),
+                "host.docker.internal:3306".into(),
+            ]))
+        );
+        let bad = |_: &str| Some("not a host!".to_string());
+        assert!(policy.with_fields(&bad).is_err());
     }
 }

@@ -37,10 +37,36 @@ impl ConnectorDefinition {
             self.check_program(),
             self.check_other_backends(),
             self.check_fields(),
+            self.check_policy(),
         ]
         .into_iter()
         .collect::<Result<(), String>>()
         .map_err(invalid)
+    }
+
+    /// Checks the policy: its values, and that each `{FIELD}` host entry
+    /// names a field of this connector.
+    fn check_policy(&self) -> Result<(), String> {
+        let Some(policy) = &self.policy else {
+            return Ok(());
+        };
+        policy.check()?;
+        if let Some(super::Network::Hosts(hosts)) = &policy.network {
+            for entry in hosts.iter().filter(|h| h.contains('{')) {
+                let named = entry
+                    .split('{')
+                    .skip(1)
+                    .filter_map(|part| part.split_once('}').map(|(name, _)| name));
+                for name in named {
+                    if !self.fields.iter().any(|f| f.name == name) {
+                        return Err(format!(
+                            "policy host `{entry}` names `{name}`, which is not one of its fields"
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Checks the backend: exactly one of `image`, `command` and `url`, and a usable URL.

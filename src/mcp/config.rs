@@ -331,8 +331,26 @@ fn container_plan(
         env: parts.env,
         cwd: None,
         secrets: parts.secrets,
-        policy: def.policy.clone().unwrap_or_default(),
+        policy: policy_of(def, values)?,
     })
+}
+
+/// The definition's policy with its `{FIELD}` hosts made from the values
+/// (or the fields' defaults).
+fn policy_of(def: &ConnectorDefinition, values: &FieldValues) -> Result<crate::catalog::Policy> {
+    let lookup = |name: &str| {
+        values.get(name).cloned().or_else(|| {
+            def.fields
+                .iter()
+                .find(|f| f.name == name)
+                .and_then(|f| f.default.clone())
+        })
+    };
+    def.policy
+        .clone()
+        .unwrap_or_default()
+        .with_fields(&lookup)
+        .map_err(|e| Error::InvalidInput(format!("`{}`: {e}", def.name)))
 }
 
 /// A program on this machine, in its directory.

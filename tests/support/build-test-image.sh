@@ -9,6 +9,9 @@
 #                                  the catalog's github connector runs it)
 #   docker.io/mcp/google-calendar:latest   (same image; the catalog's
 #                                  google-calendar connector, with its mounts)
+#   localhost/switchboard-test/probe:latest, docker.io/mcp/postgres:latest
+#                                 (tests/peers/probe-server.mjs: tries what a
+#                                  hostile server would)
 #
 # `docker run -i --rm --init IMAGE` speaks MCP over stdio (the default CMD is
 # `stdio`; pass `sse` or `streamableHttp` plus `-e PORT=...` for the others).
@@ -30,8 +33,10 @@ readonly ALIASES=(docker.io/mcp/google-calendar:latest)
 readonly AUTH_IMAGE=localhost/switchboard-test/github-auth:latest
 readonly AUTH_ALIASES=(docker.io/mcp/github:latest)
 # A server that tries what a hostile one would (tests/peers/probe-server.mjs),
-# with `sleep` for its children: the container-limit tests run it.
+# with `sleep` for its children: the container-limit tests run it, also as
+# the catalog's PostgreSQL image (whose policy allows its database only).
 readonly PROBE_IMAGE=localhost/switchboard-test/probe:latest
+readonly PROBE_ALIASES=(docker.io/mcp/postgres:latest)
 readonly HASH_LABEL=io.switchboard.test.inputs-sha256
 readonly PKG=@modelcontextprotocol/server-everything
 readonly APP_DIR=/app # where node_modules lives inside the image
@@ -121,7 +126,10 @@ EOF
   podman build --quiet -t "$PROBE_IMAGE" -f "$stage/Containerfile" "$stage" >/dev/null
   rm -rf "$stage"
   id=$(image_id "$PROBE_IMAGE")
-  say "built $PROBE_IMAGE ${id:0:12}"
+  for alias in "${PROBE_ALIASES[@]}"; do
+    podman tag "$PROBE_IMAGE" "$alias"
+  done
+  say "built $PROBE_IMAGE ${id:0:12} (also ${PROBE_ALIASES[*]})"
 }
 
 old_id=$(image_id "$IMAGE")
