@@ -57,6 +57,10 @@ pub struct DoctorReport {
     pub container_engine: Option<String>,
     /// Where secrets are kept (or why they cannot be).
     pub secret_store: String,
+    /// Whether a program's memory, CPU and process limits are kept (the
+    /// control groups it would run in), or why not.
+    #[serde(default)]
+    pub program_limits: String,
     pub settings: String,
     pub data_dir: String,
     pub logs: String,
@@ -82,6 +86,7 @@ pub async fn run(paths: &Paths) -> DoctorReport {
         launchers: launchers().await,
         container_engine: engine_probe().await,
         secret_store,
+        program_limits: crate::mcp::program_limits(),
         settings: paths.settings.display().to_string(),
         data_dir: paths.home.display().to_string(),
         logs: paths.log_dir().display().to_string(),
@@ -101,6 +106,7 @@ pub async fn run_in_service(service: &ConnectorService) -> DoctorReport {
         launchers: launchers().await,
         container_engine: service.container_engine().await,
         secret_store: service.secret_store_description(),
+        program_limits: crate::mcp::program_limits(),
         settings: paths.settings.display().to_string(),
         data_dir: paths.home.display().to_string(),
         logs: paths.log_dir().display().to_string(),

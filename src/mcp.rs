@@ -49,5 +49,11 @@ pub use remote::{
     connect_remote, connect_remote_signed, scope_challenge, RemoteError, RemoteTransport,
 };
 pub use server::{start_server, RunningServer, Spawned, StartOptions, ToolCaller};
+/// Whether a program's memory, CPU and process limits are kept here
+/// (`doctor`), in words.
+pub fn program_limits() -> String {
+    cgroup::check()
+}
+
 pub use supervisor::{out_of_memory as out_of_memory_reason, Health, HealthPolicy};
 pub use tasks::{request as task_request, RELATED_TASK};

@@ -248,6 +248,7 @@ pub fn doctor(report: &DoctorReport) -> String {
             .unwrap_or("none (container connectors cannot start)")
     ));
     lines.push(format!("secrets:  {}", report.secret_store));
+    lines.push(format!("limits:   {}", report.program_limits));
     for (name, value) in &report.environment {
         lines.push(format!("env:      {name}={value}"));
     }

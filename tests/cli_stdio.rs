@@ -348,6 +348,10 @@ fn doctor_names_launchers_and_paths() {
     assert_eq!(report["data_dir"], sb.home().display().to_string());
     let node = &report["launchers"][2];
     assert_eq!(node["ok"], true, "node is needed by the tests themselves");
+    // The tests run as root, which may make control groups: a program's
+    // limits are kept, and doctor says where.
+    let limits = report["program_limits"].as_str().unwrap();
+    assert!(limits.starts_with("kept: "), "{report}");
 }
 
 #[test]

@@ -268,6 +268,34 @@ fn remove_tree(dir: &Path) {
     let _ = std::fs::remove_dir(dir);
 }
 
+/// Whether a program's limits would be kept here, in words: a group is
+/// made with the default limits and removed.
+pub fn check() -> String {
+    let name = format!("doctor-{}-0", std::process::id());
+    match Limits::create(&name, &Policy::default()) {
+        Ok(limits) => {
+            let version = if Path::new(ROOT).join("cgroup.controllers").exists() {
+                "version 2"
+            } else {
+                "version 1"
+            };
+            let dir = limits.dirs.first().map(|d| d.display().to_string());
+            format!(
+                "kept: a program's memory, CPU and processes are held by control groups \
+                 ({version}, beside {})",
+                dir.as_deref()
+                    .and_then(|d| d.rsplit_once('/'))
+                    .map(|(parent, _)| parent)
+                    .unwrap_or("?")
+            )
+        }
+        Err(why) => format!(
+            "not kept for programs on this machine ({why}): run the service as root, or in \
+             a control group delegated to you; containers keep theirs"
+        ),
+    }
+}
+
 /// `ROOT/own/switchboard-NAME`, after the groups a service that is gone
 /// left beside it are removed.
 fn under(root: &Path, own: &str, name: &str) -> PathBuf {

@@ -145,7 +145,7 @@ try {
   await card("everything").locator(".tool-count").filter({ hasText: /^ · \d+ tools$/ }).waitFor();
   check((await card("github").locator(".tool-count").textContent()) === "", "a disconnected card counts tools");
   const policy = await card("github").locator(".policy").textContent();
-  check(/^Policy: network: open; .*memory 512 MB, 1 CPU$/.test(policy), `the card's policy reads "${policy}"`);
+  check(/^Policy: network: api.github.com only; .*memory 512 MB, 1 CPU$/.test(policy), `the card's policy reads "${policy}"`);
 
   step("a connector in error shows its reason and its last log lines");
   await page.getByRole("button", { name: "Add connector" }).click();
