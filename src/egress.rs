@@ -19,6 +19,9 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpStream, UnixListener};
 
+/// How long a listener waits after a failed accept.
+const ACCEPT_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Where a refusal is noted: the connector's log.
 pub type Notes = Arc<dyn Fn(&str) + Send + Sync>;
 
@@ -264,6 +267,8 @@ impl Drop for EgressProxy {
 async fn serve(listener: UnixListener, scope: Scope) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
+            // Out of descriptors, say: wait rather than spin.
+            tokio::time::sleep(ACCEPT_PAUSE).await;
             continue;
         };
         let scope = scope.clone();

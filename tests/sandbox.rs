@@ -11,15 +11,7 @@ use common::{repo, Sandbox};
 
 /// The probe server added as `probe`, with no policy of its own.
 fn add_probe(sb: &Sandbox) {
-    let python = repo().join("tests/peers/.venv/bin/python");
-    let script = repo().join("tests/peers/probe_server.py");
-    sb.ok(&[
-        "add",
-        "probe",
-        "--command",
-        python.to_str().unwrap(),
-        script.to_str().unwrap(),
-    ]);
+    common::probes::add_python_probe(sb);
 }
 
 /// The probe server added as `probe`, sandboxed, with `out` writable.
@@ -243,13 +235,7 @@ fn a_program_is_held_to_its_memory_cpu_and_process_limits() {
 
     // A fork bomb stops at the limit; the server lives on.
     let spawned = call(&sb, "spawn", serde_json::json!({"count": 400}));
-    let n: u32 = spawned
-        .trim()
-        .strip_prefix("spawned ")
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("{spawned}"));
-    assert!(n < 256 && spawned.contains("refused"), "{spawned}");
+    common::probes::assert_stopped_below_the_process_limit(&spawned);
     let read_back = call(&sb, "read", serde_json::json!({"path": "/etc/hostname"}));
     assert!(!read_back.is_empty());
 

@@ -135,6 +135,8 @@ async fn run(args: ForwardArgs) -> i32 {
 async fn accept(listener: TcpListener, socket: PathBuf, tunnel: Option<String>) {
     loop {
         let Ok((client, _)) = listener.accept().await else {
+            // Out of descriptors, say: wait rather than spin.
+            tokio::time::sleep(super::ACCEPT_PAUSE).await;
             continue;
         };
         let socket = socket.clone();

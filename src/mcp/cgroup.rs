@@ -47,22 +47,12 @@ impl Limits {
     /// Makes the groups of `name` with `policy`'s limits. `Err` says why
     /// the limits cannot be kept here.
     pub fn create(name: &str, policy: &Policy) -> Result<Limits, String> {
-        let limit = memory_bytes(policy.memory()).unwrap_or(512 * 1024 * 1024);
+        let mut limits = Limits::empty(policy);
+        let limit = limits.limit;
         let quota = (policy.cpus() * PERIOD_US as f64).round().max(1000.0) as u64;
-        let mut limits = Limits {
-            dirs: Vec::new(),
-            memory: None,
-            procs: Vec::new(),
-            limit,
-            peak: None,
-        };
-        let own = std::fs::read_to_string("/proc/self/cgroup")
-            .map_err(|e| format!("cannot read /proc/self/cgroup ({e})"))?;
-        if Path::new(ROOT).join("cgroup.controllers").exists() {
-            let path = own
-                .lines()
-                .find_map(|l| l.strip_prefix("0::"))
-                .ok_or("no version 2 group of its own")?;
+        let own = own_groups()?;
+        if unified() {
+            let path = own_path(&own, None).ok_or("no version 2 group of its own")?;
             let dir = under(Path::new(ROOT), path, name);
             limits.make(&dir)?;
             let cpu = format!("{quota} {PERIOD_US}");
@@ -98,12 +88,7 @@ impl Limits {
             ("pids", &[("pids.max", DEFAULT_PIDS.to_string())][..]),
         ];
         for (controller, settings) in groups {
-            let path = own
-                .lines()
-                .filter_map(|l| l.split_once(':').map(|(_, rest)| rest))
-                .filter_map(|rest| rest.split_once(':'))
-                .find(|(list, _)| list.split(',').any(|c| c == controller))
-                .map(|(_, path)| path)
+            let path = own_path(&own, Some(controller))
                 .ok_or_else(|| format!("no {controller} controller"))?;
             let dir = under(&Path::new(ROOT).join(controller), path, name);
             limits.make(&dir)?;
@@ -128,27 +113,11 @@ impl Limits {
     /// beneath it: returns it and the parent's path. Its memory counts
     /// tell whether the container died at its limit.
     pub fn container_parent(name: &str, policy: &Policy) -> Result<(Limits, String), String> {
-        let limit = memory_bytes(policy.memory()).unwrap_or(512 * 1024 * 1024);
-        let own = std::fs::read_to_string("/proc/self/cgroup")
-            .map_err(|e| format!("cannot read /proc/self/cgroup ({e})"))?;
-        let mut limits = Limits {
-            dirs: Vec::new(),
-            memory: None,
-            procs: Vec::new(),
-            limit,
-            peak: None,
-        };
-        let unified = Path::new(ROOT).join("cgroup.controllers").exists();
-        let own_path = if unified {
-            own.lines().find_map(|l| l.strip_prefix("0::"))
-        } else {
-            own.lines()
-                .filter_map(|l| l.split_once(':').map(|(_, rest)| rest))
-                .filter_map(|rest| rest.split_once(':'))
-                .find(|(list, _)| list.split(',').any(|c| c == "memory"))
-                .map(|(_, path)| path)
-        }
-        .ok_or("no memory group of its own")?;
+        let mut limits = Limits::empty(policy);
+        let own = own_groups()?;
+        let unified = unified();
+        let controller = (!unified).then_some("memory");
+        let own_path = own_path(&own, controller).ok_or("no memory group of its own")?;
         let parent =
             format!("/{}/switchboard-{name}", own_path.trim_matches('/')).replace("//", "/");
         let memory_root = if unified {
@@ -175,6 +144,17 @@ impl Limits {
             }
         }
         Ok((limits, parent))
+    }
+
+    /// No group yet, for `policy`'s memory limit.
+    fn empty(policy: &Policy) -> Limits {
+        Limits {
+            dirs: Vec::new(),
+            memory: None,
+            procs: Vec::new(),
+            limit: memory_bytes(policy.memory()).unwrap_or(512 * 1024 * 1024),
+            peak: None,
+        }
     }
 
     fn make(&mut self, dir: &Path) -> Result<(), String> {
@@ -268,17 +248,38 @@ fn remove_tree(dir: &Path) {
     let _ = std::fs::remove_dir(dir);
 }
 
+/// Whether this machine has the unified hierarchy (version 2).
+fn unified() -> bool {
+    Path::new(ROOT).join("cgroup.controllers").exists()
+}
+
+/// The service's own groups, as `/proc/self/cgroup` lists them.
+fn own_groups() -> Result<String, String> {
+    std::fs::read_to_string("/proc/self/cgroup")
+        .map_err(|e| format!("cannot read /proc/self/cgroup ({e})"))
+}
+
+/// The service's own group: on version 2 (`None`), the unified one; on
+/// version 1, the one of `controller`'s hierarchy.
+fn own_path<'a>(own: &'a str, controller: Option<&str>) -> Option<&'a str> {
+    match controller {
+        None => own.lines().find_map(|l| l.strip_prefix("0::")),
+        Some(controller) => own
+            .lines()
+            .filter_map(|l| l.split_once(':').map(|(_, rest)| rest))
+            .filter_map(|rest| rest.split_once(':'))
+            .find(|(list, _)| list.split(',').any(|c| c == controller))
+            .map(|(_, path)| path),
+    }
+}
+
 /// Whether a program's limits would be kept here, in words: a group is
 /// made with the default limits and removed.
 pub fn check() -> String {
     let name = format!("doctor-{}-0", std::process::id());
     match Limits::create(&name, &Policy::default()) {
         Ok(limits) => {
-            let version = if Path::new(ROOT).join("cgroup.controllers").exists() {
-                "version 2"
-            } else {
-                "version 1"
-            };
+            let version = if unified() { "version 2" } else { "version 1" };
             let dir = limits.dirs.first().map(|d| d.display().to_string());
             format!(
                 "kept: a program's memory, CPU and processes are held by control groups \
@@ -313,7 +314,7 @@ fn sweep(parent: &Path) {
     };
     // On version 1, `relative` starts with the controller's directory.
     let mut parts = relative.components();
-    let inner: PathBuf = if Path::new(ROOT).join("cgroup.controllers").exists() {
+    let inner: PathBuf = if unified() {
         relative.to_path_buf()
     } else {
         parts.next();

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod probes;
+
 /// A private Switchboard instance; its service is shut down on drop.
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
