@@ -35,6 +35,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 mod kind;
+pub mod placeholder;
 mod policy;
 mod transport;
 mod validate;

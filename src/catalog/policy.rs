@@ -298,17 +298,12 @@ impl Policy {
 /// `{A}:{B}` with A and B looked up (a URL's host and port); `None` when
 /// a field has no value.
 fn fill(entry: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Option<String> {
-    let mut out = String::new();
-    let mut rest = entry;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let close = rest[open..].find('}')? + open;
-        let value = lookup(&rest[open + 1..close]).filter(|v| !v.is_empty())?;
-        out.push_str(&host_of(&value));
-        rest = &rest[close + 1..];
-    }
-    out.push_str(rest);
-    Some(out.to_ascii_lowercase())
+    use super::placeholder::Fill;
+    let filled = super::placeholder::fill(entry, |key| match lookup(key) {
+        Some(value) if !value.is_empty() => Fill::Value(host_of(&value)),
+        _ => Fill::Missing,
+    })?;
+    Some(filled.to_ascii_lowercase())
 }
 
 /// A URL's `host:port` (its scheme's port when it names none); other

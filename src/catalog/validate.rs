@@ -53,16 +53,17 @@ impl ConnectorDefinition {
         policy.check()?;
         if let Some(super::Network::Hosts(hosts)) = &policy.network {
             for entry in hosts.iter().filter(|h| h.contains('{')) {
-                let named = entry
-                    .split('{')
-                    .skip(1)
-                    .filter_map(|part| part.split_once('}').map(|(name, _)| name));
-                for name in named {
-                    if !self.fields.iter().any(|f| f.name == name) {
-                        return Err(format!(
-                            "policy host `{entry}` names `{name}`, which is not one of its fields"
-                        ));
+                let mut unknown = None;
+                super::placeholder::fill(entry, |name| {
+                    if unknown.is_none() && !self.fields.iter().any(|f| f.name == name) {
+                        unknown = Some(name.to_string());
                     }
+                    super::placeholder::Fill::Literal
+                });
+                if let Some(name) = unknown {
+                    return Err(format!(
+                        "policy host `{entry}` names `{name}`, which is not one of its fields"
+                    ));
                 }
             }
         }

@@ -307,12 +307,16 @@ fn under(root: &Path, own: &str, name: &str) -> PathBuf {
 
 /// Removes `switchboard-CONNECTOR-PID-GENERATION` groups whose service
 /// (PID) no longer runs, in every hierarchy: a service killed before its
-/// groups emptied leaves them behind.
+/// groups emptied leaves them behind. Once per service and place: the
+/// groups a service leaves are the next service's to remove, not every
+/// start's.
 fn sweep(parent: &Path) {
+    static SWEPT: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
     let Ok(relative) = parent.strip_prefix(ROOT) else {
         return;
     };
-    // On version 1, `relative` starts with the controller's directory.
+    // On version 1, `relative` starts with the controller's directory;
+    // the same place in every hierarchy is swept at once.
     let mut parts = relative.components();
     let inner: PathBuf = if unified() {
         relative.to_path_buf()
@@ -320,6 +324,10 @@ fn sweep(parent: &Path) {
         parts.next();
         parts.as_path().to_path_buf()
     };
+    match SWEPT.lock() {
+        Ok(mut swept) if !swept.contains(&inner) => swept.push(inner.clone()),
+        _ => return,
+    }
     let mut roots = vec![PathBuf::from(ROOT)];
     roots.extend(
         std::fs::read_dir(ROOT)

@@ -336,16 +336,9 @@ fn container_plan(
 }
 
 /// The definition's policy with its `{FIELD}` hosts made from the values
-/// (or the fields' defaults).
+/// (which hold the fields' defaults: `resolve_values`).
 fn policy_of(def: &ConnectorDefinition, values: &FieldValues) -> Result<crate::catalog::Policy> {
-    let lookup = |name: &str| {
-        values.get(name).cloned().or_else(|| {
-            def.fields
-                .iter()
-                .find(|f| f.name == name)
-                .and_then(|f| f.default.clone())
-        })
-    };
+    let lookup = |name: &str| values.get(name).cloned();
     def.policy
         .clone()
         .unwrap_or_default()
@@ -420,25 +413,14 @@ fn with_query_fields(
 /// Replaces `{FIELD}` placeholders; drops an argument whose placeholder has
 /// no value, so an unset optional field leaves no empty argument behind.
 fn substitute_args(args: &[String], declared: &[&str], values: &FieldValues) -> Vec<String> {
+    use crate::catalog::placeholder::{fill, Fill};
     args.iter()
         .filter_map(|arg| {
-            let mut out = String::with_capacity(arg.len());
-            let mut rest = arg.as_str();
-            while let Some(open) = rest.find('{') {
-                let Some(close) = rest[open..].find('}') else {
-                    break;
-                };
-                let key = &rest[open + 1..open + close];
-                out.push_str(&rest[..open]);
-                match values.get(key) {
-                    Some(value) => out.push_str(value),
-                    None if declared.contains(&key) => return None,
-                    None => out.push_str(&rest[open..=open + close]),
-                }
-                rest = &rest[open + close + 1..];
-            }
-            out.push_str(rest);
-            Some(out)
+            fill(arg, |key| match values.get(key) {
+                Some(value) => Fill::Value(value.clone()),
+                None if declared.contains(&key) => Fill::Missing,
+                None => Fill::Literal,
+            })
         })
         .collect()
 }

@@ -297,8 +297,7 @@ async fn namespace_helper(
     };
     let bwrap = super::find_program("bwrap")
         .ok_or_else(|| unavailable("bubblewrap (`bwrap`) is not installed".into()))?;
-    let exe = std::env::current_exe()
-        .map_err(|e| Error::Internal(format!("cannot find switchboard's own program: {e}")))?;
+    let exe = super::sandbox::own_program()?;
     let mut cmd = Command::new(bwrap);
     // Its one capability: to listen on a listed name's port below 1024.
     cmd.args(["--die-with-parent", "--unshare-net", "--cap-drop", "ALL"])

@@ -123,9 +123,7 @@ pub(super) fn command(
     cmd.args(["--setenv", "TMPDIR", "/tmp"]);
     if let Some(egress) = egress {
         // The forwarder runs the program, after listening on loopback.
-        let exe = std::env::current_exe()
-            .map_err(|e| Error::Internal(format!("cannot find switchboard's own program: {e}")))?;
-        cmd.arg("--ro-bind").arg(exe).arg(FORWARDER);
+        cmd.arg("--ro-bind").arg(own_program()?).arg(FORWARDER);
         cmd.arg("--bind").arg(&egress.socket).arg(EGRESS_SOCKET);
         cmd.arg("--ro-bind").arg(&egress.hosts).arg("/etc/hosts");
         cmd.args(["--", FORWARDER, "egress-forward", "--socket", EGRESS_SOCKET]);
@@ -135,6 +133,12 @@ pub(super) fn command(
     }
     cmd.arg("--").arg(program);
     Ok(cmd)
+}
+
+/// Switchboard's own program, which runs the egress forwarder.
+pub(super) fn own_program() -> Result<PathBuf> {
+    std::env::current_exe()
+        .map_err(|e| Error::Internal(format!("cannot find switchboard's own program: {e}")))
 }
 
 /// What it was given to read: its directory, its program (and, for one
